@@ -1,0 +1,77 @@
+"""What a target tells the harness about itself: its *companion*.
+
+A companion declares the private property values an instance needs to come online (like
+ocf-tester's ``-o name=value``), the features the type claims, and optionally how to *probe*
+the real entity (is it running?) and how to *break* it (so IsAlive must notice). Checks that
+need a probe are skipped with that reason when there is none, never passed.
+
+Where the harness looks, first match wins:
+
+1. ``--companion path/to/file.py`` (a module defining ``COMPANION``);
+2. ``<target stem>_companion.py`` next to the target file, defining ``COMPANION``;
+3. a ``RESCHECK_COMPANION`` attribute of a Python resource DLL module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+#: Features a companion may claim; the harness refuses others so typos do not pass silently.
+KNOWN_FEATURES = frozenset(
+    {"pending", "quorum", "private-properties", "control-codes", "async-failure"}
+)
+
+
+@dataclass(frozen=True)
+class ProbeContext:
+    """What a probe or breaker is told about the instance it looks at."""
+
+    resource_name: str
+    properties: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Companion:
+    resource_type: str | None = None
+    properties: Mapping[str, Any] | Callable[[str], Mapping[str, Any]] = field(default_factory=dict)
+    features: frozenset[str] = frozenset()
+    probe: Callable[[ProbeContext], bool] | None = None
+    breaker: Callable[[ProbeContext], None] | None = None
+
+    def properties_for(self, resource_name: str) -> dict[str, Any]:
+        """Private property values for one instance (a callable may give each its own port)."""
+        props = self.properties(resource_name) if callable(self.properties) else self.properties
+        return dict(props)
+
+    def with_overrides(self, overrides: Mapping[str, Any]) -> Companion:
+        """The same companion with ``-o NAME=VALUE`` values laid over its properties."""
+        if not overrides:
+            return self
+        base = self.properties
+        extra = dict(overrides)
+
+        def merged(name: str) -> Mapping[str, Any]:
+            props = base(name) if callable(base) else base
+            return {**props, **extra}
+
+        return replace(self, properties=merged)
+
+
+def validate(companion: object, where: str) -> Companion:
+    """Refuse a companion that is not one, naming what to change."""
+    from conformance.errors import UsageError
+
+    if not isinstance(companion, Companion):
+        raise UsageError(
+            f"{where} must be a conformance.Companion, not {type(companion).__name__}; "
+            "for example: COMPANION = Companion(properties={'Port': 8080})"
+        )
+    unknown = set(companion.features) - KNOWN_FEATURES
+    if unknown:
+        raise UsageError(
+            f"{where} claims unknown features {sorted(unknown)}; "
+            f"known features are {sorted(KNOWN_FEATURES)}"
+        )
+    return companion

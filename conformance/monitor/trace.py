@@ -1,0 +1,141 @@
+"""The trace: everything observable between the monitor and a target, in order.
+
+Checks are predicates over traces (DESIGN.md principle 2); reports show the excerpt of the
+trace that broke a rule. Events carry a monotonic start/end, the thread, and the entry point
+that was running on that thread when a callback arrived (``context``; ``None`` means a thread
+of the target's own, a worker).
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+#: How many characters of one argument or result are kept: a target may return anything.
+REPR_LIMIT = 200
+
+CALL = "call"  # an entry point called by the monitor
+CALLBACK = "callback"  # a call from the target into the monitor (SetResourceStatus, LogEvent, ...)
+MONITOR = "monitor"  # something the monitor itself decided (state change, timeout, ...)
+
+
+def short_repr(value: Any) -> str:
+    try:
+        text = repr(value)
+    except Exception as exc:  # a hostile __repr__
+        text = f"<unrepresentable {type(value).__name__}: {type(exc).__name__}>"
+    return text if len(text) <= REPR_LIMIT else text[: REPR_LIMIT - 3] + "..."
+
+
+@dataclass
+class TraceEvent:
+    seq: int
+    kind: str
+    name: str
+    start: float
+    end: float | None = None
+    resource: str | None = None
+    thread: str = ""
+    context: str | None = None
+    args: dict[str, Any] = field(default_factory=dict)
+    result: Any = None
+    error: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def duration(self) -> float | None:
+        return None if self.end is None else self.end - self.start
+
+    def to_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["args"] = {k: short_repr(v) for k, v in self.args.items()}
+        out["result"] = self.result if _plain(self.result) else short_repr(self.result)
+        out["data"] = {k: (v if _plain(v) else short_repr(v)) for k, v in self.data.items()}
+        return out
+
+    def describe(self) -> str:
+        """One line, the way a trace excerpt in a report shows it."""
+        where = f" [{self.resource}]" if self.resource else ""
+        ctx = "" if self.kind == MONITOR else f" from {self.context or 'worker thread'}"
+        args = ", ".join(f"{k}={short_repr(v)}" for k, v in self.args.items())
+        if self.kind == CALL:
+            took = "" if self.duration is None else f" in {self.duration * 1000:.1f} ms"
+            if self.error:
+                outcome = f" raised {self.error}"
+            elif self.end is None:
+                outcome = " did not return"
+            else:
+                outcome = f" -> {short_repr(self.result)}"
+            return f"{self.thread}: {self.name}({args}){outcome}{took}{where}"
+        if self.kind == CALLBACK:
+            result = "" if self.result is None else f" -> {short_repr(self.result)}"
+            return f"{self.thread}: callback {self.name}({args}){result}{ctx}{where}"
+        extra = ", ".join(f"{k}={short_repr(v)}" for k, v in self.data.items())
+        return f"monitor: {self.name}{' ' + extra if extra else ''}{where}"
+
+
+def _plain(value: Any) -> bool:
+    return value is None or isinstance(value, (bool, int, float, str))
+
+
+class Trace:
+    """A thread-safe, append-only list of events on one monotonic clock."""
+
+    def __init__(self) -> None:
+        self.origin = time.perf_counter()
+        self._events: list[TraceEvent] = []
+        self._lock = threading.Lock()
+        self._seq = itertools.count(1)
+
+    def now(self) -> float:
+        return time.perf_counter() - self.origin
+
+    def add(self, kind: str, name: str, **fields: Any) -> TraceEvent:
+        fields.setdefault("start", self.now())
+        fields.setdefault("thread", threading.current_thread().name)
+        with self._lock:
+            event = TraceEvent(next(self._seq), kind, name, **fields)
+            self._events.append(event)
+        return event
+
+    def monitor(self, name: str, resource: str | None = None, **data: Any) -> TraceEvent:
+        now = self.now()
+        return self.add(MONITOR, name, resource=resource, start=now, end=now, data=data)
+
+    def __iter__(self) -> Iterator[TraceEvent]:
+        with self._lock:
+            return iter(list(self._events))
+
+    def __len__(self) -> int:
+        return len(self._events)
+
+    def calls(self, name: str | None = None) -> list[TraceEvent]:
+        return [e for e in self if e.kind == CALL and (name is None or e.name == name)]
+
+    def callbacks(self, name: str | None = None) -> list[TraceEvent]:
+        return [e for e in self if e.kind == CALLBACK and (name is None or e.name == name)]
+
+    def excerpt(self, focus: Iterable[TraceEvent], context: int = 3) -> list[str]:
+        """The lines around the focus events, each marked ``>>`` where it is a focus event."""
+        events = list(self)
+        marked = {e.seq for e in focus}
+        if not marked:
+            return []
+        positions = [i for i, e in enumerate(events) if e.seq in marked]
+        keep: set[int] = set()
+        for i in positions:
+            keep.update(range(max(0, i - context), min(len(events), i + context + 1)))
+        lines: list[str] = []
+        previous = -1
+        for i in sorted(keep):
+            if previous >= 0 and i != previous + 1:
+                lines.append("   ...")
+            event = events[i]
+            mark = ">>" if event.seq in marked else "  "
+            lines.append(f"{mark} {event.start * 1000:9.1f} ms  {event.describe()}")
+            previous = i
+        return lines
