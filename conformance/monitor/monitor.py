@@ -237,10 +237,13 @@ class ResourceMonitor:
         self._finish(event, outcome)
         if outcome.end is None:
             self._wedge(event)
-        status = outcome.value[0] if isinstance(outcome.value, tuple) and outcome.value else None
-        event.result = status
+        value = outcome.value
+        shaped = isinstance(value, tuple) and len(value) == 2
+        status = value[0] if shaped else None
+        event.result = status if shaped else value
+        event.data["shaped"] = shaped
         event.data["table_version"] = self.host.table_version()
-        if not outcome.returned or status != ERROR_SUCCESS:
+        if not outcome.returned or not shaped or status != ERROR_SUCCESS:
             raise StartupFailed(f"Startup returned {error_name(status)}", event)
         return outcome
 
