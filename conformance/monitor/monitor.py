@@ -44,6 +44,7 @@ from conformance.resapi import (
     REG_MULTI_SZ,
     REG_QWORD,
     REG_SZ,
+    V1_ENTRY_POINTS,
     ClusterResourceFailed,
     ClusterResourceOffline,
     ClusterResourceOfflinePending,
@@ -205,6 +206,7 @@ class ResourceMonitor:
         self._ops = itertools.count(1)
         self._stopping = threading.Event()
         self._started = False
+        self._shut_down = False
         self._unobserve = observe_last_error(self._on_set_last_error)
 
     # --- Startup -----------------------------------------------------------------------------
@@ -243,6 +245,8 @@ class ResourceMonitor:
         event.result = status if shaped else value
         event.data["shaped"] = shaped
         event.data["table_version"] = self.host.table_version()
+        if shaped and status == ERROR_SUCCESS:
+            event.data["null_entry_points"] = [e for e in V1_ENTRY_POINTS if not self.host.has(e)]
         if not outcome.returned or not shaped or status != ERROR_SUCCESS:
             raise StartupFailed(f"Startup returned {error_name(status)}", event)
         return outcome
@@ -407,6 +411,7 @@ class ResourceMonitor:
         with self._serial:
             with resource.cond:
                 resource.pending = op
+                resource.terminated_at = None
                 resource.event_handle = None
             outcome = self._call(event, entry, call_args, resource.name)
             status = outcome.value if outcome.returned else None
@@ -447,7 +452,9 @@ class ResourceMonitor:
         if wait and status == ERROR_IO_PENDING:
             limit = timeout if timeout is not None else self._pending_wait_limit(resource)
             with resource.cond:
-                resource.cond.wait_for(lambda: resource.pending is not op, limit)
+                settled = resource.cond.wait_for(lambda: resource.pending is not op, limit)
+            if not settled:
+                self.trace.monitor("gave up waiting", resource.name, op=op.op, seconds=limit)
         return resource.state
 
     def _pending_wait_limit(self, resource: Resource) -> float:
@@ -667,7 +674,10 @@ class ResourceMonitor:
         self.trace.monitor("log", resource.name, message=message)
 
     def shutdown(self) -> None:
-        """Take every resource down the way the cluster would (Offline, else Terminate; Close)."""
+        """Terminate what still runs and Close every open resource; idempotent."""
+        if self._shut_down:
+            return
+        self._shut_down = True
         try:
             for resource in self.resources:
                 if not resource.opened or resource.closed or self.wedged is not None:

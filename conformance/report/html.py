@@ -1,0 +1,72 @@
+"""``report.html``: one self-contained page a person reads to see why a target failed.
+
+Target names, messages and trace lines come from the target under test and are hostile input:
+the template is autoescaped, and links are made only to http(s) addresses.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from conformance.report.model import (
+    FAILED,
+    NON_COMPLIANT,
+    OUTCOMES,
+    CheckResult,
+    RunResult,
+    verdict,
+)
+
+
+def _href(url: str) -> str | None:
+    """The address to link to, or None for anything that is not plainly http(s)."""
+    return url if url.startswith(("https://", "http://")) else None
+
+
+def _value(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, default=str)
+
+
+@cache
+def _environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("conformance.report", "templates"),
+        autoescape=select_autoescape(enabled_extensions=("jinja2", "html"), default=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["href"] = _href
+    env.filters["value"] = _value
+    return env
+
+
+def _fatal(check: CheckResult, strict: bool) -> bool:
+    """Whether this check alone makes the run non-compliant (a failure, not a warning)."""
+    return verdict([check], strict) == NON_COMPLIANT
+
+
+def write_html(run: RunResult, path: Path) -> None:
+    """Render ``run`` to ``path`` as a single HTML page with inline CSS."""
+    checks = [(check, _fatal(check, run.strict)) for check in run.checks]
+    page = (
+        _environment()
+        .get_template("report.html.jinja2")
+        .render(
+            run=run,
+            verdict=run.verdict,
+            counts=run.counts(),
+            outcomes=OUTCOMES,
+            checks=checks,
+            warnings=sum(1 for c, fatal in checks if c.outcome == FAILED and not fatal),
+            policies=[c for c in run.checks if c.policy],
+            not_exercised=run.not_exercised(),
+        )
+    )
+    # A lone surrogate (from a target's bytes decoded leniently) must not stop the report.
+    path.write_text(page, encoding="utf-8", errors="backslashreplace")

@@ -1,0 +1,251 @@
+"""The rules, as data. Levels are the documentation's own words; ``policy`` says where
+rescheck had to choose (a conflict of pages, or no level given) and what it chose."""
+
+from __future__ import annotations
+
+from conformance.rules import RECOMMENDED, REQUIRED, Rule
+
+_CRASH_POLICY = (
+    "The docs give no level for an entry point that raises or never returns; such a DLL crashes "
+    "or deadlocks the Resource Monitor, so the type 'will not function' "
+    "(W:implementing-resource-dlls' definition of Required), and rescheck treats it as required."
+)
+_BOOL_POLICY = (
+    "The signature is the contract (CONTRACT.md marks it Ref): the Resource Monitor reads a BOOL, "
+    "so a value other than TRUE/FALSE (1/0) is treated as a required return-contract violation."
+)
+
+#: (entry point, CONTRACT ids of its signature/return contract, page)
+_ENTRY_POINTS = (
+    ("Open", ("OP-1", "OP-2"), "S:nc-resapi-popen_routine"),
+    ("Close", ("CL-1",), "S:nc-resapi-pclose_routine"),
+    ("Online", ("ON-1", "ON-2"), "S:nc-resapi-ponline_routine"),
+    ("Offline", ("OF-1",), "S:nc-resapi-poffline_routine"),
+    ("Terminate", ("TE-1", "TE-7"), "S:nc-resapi-pterminate_routine"),
+    ("LooksAlive", ("LA-1",), "S:nc-resapi-plooks_alive_routine"),
+    ("IsAlive", ("IA-1",), "S:nc-resapi-pis_alive_routine"),
+)
+
+#: (entry point, CONTRACT ids of its 300 ms budget, page)
+_BUDGETS = (
+    ("Startup", ("ST-6", "RM-5"), "W:implementing-startup"),
+    ("Open", ("OP-9", "RM-5"), "W:implementing-open"),
+    ("Close", ("CL-6", "RM-5"), "W:implementing-close"),
+    ("Online", ("ON-5", "PO-1", "RM-5"), "W:implementing-online"),
+    ("Offline", ("OF-5", "PO-1", "RM-5"), "W:implementing-offline"),
+    ("Terminate", ("TE-5", "RM-5"), "W:implementing-terminate"),
+    ("LooksAlive", ("LA-7", "RM-5"), "W:implementing-looksalive"),
+    ("IsAlive", ("IA-6", "RM-5"), "W:implementing-isalive"),
+)
+
+RULES: tuple[Rule, ...] = (
+    Rule(
+        "Startup.revision-mismatch",
+        REQUIRED,
+        ("Startup",),
+        "Startup returns ERROR_REVISION_MISMATCH when it supports no Resource API version in "
+        "[MinVersionSupported, MaxVersionSupported].",
+        "S:nc-resapi-pstartup_routine",
+        ("ST-7", "ST-3"),
+    ),
+    Rule(
+        "Startup.table-version",
+        REQUIRED,
+        ("Startup",),
+        "The function table's Version is a documented CLRES_VERSION that lies within "
+        "[MinVersionSupported, MaxVersionSupported].",
+        "S:nc-resapi-pstartup_routine",
+        ("ST-8", "FT-1", "FT-2", "ST-5"),
+        policy="ST-8 says a table whose version is out of range cannot be loaded; a type that "
+        "cannot be loaded will not function, so rescheck treats the rule as required.",
+    ),
+    Rule(
+        "FunctionTable.entry-points",
+        REQUIRED,
+        ("Open", "Close", "Online", "Offline", "Terminate", "LooksAlive", "IsAlive"),
+        "Every entry point of the function table is non-NULL except Arbitrate and Release, which "
+        "only quorum-capable types need.",
+        "S:ns-resapi-clres_function_table",
+        ("FT-3", "AR-1", "DS-1"),
+    ),
+    Rule(
+        "FunctionTable.control-routines",
+        RECOMMENDED,
+        ("ResourceControl", "ResourceTypeControl"),
+        "ResourceControl and ResourceTypeControl are non-NULL.",
+        "W:implementing-resource-dlls",
+        ("FT-4",),
+        policy="CONTRACT.md §11 item 2: S:ns-resapi-clres_v1_functions allows NULL control "
+        "routines (the ClipBook sample ships one), while S:ns-resapi-clres_function_table and "
+        "W:implementing-resource-dlls call them Required. rescheck reports a NULL routine as a "
+        "recommended-level warning, never as a required failure.",
+    ),
+    Rule(
+        "Open.resid",
+        REQUIRED,
+        ("Open",),
+        "Open returns a non-NULL RESID, or returns NULL after calling SetLastError with an error.",
+        "S:nc-resapi-popen_routine",
+        ("OP-2", "OP-6", "ID-1"),
+    ),
+    Rule(
+        "Online.return-code",
+        REQUIRED,
+        ("Online",),
+        "Online returns a DWORD: ERROR_SUCCESS, ERROR_IO_PENDING or a system error code; "
+        "ERROR_RESOURCE_NOT_AVAILABLE only from a quorum-capable type.",
+        "S:nc-resapi-ponline_routine",
+        ("ON-2", "AR-7"),
+    ),
+    Rule(
+        "Online.brings-online",
+        REQUIRED,
+        ("Online",),
+        "Online, given the properties the instance needs, brings the resource to "
+        "ClusterResourceOnline rather than reporting failure.",
+        "W:implementing-online",
+        ("ON-9", "ON-3"),
+    ),
+    Rule(
+        "Offline.return-code",
+        REQUIRED,
+        ("Offline",),
+        "Offline returns a DWORD: ERROR_SUCCESS, ERROR_IO_PENDING or a system error code.",
+        "S:nc-resapi-poffline_routine",
+        ("OF-1",),
+    ),
+    Rule(
+        "Offline.brings-offline",
+        RECOMMENDED,
+        ("Offline",),
+        "Offline shuts an online resource down gracefully, ending in ClusterResourceOffline "
+        "rather than reporting failure.",
+        "W:implementing-offline",
+        ("OF-3", "OF-2"),
+    ),
+    Rule(
+        "SetResourceStatus.only-when-pending",
+        REQUIRED,
+        ("Online", "Offline"),
+        "SetResourceStatus is called only after Online or Offline returned ERROR_IO_PENDING, "
+        "from a worker thread, until the operation ends.",
+        "S:nc-resapi-pset_resource_status_routine",
+        ("PO-4", "PO-3", "PO-2"),
+        policy="A worker may report before the Online/Offline call that started it has returned "
+        "(it runs concurrently); rescheck accepts such a report when it comes from another thread "
+        "and the call then returns ERROR_IO_PENDING.",
+    ),
+    Rule(
+        "SetResourceStatus.checkpoint",
+        REQUIRED,
+        ("Online", "Offline"),
+        "Each status report of a pending operation carries a CheckPoint greater than the "
+        "previous report's.",
+        "S:ns-resapi-resource_status",
+        ("RS-4", "RS-5"),
+        policy="RS-5 also says CheckPoint starts at 0 and rises by exactly 1, but the ClipBook "
+        "sample starts at 1 and skips values; rescheck requires only that it strictly increases "
+        "within one pending operation, which is what the monitor needs to see a new report.",
+    ),
+    Rule(
+        "SetResourceStatus.final-state",
+        REQUIRED,
+        ("Online", "Offline"),
+        "After ERROR_IO_PENDING the DLL keeps reporting, never leaving PendingTimeout between "
+        "reports, until it reports the state the operation asked for or ClusterResourceFailed, "
+        "and it reports no state foreign to the operation.",
+        "S:nc-resapi-pset_resource_status_routine",
+        ("PO-5", "PO-6", "RS-3"),
+    ),
+    Rule(
+        "SetResourceStatus.stops-after-terminate",
+        REQUIRED,
+        ("Terminate", "Online", "Offline"),
+        "Once Terminate has returned, or SetResourceStatus answered ResourceExitStateTerminate, "
+        "the DLL's workers make no further status reports.",
+        "S:nc-resapi-pset_resource_status_routine",
+        ("RS-2", "TE-2", "CX-4", "PO-2"),
+    ),
+    Rule(
+        "Callbacks.resource-handle",
+        REQUIRED,
+        ("Open",),
+        "SetResourceStatus and LogEvent receive the ResourceHandle that Open was given, for an "
+        "instance that is still open.",
+        "S:nc-resapi-popen_routine",
+        ("OP-3", "RS-1", "LG-1", "ID-2"),
+    ),
+    Rule(
+        "LooksAlive.bool",
+        REQUIRED,
+        ("LooksAlive",),
+        "LooksAlive returns a BOOL: TRUE (1) or FALSE (0).",
+        "S:nc-resapi-plooks_alive_routine",
+        ("LA-1",),
+        policy=_BOOL_POLICY,
+    ),
+    Rule(
+        "IsAlive.bool",
+        REQUIRED,
+        ("IsAlive",),
+        "IsAlive returns a BOOL: TRUE (1) or FALSE (0).",
+        "S:nc-resapi-pis_alive_routine",
+        ("IA-1",),
+        policy=_BOOL_POLICY,
+    ),
+    Rule(
+        "IsAlive.healthy",
+        REQUIRED,
+        ("IsAlive",),
+        "IsAlive returns TRUE for a resource that came online and was not disturbed: FALSE "
+        "means 'definitely failed' and makes the monitor fail and terminate it.",
+        "W:implementing-isalive",
+        ("IA-3", "IA-4", "IA-7"),
+    ),
+    Rule(
+        "LooksAlive.healthy",
+        RECOMMENDED,
+        ("LooksAlive",),
+        "LooksAlive returns TRUE for a resource that came online and was not disturbed.",
+        "W:implementing-looksalive",
+        ("LA-5", "LA-3"),
+    ),
+    Rule(
+        "ClusterDatabase.no-writes-in-entry-points",
+        REQUIRED,
+        ("Open", "Close", "Online", "Offline", "Terminate"),
+        "Open, Close, Online, Offline and Terminate do not write to the cluster database "
+        "(ClusterReg* writes); a worker thread may.",
+        "W:function-calls-to-avoid-in-resource-dlls",
+        ("RM-7",),
+    ),
+    *(
+        Rule(
+            f"{entry}.returns",
+            REQUIRED,
+            (entry,),
+            f"{entry} returns: it neither raises (a crash of the DLL inside the Resource Monitor) "
+            "nor blocks past DeadlockTimeout.",
+            page,
+            (*ids, "RM-8"),
+            policy=_CRASH_POLICY,
+        )
+        for entry, ids, page in _ENTRY_POINTS
+    ),
+    *(
+        Rule(
+            f"{entry}.timing",
+            RECOMMENDED,
+            (entry,),
+            f"{entry} returns within 300 ms (longer work belongs on a worker thread).",
+            page,
+            ids,
+            policy="Judged on repeated samples: the median must be within the budget; a single "
+            "slow sample on a busy machine is reported as unstable timing, not as a violation."
+            if entry != "IsAlive"
+            else "Judged on repeated samples: the median must be within 300 ms; the docs' ideal "
+            "of 50 ms is reported as information only.",
+        )
+        for entry, ids, page in _BUDGETS
+    ),
+)

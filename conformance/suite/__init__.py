@@ -1,0 +1,1 @@
+"""The conformance suite: scenarios drive the monitor, checks judge the traces."""

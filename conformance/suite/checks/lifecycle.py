@@ -1,0 +1,157 @@
+"""Open, Online/Offline outcomes, health while online, callbacks and the cluster database
+(CONTRACT.md §2, §3, §5, §9)."""
+
+from __future__ import annotations
+
+from conformance.monitor.trace import CALL, CALLBACK, MONITOR
+from conformance.resapi import (
+    ERROR_IO_PENDING,
+    ERROR_SUCCESS,
+    ClusterResourceFailed,
+    error_name,
+)
+from conformance.suite.checks.entry_points import ALL, calls, is_dword, returned
+from conformance.suite.context import RunContext, Violation
+from conformance.suite.registry import check
+
+#: Entry points that must not write to the cluster database (RM-7, "some entry points okay").
+NO_WRITE_ENTRIES = ("Open", "Close", "Online", "Offline", "Terminate")
+
+
+def _is_null(value: object) -> bool:
+    return value is None or value is False or (isinstance(value, int) and value == 0)
+
+
+@check("Open.resid")
+def open_resid(ctx: RunContext) -> str:
+    _, found = calls(ctx, "Open")
+    for trace, event in returned(found):
+        if not _is_null(event.result):
+            continue
+        errors = [
+            e
+            for e in trace.callbacks("SetLastError")
+            if e.context == "Open"
+            and e.resource == event.resource
+            and e.seq > event.seq
+            and (event.end is None or e.start <= event.end)
+        ]
+        if not any(e.args.get("dwErrCode") for e in errors):
+            raise Violation(
+                "Open returned NULL without calling SetLastError with an error code",
+                trace,
+                [event, *errors],
+            )
+    return "Open returned a RESID (or NULL after SetLastError)"
+
+
+def _brings(ctx: RunContext, entry: str, target: str) -> str:
+    run = ctx.scenario("lifecycle")
+    judged = 0
+    for trace, event in run.calls(entry):
+        if event.end is None or event.error or not is_dword(event.result):
+            continue  # raising, hanging and odd values are other rules' business
+        judged += 1
+        if event.result not in (ERROR_SUCCESS, ERROR_IO_PENDING):
+            raise Violation(
+                f"{entry} returned {error_name(event.result)} instead of bringing the resource {target}",
+                trace,
+                [event],
+            )
+        op = event.data.get("op")
+        failed = [
+            e
+            for e in trace.callbacks("SetResourceStatus")
+            if e.data.get("op") == op and e.args.get("ResourceState") == ClusterResourceFailed
+        ]
+        if failed:
+            raise Violation(
+                f"the pending {entry} ended with ClusterResourceFailed instead of {target}",
+                trace,
+                [event, failed[0]],
+            )
+    if not judged:
+        raise ctx.nothing_to_judge(f"no {entry} call returned a status", [run])
+    return f"{judged} {entry} calls brought the resource {target}"
+
+
+@check("Online.brings-online")
+def brings_online(ctx: RunContext) -> str:
+    return _brings(ctx, "Online", "online")
+
+
+@check("Offline.brings-offline")
+def brings_offline(ctx: RunContext) -> str:
+    return _brings(ctx, "Offline", "offline")
+
+
+def _healthy(ctx: RunContext, entry: str) -> str:
+    run = ctx.scenario("lifecycle")
+    first, last = run.notes.get("healthy_from"), run.notes.get("healthy_to")
+    if first is None or last is None or not run.traces:
+        raise ctx.nothing_to_judge("the resource was never online and undisturbed", [run])
+    trace = run.traces[0]
+    judged = 0
+    for event in trace:
+        if not first < event.seq < last:
+            continue
+        if event.kind == MONITOR and event.data.get("state") == "ClusterResourceFailed":
+            break
+        if event.kind != CALL or event.name != entry or event.end is None or event.error:
+            continue
+        if event.result in (False, 0) and not isinstance(event.result, float):
+            raise Violation(
+                f"{entry} returned {event.result!r} for a resource that came online and was not disturbed",
+                trace,
+                [event],
+            )
+        judged += 1
+    if not judged:
+        raise ctx.nothing_to_judge(f"{entry} was not called while the resource was online", [run])
+    return f"{judged} {entry} calls answered TRUE while online"
+
+
+@check("IsAlive.healthy")
+def isalive_healthy(ctx: RunContext) -> str:
+    return _healthy(ctx, "IsAlive")
+
+
+@check("LooksAlive.healthy")
+def looksalive_healthy(ctx: RunContext) -> str:
+    return _healthy(ctx, "LooksAlive")
+
+
+@check("Callbacks.resource-handle")
+def resource_handle(ctx: RunContext) -> str:
+    runs = ctx.scenarios(*ALL)
+    seen = 0
+    for run in runs:
+        for trace, event in run.events(CALLBACK):
+            if event.name not in ("SetResourceStatus", "LogEvent"):
+                continue
+            seen += 1
+            if not event.data.get("known_handle"):
+                raise Violation(
+                    f"{event.name} was called with {event.args.get('ResourceHandle')!r}, which is not "
+                    "the ResourceHandle of an open instance",
+                    trace,
+                    [event],
+                )
+    if not seen:
+        raise ctx.nothing_to_judge("the DLL made no SetResourceStatus or LogEvent call", runs)
+    return f"{seen} callbacks carried the handle from Open"
+
+
+@check("ClusterDatabase.no-writes-in-entry-points")
+def no_database_writes(ctx: RunContext) -> str:
+    runs = ctx.scenarios(*ALL)
+    for run in runs:
+        for trace, event in run.events(CALLBACK):
+            if event.data.get("write") and event.context in NO_WRITE_ENTRIES:
+                raise Violation(
+                    f"{event.name} on {event.args.get('key')!r} was called from {event.context}; "
+                    "cluster-database writes belong on a worker thread or in other entry points",
+                    trace,
+                    [event],
+                )
+    return f"no cluster-database write from {', '.join(NO_WRITE_ENTRIES)}"

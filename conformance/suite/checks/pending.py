@@ -1,0 +1,198 @@
+"""Pending operations and SetResourceStatus (CONTRACT.md §3.3, §4)."""
+
+from __future__ import annotations
+
+from conformance.monitor.trace import MONITOR, Trace, TraceEvent
+from conformance.resapi import (
+    ERROR_IO_PENDING,
+    ClusterResourceFailed,
+    ClusterResourceOffline,
+    ClusterResourceOfflinePending,
+    ClusterResourceOnline,
+    ClusterResourceOnlinePending,
+    ClusterResourceStateUnknown,
+    state_name,
+)
+from conformance.suite.checks.entry_points import ALL
+from conformance.suite.context import RunContext, ScenarioRun, Violation
+from conformance.suite.registry import check
+
+#: The states a report may carry during each operation (RS-3, PO-5).
+ALLOWED = {
+    "Online": {
+        ClusterResourceOnlinePending,
+        ClusterResourceOnline,
+        ClusterResourceFailed,
+        ClusterResourceStateUnknown,
+    },
+    "Offline": {
+        ClusterResourceOfflinePending,
+        ClusterResourceOffline,
+        ClusterResourceFailed,
+        ClusterResourceStateUnknown,
+    },
+}
+FINAL = {"Online": ClusterResourceOnline, "Offline": ClusterResourceOffline}
+
+
+def _reports(ctx: RunContext) -> tuple[list[ScenarioRun], list[tuple[Trace, TraceEvent]]]:
+    runs = ctx.scenarios(*ALL)
+    found = [
+        (t, e)
+        for run in runs
+        for t, e in run.events(name="SetResourceStatus")
+        if e.data.get("known_handle")
+    ]
+    return runs, found
+
+
+def _op_calls(trace: Trace) -> dict[int, TraceEvent]:
+    return {e.data["op"]: e for e in trace.calls() if e.name in FINAL and "op" in e.data}
+
+
+@check("SetResourceStatus.only-when-pending")
+def only_when_pending(ctx: RunContext) -> str:
+    runs, reports = _reports(ctx)
+    if not reports:
+        raise ctx.nothing_to_judge("the DLL never called SetResourceStatus", runs)
+    for trace, event in reports:
+        phase = event.data.get("phase")
+        if phase == "not-pending":
+            raise Violation(
+                "SetResourceStatus was called while no Online or Offline was pending",
+                trace,
+                [event],
+            )
+        if phase != "in-call":
+            continue
+        call = _op_calls(trace).get(event.data.get("op", -1))
+        if call is None:
+            continue
+        if event.context == call.name and event.thread == call.thread:
+            raise Violation(
+                f"SetResourceStatus was called from inside {call.name} itself, before it returned; "
+                "report from a worker thread after returning ERROR_IO_PENDING",
+                trace,
+                [call, event],
+            )
+        if call.end is not None and call.result != ERROR_IO_PENDING:
+            raise Violation(
+                f"a worker reported status during {call.name}, which then returned {call.result!r} "
+                "instead of ERROR_IO_PENDING",
+                trace,
+                [call, event],
+            )
+    return f"{len(reports)} status reports, all during pending operations"
+
+
+@check("SetResourceStatus.checkpoint")
+def checkpoint(ctx: RunContext) -> str:
+    runs, reports = _reports(ctx)
+    last: dict[tuple[int, int], tuple[int, TraceEvent]] = {}
+    judged = 0
+    for trace, event in reports:
+        op = event.data.get("op")
+        if op is None:
+            continue
+        judged += 1
+        value = event.args.get("CheckPoint")
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise Violation(f"CheckPoint is {value!r}, not a DWORD", trace, [event])
+        key = (id(trace), op)
+        if key in last and value <= last[key][0]:
+            raise Violation(
+                f"CheckPoint {value} does not exceed the previous report's {last[key][0]}; the "
+                "monitor spots a new report by a changed CheckPoint",
+                trace,
+                [last[key][1], event],
+            )
+        last[key] = (value, event)
+    if not judged:
+        raise ctx.nothing_to_judge("no status report belonged to a pending operation", runs)
+    return f"CheckPoint increased in each of {len(last)} pending operations"
+
+
+@check("SetResourceStatus.final-state")
+def final_state(ctx: RunContext) -> str:
+    runs = ctx.scenarios(*ALL)
+    judged = 0
+    for run in runs:
+        for trace in run.traces:
+            events = list(trace)
+            for call in _op_calls(trace).values():
+                if call.result != ERROR_IO_PENDING:
+                    continue
+                judged += 1
+                op = call.data["op"]
+                mine = [
+                    e for e in events if e.data.get("op") == op and e.name == "SetResourceStatus"
+                ]
+                for report in mine:
+                    state = report.args.get("ResourceState")
+                    if state not in ALLOWED[call.name]:
+                        raise Violation(
+                            f"a report during the pending {call.name} carried {state_name(state)}, "
+                            f"which does not belong to {call.name}",
+                            trace,
+                            [call, report],
+                        )
+                ended = [
+                    e
+                    for e in events
+                    if e.kind == MONITOR
+                    and e.data.get("op") == op
+                    and e.name in ("PendingTimeout expired", "gave up waiting")
+                ]
+                if ended:
+                    quiet = (
+                        "no status report"
+                        if not mine
+                        else f"the last report (CheckPoint {mine[-1].args.get('CheckPoint')})"
+                    )
+                    raise Violation(
+                        f"the pending {call.name} stopped reporting: after {quiet} the monitor "
+                        f"waited PendingTimeout ({run.policy.seconds(run.policy.PendingTimeout):.2f} s, scaled) "
+                        "and called Terminate",
+                        trace,
+                        [call, *mine[-1:], ended[0]],
+                    )
+    if not judged:
+        raise ctx.nothing_to_judge("neither Online nor Offline returned ERROR_IO_PENDING", runs)
+    return f"{judged} pending operations reported until their final state"
+
+
+@check("SetResourceStatus.stops-after-terminate")
+def stops_after_terminate(ctx: RunContext) -> str:
+    runs = ctx.scenarios(*ALL)
+    terminated = 0
+    for run in runs:
+        for trace in run.traces:
+            told: dict[str | None, TraceEvent] = {}
+            ended: dict[str | None, TraceEvent] = {}
+            for event in trace:
+                if event.name == "Terminate" and event.kind == "call" and event.end is not None:
+                    terminated += 1
+                    ended[event.resource] = event
+                if event.name != "SetResourceStatus" or not event.data.get("known_handle"):
+                    continue
+                if event.data.get("phase") == "after-terminate":
+                    done = ended.get(event.resource)
+                    if done is not None and event.start > done.end:  # type: ignore[operator]
+                        raise Violation(
+                            "a worker reported status after Terminate had returned",
+                            trace,
+                            [done, event],
+                        )
+                    if event.resource in told:
+                        raise Violation(
+                            "a worker reported again after SetResourceStatus answered "
+                            "ResourceExitStateTerminate",
+                            trace,
+                            [told[event.resource], event],
+                        )
+                    told[event.resource] = event
+                else:
+                    told.pop(event.resource, None)
+    if not terminated:
+        raise ctx.nothing_to_judge("Terminate was never called", runs)
+    return f"no status report after any of {terminated} Terminate calls"

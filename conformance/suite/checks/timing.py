@@ -1,0 +1,52 @@
+"""The 300 ms budgets (RM-5 and each entry point's page), judged on repeated samples."""
+
+from __future__ import annotations
+
+import statistics
+
+from conformance.monitor.policy import ENTRY_POINT_BUDGET_MS, ISALIVE_IDEAL_MS
+from conformance.suite.context import RunContext, Violation
+from conformance.suite.registry import check
+
+SCENARIOS = ("lifecycle", "terminate-pending", "startup-ranges")
+
+
+def _timing(entry: str):
+    def timing(ctx: RunContext) -> str:
+        runs = ctx.scenarios(*SCENARIOS)
+        found = [pair for run in runs for pair in run.calls(entry)]
+        samples = [(t, e) for t, e in found if e.end is not None and e.error is None]
+        if not samples:
+            raise ctx.nothing_to_judge(f"{entry} never returned, so it has no timing", runs)
+        durations = sorted(e.duration * 1000 for _, e in samples)  # type: ignore[operator]
+        median = statistics.median(durations)
+        worst_trace, worst = max(samples, key=lambda pair: pair[1].duration or 0.0)
+        figures = (
+            f"{len(durations)} samples: p50 {median:.1f} ms, max {durations[-1]:.1f} ms "
+            f"(budget {ENTRY_POINT_BUDGET_MS} ms)"
+        )
+        if median > ENTRY_POINT_BUDGET_MS:
+            raise Violation(f"{entry} took longer than 300 ms: {figures}", worst_trace, [worst])
+        over = [d for d in durations if d > ENTRY_POINT_BUDGET_MS]
+        notes = []
+        if over:
+            notes.append(f"unstable timing: {len(over)} of {len(durations)} samples over budget")
+        if entry == "IsAlive" and median > ISALIVE_IDEAL_MS:
+            notes.append(f"above the ideal {ISALIVE_IDEAL_MS} ms (information only)")
+        return figures + ("; " + "; ".join(notes) if notes else "")
+
+    timing.__name__ = f"{entry}_timing"
+    return timing
+
+
+for _entry in (
+    "Startup",
+    "Open",
+    "Close",
+    "Online",
+    "Offline",
+    "Terminate",
+    "LooksAlive",
+    "IsAlive",
+):
+    check(f"{_entry}.timing")(_timing(_entry))

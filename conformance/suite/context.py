@@ -1,0 +1,166 @@
+"""What a check sees: the target, the scenario runs (each with its traces), and the three
+ways a check ends other than passing."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from conformance.monitor.monitor import (
+    EntryPointHung,
+    MonitorError,
+    Resource,
+    ResourceMonitor,
+    StartupFailed,
+)
+from conformance.monitor.policy import Policy
+from conformance.monitor.trace import CALL, Trace, TraceEvent
+from conformance.targets import Target
+
+
+class Violation(Exception):
+    """The target broke the rule; ``events`` are the trace events that show it."""
+
+    def __init__(self, message: str, trace: Trace | None = None, events: Iterable[TraceEvent] = ()):
+        super().__init__(message)
+        self.trace = trace
+        self.events = list(events)
+
+    def evidence(self) -> list[str]:
+        return self.trace.excerpt(self.events) if self.trace is not None else []
+
+
+class NotApplicable(Exception):
+    """Nothing to judge, for a reason that is the target's (skipped, never passed)."""
+
+
+class CannotJudge(Exception):
+    """The harness could not set up what the check needs (an error outcome)."""
+
+
+@dataclass
+class Stop:
+    """Why a scenario ended early; ``rule`` names the rule whose violation stopped it."""
+
+    reason: str
+    rule: str | None = None
+
+
+@dataclass
+class ScenarioRun:
+    name: str
+    target: Target
+    policy: Policy
+    traces: list[Trace] = field(default_factory=list)
+    monitors: list[ResourceMonitor] = field(default_factory=list)
+    stop: Stop | None = None
+    notes: dict[str, Any] = field(default_factory=dict)
+
+    def monitor(self) -> ResourceMonitor:
+        """A new monitor on a fresh load of the target (its own trace)."""
+        monitor = ResourceMonitor(self.target.new_host(), self.target.resource_type, self.policy)
+        self.monitors.append(monitor)
+        self.traces.append(monitor.trace)
+        return monitor
+
+    def open(
+        self, monitor: ResourceMonitor, name: str, common: dict[str, int] | None = None
+    ) -> Resource:
+        resource = monitor.open(name, self.target.companion.properties_for(name), common)
+        if not resource.opened:
+            event = monitor.trace.calls("Open")[-1]
+            if event.error or event.end is None:
+                raise Halt(Stop("Open did not return a RESID", "Open.returns"))
+            raise Halt(
+                Stop(
+                    f"Open returned NULL (last error {resource.open_error}); give the properties "
+                    "the instance needs in the companion or with -o NAME=VALUE"
+                    if resource.open_error
+                    else "Open returned NULL without SetLastError",
+                    "Open.resid" if not resource.open_error else None,
+                )
+            )
+        return resource
+
+    def wait_for(self, condition: Callable[[], bool], timeout: float) -> bool:
+        deadline = time.perf_counter() + timeout
+        while time.perf_counter() < deadline:
+            if condition():
+                return True
+            time.sleep(0.005)
+        return condition()
+
+    def events(
+        self, kind: str | None = None, name: str | None = None
+    ) -> Iterator[tuple[Trace, TraceEvent]]:
+        for trace in self.traces:
+            for event in trace:
+                if (kind is None or event.kind == kind) and (name is None or event.name == name):
+                    yield trace, event
+
+    def calls(self, name: str) -> list[tuple[Trace, TraceEvent]]:
+        return list(self.events(CALL, name))
+
+
+class Halt(Exception):
+    """Raised inside a scenario to end it early with a `Stop`."""
+
+    def __init__(self, stop: Stop):
+        super().__init__(stop.reason)
+        self.stop = stop
+
+
+class RunContext:
+    """One conformance run: scenario results are computed once and shared by the checks."""
+
+    def __init__(self, target: Target, policy: Policy | None = None) -> None:
+        self.target = target
+        self.policy = policy or Policy()
+        self._runs: dict[str, ScenarioRun] = {}
+        self._lock = threading.Lock()
+
+    def scenario(self, name: str) -> ScenarioRun:
+        from conformance.suite.scenarios import SCENARIOS
+
+        with self._lock:
+            if name not in self._runs:
+                run = ScenarioRun(name, self.target, self.policy)
+                try:
+                    SCENARIOS[name](run)
+                except Halt as halt:
+                    run.stop = halt.stop
+                except StartupFailed as exc:
+                    run.stop = Stop(f"Startup failed in this scenario: {exc}")
+                except EntryPointHung as exc:
+                    entry = exc.event.name if exc.event else "an entry point"
+                    run.stop = Stop(str(exc), f"{entry}.returns")
+                except MonitorError as exc:
+                    run.stop = Stop(str(exc), "FunctionTable.entry-points")
+                finally:
+                    for monitor in run.monitors:
+                        monitor.shutdown()
+                self._runs[name] = run
+            return self._runs[name]
+
+    def scenarios(self, *names: str) -> list[ScenarioRun]:
+        return [self.scenario(n) for n in names]
+
+    def nothing_to_judge(self, what: str, runs: Iterable[ScenarioRun]) -> Exception:
+        """The exception for a check that found no events: skipped, or an error when the
+        harness itself could not set the scenario up."""
+        for run in runs:
+            if run.stop is not None:
+                if run.stop.rule is None:
+                    return CannotJudge(f"{what}: {run.stop.reason}")
+                return NotApplicable(
+                    f"{what}: scenario '{run.name}' stopped early ({run.stop.reason}; see {run.stop.rule})"
+                )
+        return NotApplicable(what)
+
+    def close(self) -> None:
+        for run in self._runs.values():
+            for monitor in run.monitors:
+                monitor.shutdown()

@@ -1,0 +1,81 @@
+"""Running the whole suite as a library call (the CLI and the pytest plugin sit on top)."""
+
+from __future__ import annotations
+
+import fnmatch
+import time
+from collections.abc import Callable, Mapping
+from datetime import datetime, timezone
+from typing import Any
+
+from conformance.monitor.policy import Policy
+from conformance.report.model import CheckResult, RunResult
+from conformance.rules import Rule, catalogue
+from conformance.suite.context import RunContext
+from conformance.suite.registry import evaluate
+from conformance.targets import Target, load_target
+
+
+def select_rules(patterns: list[str] | None) -> list[Rule]:
+    """Rules whose id matches any glob in ``patterns`` (all rules when there are none)."""
+    rules = catalogue()
+    if not patterns:
+        return rules
+    return [r for r in rules if any(fnmatch.fnmatchcase(r.id, p) for p in patterns)]
+
+
+def run_suite(
+    target: Target,
+    policy: Policy | None = None,
+    rules: list[Rule] | None = None,
+    strict: bool = False,
+    on_result: Callable[[CheckResult], None] | None = None,
+) -> RunResult:
+    """Check ``target`` against ``rules`` (default: the whole catalogue)."""
+    from conformance import __version__
+
+    policy = policy or Policy()
+    result = RunResult(target=target.given, resource_type=target.resource_type, strict=strict)
+    result.info = {
+        "rescheck_version": __version__,
+        "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "target_sha256": target.sha256(),
+        "target_kind": target.kind,
+        "hosting": "in-process",
+        "resource_api_versions": "0x100 (V1)",
+        **policy.describe(),
+    }
+    ctx = RunContext(target, policy)
+    started = time.perf_counter()
+    try:
+        for rule in rules if rules is not None else catalogue():
+            check = evaluate(rule, ctx)
+            result.checks.append(check)
+            if on_result is not None:
+                on_result(check)
+    finally:
+        ctx.close()
+    result.info["finished"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    result.info["wall_time_s"] = round(time.perf_counter() - started, 3)
+    return result
+
+
+def check_resource_type(
+    target: str,
+    *,
+    companion: str | None = None,
+    type_name: str | None = None,
+    properties: Mapping[str, Any] | None = None,
+    policy: Policy | None = None,
+    select: list[str] | None = None,
+    strict: bool = False,
+) -> RunResult:
+    """Load ``target`` (a dotted module or a .py path) and run the suite against it.
+
+    >>> result = check_resource_type("reference_impls/process_app.py")
+    >>> result.verdict
+    'compliant'
+    """
+    policy = policy or Policy()
+    loaded = load_target(target, companion, type_name, properties, policy)
+    return run_suite(loaded, policy, select_rules(select), strict)
