@@ -1,0 +1,255 @@
+"""The ``rescheck`` command: a thin layer over the library.
+
+Exit codes (DESIGN.md): 0 compliant, 1 non-compliant, 2 bad usage or a target that cannot
+be loaded or judged (one line saying what to do), 3 internal error of rescheck itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from conformance.errors import UsageError
+
+EXIT_COMPLIANT, EXIT_NON_COMPLIANT, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+_MARKS = {"passed": "PASS", "failed": "FAIL", "skipped": "SKIP", "error": "ERR "}
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error in one line (exit 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _property(text: str) -> tuple[str, Any]:
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    return name, int(value) if re.fullmatch(r"-?\d+", value) else value
+
+
+def _time_scale(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(
+            f"must be in (0, 1], got {value}; 0.01 turns 180 s into 1.8 s"
+        )
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from conformance import __version__
+    from conformance.monitor.policy import ASYNC_FAILURE_POLICIES, DEFAULT_TIME_SCALE
+
+    parser = _Parser(
+        prog="rescheck",
+        description="Conformance checks for Windows Failover Cluster resource types.",
+    )
+    parser.add_argument("--version", action="version", version=f"rescheck {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    run = commands.add_parser("run", help="check a resource type and write reports")
+    run.add_argument(
+        "--resource-type",
+        required=True,
+        metavar="TARGET",
+        help="dotted module name or path to a .py resource DLL",
+    )
+    run.add_argument(
+        "--report-dir",
+        metavar="DIR",
+        help="where results.json, junit.xml and report.html go (default: reports/<name>)",
+    )
+    run.add_argument(
+        "--companion",
+        metavar="FILE",
+        help="a .py file defining COMPANION (default: <target>_companion.py beside the target)",
+    )
+    run.add_argument(
+        "--type-name",
+        metavar="NAME",
+        help="the ResourceType name passed to Startup (default: the companion's, else the module name)",
+    )
+    run.add_argument(
+        "-o",
+        "--property",
+        dest="properties",
+        action="append",
+        type=_property,
+        default=[],
+        metavar="NAME=VALUE",
+        help="a private property value for test instances (repeatable)",
+    )
+    run.add_argument(
+        "--select",
+        action="append",
+        metavar="GLOB",
+        help="run only rules whose id matches (repeatable), e.g. 'Online.*'",
+    )
+    run.add_argument(
+        "--strict",
+        action="store_true",
+        help="recommended-level failures make the verdict non-compliant",
+    )
+    run.add_argument(
+        "--time-scale",
+        type=_time_scale,
+        default=DEFAULT_TIME_SCALE,
+        metavar="F",
+        help=f"factor applied to the monitor's documented timers (default {DEFAULT_TIME_SCALE})",
+    )
+    run.add_argument(
+        "--async-failure",
+        choices=ASYNC_FAILURE_POLICIES,
+        default="IsAlive",
+        help="what the monitor does when a failure event is signalled (CONTRACT.md §11 item 1)",
+    )
+    run.add_argument("-q", "--quiet", action="store_true", help="print only the verdict")
+
+    rules = commands.add_parser("rules", help="print the rule catalogue")
+    rules.add_argument("--format", choices=("json", "text"), default="text")
+
+    report = commands.add_parser(
+        "report", help="render reports again from a report directory's results"
+    )
+    report.add_argument("directory", metavar="DIR")
+    return parser
+
+
+def _cmd_rules(args: argparse.Namespace) -> int:
+    from conformance.rules import catalogue
+
+    rules = catalogue()
+    if args.format == "json":
+        print(json.dumps([r.to_json() for r in rules], indent=2))
+        return EXIT_COMPLIANT
+    for r in rules:
+        print(f"{r.id:45} {r.level:12} {','.join(r.contract):24} {r.doc}")
+        print(f"    {r.statement}")
+    return EXIT_COMPLIANT
+
+
+def _exit_code(verdict: str, checks: Sequence[Any]) -> int:
+    if verdict == "compliant":
+        return EXIT_COMPLIANT
+    if verdict == "non-compliant":
+        return EXIT_NON_COMPLIANT
+    internal = any(c.outcome == "error" and c.message.startswith("internal error") for c in checks)
+    return EXIT_INTERNAL if internal else EXIT_USAGE
+
+
+def _summary(run: Any, paths: dict[str, Path]) -> None:
+    counts = ", ".join(f"{n} {o}" for o, n in run.counts().items() if n)
+    print(f"\nverdict: {run.verdict.upper()} ({counts})")
+    for warning in run.warnings():
+        print(f"  warning [{warning.level}] {warning.id}: {warning.message}")
+    for check in run.checks:
+        if check.outcome == "error":
+            print(f"  could not judge {check.id}: {check.message}")
+    print(f"reports: {paths['html']}  {paths['junit']}  {paths['json']}")
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from conformance.monitor.policy import Policy
+    from conformance.report import write_reports
+    from conformance.report.model import ResultsLog, read_log
+    from conformance.suite.runner import run_suite, select_rules
+    from conformance.targets import load_target
+
+    policy = Policy(time_scale=args.time_scale, async_failure=args.async_failure)
+    rules = select_rules(args.select)
+    if not rules:
+        raise UsageError(f"no rule matches {args.select}; see `rescheck rules` for the ids")
+    target = load_target(
+        args.resource_type, args.companion, args.type_name, dict(args.properties), policy
+    )
+    directory = Path(
+        args.report_dir or Path("reports") / re.sub(r"[^\w.-]+", "_", Path(target.given).stem)
+    )
+    log = ResultsLog(
+        directory,
+        {
+            "target": target.given,
+            "resource_type": target.resource_type,
+            "strict": args.strict,
+            "info": target.describe(),
+        },
+    )
+    if not args.quiet:
+        print(
+            f"rescheck: {target.given} (resource type {target.resource_type!r}), {len(rules)} rules, reports in {directory}"
+        )
+
+    def progress(check: Any) -> None:
+        log.check(check)
+        if not args.quiet:
+            print(
+                f"  {_MARKS[check.outcome]} {check.level:11} {check.id:45} {check.message[:100]}",
+                flush=True,
+            )
+
+    try:
+        result = run_suite(target, policy, rules, args.strict, progress)
+    except KeyboardInterrupt:
+        partial = read_log(directory)
+        write_reports(partial, directory)
+        print(
+            f"\ninterrupted: {len(partial.checks)} checks decided; reports in {directory} are marked incomplete",
+            file=sys.stderr,
+        )
+        return 130
+    log.finish({"info": result.info})
+    paths = write_reports(result, directory)
+    if args.quiet:
+        print(result.verdict)
+    else:
+        _summary(result, paths)
+    return _exit_code(result.verdict, result.checks)
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from conformance.report import write_reports
+    from conformance.report.model import ResultsLog, read_log
+
+    directory = Path(args.directory)
+    if not (directory / ResultsLog.NAME).is_file():
+        raise UsageError(
+            f"no {ResultsLog.NAME} in {directory}; give the --report-dir of a `rescheck run`"
+        )
+    run = read_log(directory)
+    paths = write_reports(run, directory)
+    state = "" if run.complete else " (INCOMPLETE: the run was interrupted)"
+    print(f"{run.target}: {run.verdict}{state}, {len(run.checks)} checks; {paths['html']}")
+    return _exit_code(run.verdict, run.checks)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handler = {"run": _cmd_run, "rules": _cmd_rules, "report": _cmd_report}[args.command]
+    try:
+        return handler(args)
+    except UsageError as exc:
+        print(f"rescheck {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except BrokenPipeError:
+        return EXIT_COMPLIANT
+    except Exception as exc:
+        print(
+            f"rescheck {args.command}: internal error: {type(exc).__name__}: {exc}", file=sys.stderr
+        )
+        traceback.print_exc(file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())
