@@ -1,0 +1,92 @@
+"""Helpers for end-to-end tests: run the installed ``rescheck`` command, write small DLLs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+#: A minimal synchronous, conforming DLL; tests replace one line to break it.
+GOOD_DLL = """
+from conformance.resapi import (ERROR_SUCCESS, ERROR_REVISION_MISMATCH, ERROR_INVALID_FUNCTION,
+    CLUSCTL_RESOURCE_UNKNOWN, FunctionTable)
+
+ONLINE = set()
+
+def Startup(ResourceType, MinVersionSupported, MaxVersionSupported, SetResourceStatus, LogEvent):
+    if not MinVersionSupported <= 0x100 <= MaxVersionSupported:
+        return ERROR_REVISION_MISMATCH, None
+    return ERROR_SUCCESS, FunctionTable(Version=0x100, Open=Open, Close=Close, Online=Online,
+        Offline=Offline, Terminate=Terminate, LooksAlive=LooksAlive, IsAlive=IsAlive,
+        ResourceControl=ResourceControl, ResourceTypeControl=ResourceTypeControl)
+
+class Instance:
+    pass
+
+def Open(ResourceName, ResourceKey, ResourceHandle):
+    return Instance()
+
+def Close(ResourceId):
+    ONLINE.discard(ResourceId)
+
+def Online(ResourceId, EventHandle):
+    ONLINE.add(ResourceId)
+    return ERROR_SUCCESS
+
+def Offline(ResourceId):
+    ONLINE.discard(ResourceId)
+    return ERROR_SUCCESS
+
+def Terminate(ResourceId):
+    ONLINE.discard(ResourceId)
+
+def LooksAlive(ResourceId):
+    return ResourceId in ONLINE
+
+def IsAlive(ResourceId):
+    return ResourceId in ONLINE
+
+def ResourceControl(ResourceId, ControlCode, InBuffer, OutBuffer):
+    if ControlCode == CLUSCTL_RESOURCE_UNKNOWN:
+        return ERROR_SUCCESS, 0
+    return ERROR_INVALID_FUNCTION, 0
+
+def ResourceTypeControl(ResourceTypeName, ControlCode, InBuffer, OutBuffer):
+    return ERROR_INVALID_FUNCTION, 0
+"""
+
+
+@pytest.fixture
+def write_dll(tmp_path: Path):
+    """Write ``GOOD_DLL`` with ``replace`` applied (old -> new) as ``name.py``; return its path."""
+
+    def write(
+        name: str = "dll", replace: dict[str, str] | None = None, source: str | None = None
+    ) -> Path:
+        text = textwrap.dedent(source) if source is not None else GOOD_DLL
+        for old, new in (replace or {}).items():
+            assert old in text, f"test bug: {old!r} is not in the DLL source"
+            text = text.replace(old, new)
+        path = tmp_path / f"{name}.py"
+        path.write_text(text)
+        return path
+
+    return write
+
+
+def rescheck(
+    *args: str, cwd: Path | None = None, timeout: float = 240
+) -> subprocess.CompletedProcess[str]:
+    """Run the command as a user would (``python -m conformance.cli`` is the console script)."""
+    return subprocess.run(
+        [sys.executable, "-m", "conformance.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )

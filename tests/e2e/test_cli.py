@@ -1,0 +1,241 @@
+"""The ``rescheck`` command end to end: verdicts, exit codes, reports, bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from conformance.rules import catalogue, contract_index
+from tests.e2e.conftest import REPO, rescheck
+
+
+def test_conforming_dll_is_compliant_with_reports(write_dll, tmp_path: Path) -> None:
+    out = tmp_path / "reports"
+    done = rescheck("run", "--resource-type", str(write_dll()), "--report-dir", str(out))
+    assert done.returncode == 0, (
+        f"expected exit 0 (compliant), got {done.returncode}:\n{done.stdout}\n{done.stderr}"
+    )
+    results = json.loads((out / "results.json").read_text())
+    assert results["verdict"] == "compliant", results["verdict"]
+    assert results["schema"] == 1
+    assert len(results["checks"]) == len(catalogue()), "expected one check per rule"
+    for name in ("junit.xml", "report.html", "results.jsonl"):
+        assert (out / name).is_file(), f"expected {name} in the report directory"
+    assert "verdict: COMPLIANT" in done.stdout
+
+
+def test_required_failure_is_non_compliant_and_names_the_rule(write_dll, tmp_path: Path) -> None:
+    dll = write_dll(
+        replace={
+            "def IsAlive(ResourceId):\n    return ResourceId in ONLINE": "def IsAlive(ResourceId):\n    return 'yes'"
+        }
+    )
+    done = rescheck("run", "--resource-type", str(dll), "--report-dir", str(tmp_path / "r"))
+    assert done.returncode == 1, (
+        f"expected exit 1 (non-compliant), got {done.returncode}:\n{done.stdout}{done.stderr}"
+    )
+    results = json.loads((tmp_path / "r" / "results.json").read_text())
+    failed = {c["id"]: c for c in results["checks"] if c["outcome"] == "failed"}
+    assert set(failed) == {"IsAlive.bool"}, (
+        f"expected only IsAlive.bool to fail, got {sorted(failed)}"
+    )
+    assert failed["IsAlive.bool"]["level"] == "required"
+    assert failed["IsAlive.bool"]["entry_points"] == ["IsAlive"]
+
+
+def test_recommended_failure_is_a_warning_unless_strict(write_dll, tmp_path: Path) -> None:
+    dll = write_dll(
+        replace={
+            "    ONLINE.add(ResourceId)\n    return ERROR_SUCCESS": "    import time; time.sleep(0.4)\n    ONLINE.add(ResourceId)\n    return ERROR_SUCCESS"
+        }
+    )
+    lenient = rescheck(
+        "run",
+        "--resource-type",
+        str(dll),
+        "--report-dir",
+        str(tmp_path / "a"),
+        "--select",
+        "Online.*",
+    )
+    assert lenient.returncode == 0, (
+        f"a recommended failure must not fail the run:\n{lenient.stdout}"
+    )
+    assert "warning [recommended] Online.timing" in lenient.stdout
+    strict = rescheck(
+        "run",
+        "--resource-type",
+        str(dll),
+        "--report-dir",
+        str(tmp_path / "b"),
+        "--select",
+        "Online.*",
+        "--strict",
+    )
+    assert strict.returncode == 1, f"--strict makes a recommended failure fatal:\n{strict.stdout}"
+
+
+@pytest.mark.parametrize(
+    ("replace", "expected"),
+    [
+        ({"def Startup(": "def Startupx("}, "has no Startup entry point"),
+        (
+            {"def Startup(ResourceType": "def Startup(ResourceType, Extra"},
+            "cannot take the five documented parameters",
+        ),
+        (
+            {
+                "    if not MinVersionSupported": "    raise ValueError('boom')\n    if not MinVersionSupported"
+            },
+            "Startup raised ValueError: boom",
+        ),
+        (
+            {"return ERROR_SUCCESS, FunctionTable(": "return ERROR_SUCCESS, 42 or FunctionTable("},
+            "as its function table",
+        ),
+        (
+            {"return ERROR_SUCCESS, FunctionTable(": "return 5080, FunctionTable("},
+            "5080 (ERROR_CLUSTER_RESNAME_NOT_FOUND)",
+        ),
+        (
+            {"return ERROR_SUCCESS, FunctionTable(": "return None or FunctionTable("},
+            "it must return (status, FunctionTable)",
+        ),
+        ({"class Instance:": "class Instance(:"}, "has a syntax error at line"),
+        (
+            {"from conformance.resapi": "import no_such_module_x\nfrom conformance.resapi"},
+            "imports 'no_such_module_x', which is not installed",
+        ),
+        ({"Open=Open,": "Open=3,"}, "the function table's Open is a int, not a function"),
+    ],
+    ids=[
+        "no-startup",
+        "startup-signature",
+        "startup-raises",
+        "not-a-table",
+        "refuses-type",
+        "not-a-tuple",
+        "syntax-error",
+        "missing-import",
+        "entry-not-callable",
+    ],
+)
+def test_unusable_targets_exit_2_with_one_line(
+    write_dll, tmp_path: Path, replace: dict[str, str], expected: str
+) -> None:
+    done = rescheck(
+        "run",
+        "--resource-type",
+        str(write_dll(replace=replace)),
+        "--report-dir",
+        str(tmp_path / "r"),
+    )
+    assert done.returncode == 2, (
+        f"expected exit 2, got {done.returncode}:\n{done.stdout}{done.stderr}"
+    )
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, f"expected one line on stderr, got:\n{done.stderr}"
+    assert expected in lines[0], f"expected {expected!r} in {lines[0]!r}"
+    assert "Traceback" not in done.stdout + done.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (
+            ["run", "--resource-type", "no.such.module_here"],
+            "cannot find module 'no.such.module_here'",
+        ),
+        (["run", "--resource-type", "missing.py"], "no such file: missing.py"),
+        (["run", "--resource-type", "x", "--time-scale", "5"], "must be in (0, 1]"),
+        (["run", "--resource-type", "x", "-o", "novalue"], "expected NAME=VALUE"),
+        (["run"], "--resource-type"),
+        (["report", "nowhere"], "no results.jsonl in nowhere"),
+        (["frobnicate"], "invalid choice"),
+    ],
+)
+def test_bad_usage_exits_2_with_one_line(tmp_path: Path, args: list[str], expected: str) -> None:
+    done = rescheck(*args, cwd=tmp_path)
+    assert done.returncode == 2, (
+        f"expected exit 2, got {done.returncode}:\n{done.stdout}{done.stderr}"
+    )
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and expected in lines[0], (
+        f"expected one line containing {expected!r}, got:\n{done.stderr}"
+    )
+
+
+def test_select_matching_nothing_is_a_usage_error(write_dll) -> None:
+    done = rescheck("run", "--resource-type", str(write_dll()), "--select", "Nope.*")
+    assert done.returncode == 2 and "no rule matches" in done.stderr, done.stderr
+
+
+def test_rules_json_is_the_catalogue_and_cites_existing_contract_ids() -> None:
+    done = rescheck("rules", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    rules = json.loads(done.stdout)
+    assert [r["id"] for r in rules] == [r.id for r in catalogue()]
+    index = contract_index()
+    for entry in rules:
+        assert set(entry) >= {"id", "level", "entry_points", "statement", "doc", "contract"}, entry
+        assert entry["level"] in ("required", "recommended", "optional"), entry
+        unknown = [c for c in entry["contract"] if c not in index]
+        assert not unknown, (
+            f"{entry['id']} cites contract ids that CONTRACT.md does not have: {unknown}"
+        )
+
+
+def test_report_renders_an_interrupted_run_as_incomplete(write_dll, tmp_path: Path) -> None:
+    out = tmp_path / "r"
+    assert (
+        rescheck("run", "--resource-type", str(write_dll()), "--report-dir", str(out)).returncode
+        == 0
+    )
+    log = (out / "results.jsonl").read_text().splitlines()
+    (out / "results.jsonl").write_text(
+        "\n".join(log[:5]) + "\n"
+    )  # the header and four checks: killed mid-run
+    done = rescheck("report", str(out))
+    assert done.returncode == 0, done.stderr
+    assert "INCOMPLETE" in done.stdout
+    results = json.loads((out / "results.json").read_text())
+    assert results["complete"] is False and len(results["checks"]) == 4
+    assert "INCOMPLETE" in (out / "report.html").read_text()
+
+
+def test_open_failing_conformantly_cannot_be_judged(write_dll, tmp_path: Path) -> None:
+    dll = write_dll(
+        replace={
+            "def Open(ResourceName, ResourceKey, ResourceHandle):\n    return Instance()": "def Open(ResourceName, ResourceKey, ResourceHandle):\n    from conformance.resapi import SetLastError\n    SetLastError(87)\n    return None"
+        }
+    )
+    done = rescheck("run", "--resource-type", str(dll), "--report-dir", str(tmp_path / "r"))
+    assert done.returncode == 2, (
+        f"expected exit 2 (could not judge), got {done.returncode}:\n{done.stdout}"
+    )
+    assert "could not judge" in done.stdout and "-o NAME=VALUE" in done.stdout
+
+
+def test_main_job_reference_implementation_is_compliant(tmp_path: Path) -> None:
+    out = tmp_path / "process_app"
+    done = rescheck(
+        "run",
+        "--resource-type",
+        "reference_impls/process_app.py",
+        "--report-dir",
+        str(out),
+        cwd=REPO,
+    )
+    assert done.returncode == 0, (
+        f"the reference implementation must be compliant:\n{done.stdout}\n{done.stderr}"
+    )
+    results = json.loads((out / "results.json").read_text())
+    not_passed = [
+        (c["id"], c["outcome"], c["message"]) for c in results["checks"] if c["outcome"] != "passed"
+    ]
+    assert not not_passed, (
+        f"expected every rule to pass for the reference implementation: {not_passed}"
+    )
+    assert len(results["checks"]) >= 12

@@ -1,0 +1,121 @@
+"""``pytest --resource-type=TARGET`` in a user's (empty) directory, driven with pytester."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conformance.rules import catalogue
+from tests.e2e.conftest import REPO
+
+RULES = len(catalogue())
+#: The synchronous test DLL never pends, so the SetResourceStatus rules (and the callback
+#: handle rule, with no callback made) have nothing to judge: skipped, never passed.
+SKIPPED_FOR_SYNC = 5
+
+
+def assert_clean(result: pytest.RunResult, failed: int = 0) -> None:
+    outcomes = result.parseoutcomes()
+    assert outcomes.get("failed", 0) == failed, f"expected {failed} failed, got {outcomes}"
+    assert outcomes.get("passed", 0) + outcomes.get("skipped", 0) + failed == RULES, f"expected {RULES} items, got {outcomes}"
+    assert outcomes.get("skipped", 0) <= SKIPPED_FOR_SYNC, f"more skips than the sync DLL explains: {outcomes}"
+
+
+@pytest.fixture
+def run_pytest(pytester: pytest.Pytester):
+    def run(*args: str, **env: str) -> pytest.RunResult:
+        for name, value in env.items():
+            pytester._monkeypatch.setenv(name, value)
+        return pytester.runpytest_subprocess(
+            "-p", "no:cacheprovider", "-p", "no:benchmark", *args, timeout=240
+        )
+
+    return run
+
+
+def test_empty_directory_runs_the_whole_suite(write_dll, run_pytest) -> None:
+    result = run_pytest(f"--resource-type={write_dll()}", "-v", "-rs")
+    assert_clean(result)
+    result.stdout.fnmatch_lines(
+        [
+            "rescheck: resource type *dll.py (option --resource-type)*",
+            "*test_rule?Online.returns? PASSED*",
+        ]
+    )
+
+
+def test_a_broken_target_fails_exactly_its_rule(write_dll, run_pytest) -> None:
+    dll = write_dll(
+        replace={
+            "def LooksAlive(ResourceId):\n    return ResourceId in ONLINE": "def LooksAlive(ResourceId):\n    return 7"
+        }
+    )
+    result = run_pytest(f"--resource-type={dll}")
+    assert_clean(result, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*[[]required[]] LooksAlive.bool: LooksAlive returned 7*",
+            "*doc: S:nc-resapi-plooks_alive_routine*",
+        ]
+    )
+
+
+def test_k_selects_rules_by_id(write_dll, run_pytest) -> None:
+    result = run_pytest(
+        f"--resource-type={write_dll()}", "-k", "Startup.revision-mismatch or IsAlive.bool"
+    )
+    result.assert_outcomes(passed=2)
+
+
+def test_target_from_environment_and_ini(write_dll, run_pytest, pytester: pytest.Pytester) -> None:
+    dll = write_dll()
+    from_env = run_pytest(RESCHECK_RESOURCE_TYPE=str(dll))
+    assert_clean(from_env)
+    from_env.stdout.fnmatch_lines(["*(environment RESCHECK_RESOURCE_TYPE)*"])
+    pytester._monkeypatch.delenv("RESCHECK_RESOURCE_TYPE")
+    pytester.makeini(f"[pytest]\nresource_type = {dll}\n")
+    from_ini = run_pytest()
+    assert_clean(from_ini)
+    from_ini.stdout.fnmatch_lines(["*(ini resource_type)*"])
+
+
+def test_junitxml_has_one_testcase_per_rule(
+    write_dll, run_pytest, pytester: pytest.Pytester
+) -> None:
+    result = run_pytest(f"--resource-type={write_dll()}", "--junitxml=out.xml")
+    assert_clean(result)
+    xml = (pytester.path / "out.xml").read_text()
+    assert xml.count("<testcase ") == RULES, "expected one <testcase> per rule in the JUnit file"
+    assert 'name="level" value="required"' in xml, "expected rule levels as testcase properties"
+
+
+def test_xdist_runs_the_suite(write_dll, run_pytest) -> None:
+    assert_clean(run_pytest(f"--resource-type={write_dll()}", "-n", "2"))
+
+
+def test_unknown_target_is_a_usage_error_without_traceback(run_pytest) -> None:
+    result = run_pytest("--resource-type=no_such_module_anywhere")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR, (
+        f"expected pytest's usage error, got {result.ret}"
+    )
+    result.stderr.fnmatch_lines(["*rescheck: cannot find module 'no_such_module_anywhere'*"])
+    assert "Traceback" not in result.stderr.str() + result.stdout.str()
+
+
+def test_without_a_target_the_plugin_stays_out_of_the_way(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("def test_ok():\n    assert True\n")
+    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)
+
+
+def test_reference_implementation_passes_from_an_empty_directory(run_pytest) -> None:
+    run_pytest(f"--resource-type={REPO / 'reference_impls' / 'process_app.py'}").assert_outcomes(
+        passed=RULES
+    )
+
+
+def test_a_fixture_fails_from_an_empty_directory(run_pytest) -> None:
+    dll = Path(REPO / "fixtures" / "conforming.py")
+    assert dll.is_file()
+    result = run_pytest(f"--resource-type={dll}", "--rescheck-type-name=Other")
+    result.assert_outcomes(passed=RULES)  # the fixture base accepts any type name
