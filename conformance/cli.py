@@ -78,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--type-name",
         metavar="NAME",
-        help="the ResourceType name passed to Startup (default: the companion's, else the module name)",
+        help="the ResourceType name passed to Startup (default: the companion's, else RESOURCE_TYPE_NAME in the module, else the module name)",
     )
     run.add_argument(
         "-o",

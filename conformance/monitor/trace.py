@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
+from enum import IntEnum
 from typing import Any
 
 #: How many characters of one argument or result are kept: a target may return anything.
@@ -24,6 +25,8 @@ MONITOR = "monitor"  # something the monitor itself decided (state change, timeo
 
 
 def short_repr(value: Any) -> str:
+    if isinstance(value, IntEnum):
+        return f"{value.name}({int(value)})"
     try:
         text = repr(value)
     except Exception as exc:  # a hostile __repr__

@@ -60,10 +60,27 @@ def load_target(
     ref = resolve(given)
     module = load_fresh(ref)
     companion = _find_companion(ref, module, companion_path).with_overrides(overrides or {})
-    name = type_name or companion.resource_type or ref.name.rpartition(".")[2]
+    name = (
+        type_name
+        or companion.resource_type
+        or _declared_type_name(module)
+        or ref.name.rpartition(".")[2]
+    )
     target = Target(given, "python-dll", name, companion, ref)
     preflight(target, policy or Policy())
     return target
+
+
+#: Module constants a DLL commonly names its type with (the C samples use a #define).
+TYPE_NAME_ATTRIBUTES = ("RESOURCE_TYPE_NAME", "RESOURCE_TYPE", "ResourceTypeName", "TYPE_NAME")
+
+
+def _declared_type_name(module: Any) -> str | None:
+    for attribute in TYPE_NAME_ATTRIBUTES:
+        value = getattr(module, attribute, None)
+        if isinstance(value, str) and value:
+            return value
+    return None
 
 
 def _find_companion(ref: ModuleRef, module: Any, companion_path: str | None) -> Companion:
