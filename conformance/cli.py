@@ -208,7 +208,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 130
-    log.finish({"info": result.info})
+    log.finish(result.info)
     paths = write_reports(result, directory)
     if args.quiet:
         print(result.verdict)

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from conformance.rules import REQUIRED, Rule, not_exercised
+from conformance.rules import RECOMMENDED, REQUIRED, Rule, not_exercised
 
 SCHEMA = 1
 PASSED, FAILED, SKIPPED, ERROR = "passed", "failed", "skipped", "error"
@@ -61,13 +61,13 @@ class CheckResult:
         return cls(**{k: v for k, v in data.items() if k in known})
 
 
-def verdict(checks: list[CheckResult], strict: bool = False) -> str:
+def verdict(checks: list[CheckResult], strict: bool = False, complete: bool = True) -> str:
     """non-compliant if a required check failed (recommended too with ``strict``); error if
-    the harness could not judge a check; compliant otherwise."""
-    fatal = {REQUIRED, "recommended"} if strict else {REQUIRED}
+    the harness could not judge a check or the run was cut short; compliant otherwise."""
+    fatal = {REQUIRED, RECOMMENDED} if strict else {REQUIRED}
     if any(c.outcome == FAILED and c.level in fatal for c in checks):
         return NON_COMPLIANT
-    if any(c.outcome == ERROR for c in checks):
+    if not complete or any(c.outcome == ERROR for c in checks):
         return VERDICT_ERROR
     return COMPLIANT
 
@@ -83,13 +83,15 @@ class RunResult:
 
     @property
     def verdict(self) -> str:
-        return verdict(self.checks, self.strict)
+        return verdict(self.checks, self.strict, self.complete)
 
     def counts(self) -> dict[str, int]:
         return {o: sum(1 for c in self.checks if c.outcome == o) for o in OUTCOMES}
 
     def warnings(self) -> list[CheckResult]:
-        return [c for c in self.checks if c.outcome == FAILED and c.level != REQUIRED]
+        """Failed checks that do not decide the verdict (none with ``strict`` for recommended)."""
+        fatal = {REQUIRED, RECOMMENDED} if self.strict else {REQUIRED}
+        return [c for c in self.checks if c.outcome == FAILED and c.level not in fatal]
 
     def not_exercised(self) -> list[dict[str, str]]:
         covered = {cid for c in self.checks if c.outcome in (PASSED, FAILED) for cid in c.contract}

@@ -78,11 +78,22 @@ def rule(rule_id: str) -> Rule:
     raise KeyError(rule_id)
 
 
+#: Qualifications that are reference data or examples, not rules a DLL or the RM must keep.
+_NOT_RULES = ("Ref", "Sample", "Pattern", "Example", "Hdr", "Doc ", "Procedure")
+
+
+def _is_rule(qualification: str) -> bool:
+    if any(word in qualification for word in ("Required", "Recommended", "Optional", "DB")):
+        return True
+    return not qualification.startswith(_NOT_RULES)
+
+
 def not_exercised(covered: set[str]) -> list[dict[str, str]]:
-    """Documented rules (Required/Recommended/Optional/DB) that no check of this run covered."""
+    """Documented rules (levels and documented behaviour, not reference data or examples)
+    that no check of this run covered."""
     out = []
     for cid, info in sorted(contract_index().items(), key=lambda kv: _natural(kv[0])):
-        if cid in covered:
+        if cid in covered or not _is_rule(info["qualification"]):
             continue
         out.append({"id": cid, **info})
     return out

@@ -1,0 +1,1 @@
+"""The reference Resource Monitor: host interface, monitor, timers, trace."""
