@@ -41,6 +41,16 @@ DWORD_MAX = 0xFFFFFFFF
 TRUE = 1
 FALSE = 0
 
+
+def BOOL_is_TRUE(value: object) -> bool:
+    """How the Resource Monitor reads a returned BOOL: as C does, nonzero is TRUE (and a
+    missing value, ``None``, is FALSE). Whether the value *is* a BOOL is a separate rule."""
+    try:
+        return bool(value)
+    except Exception:  # a hostile __bool__
+        return False
+
+
 # --- Resource API versions (CLRES_FUNCTION_TABLE.Version) ---------------------------------------
 CLRES_VERSION_V1_00 = 0x100
 CLRES_VERSION_V2_00 = 0x200

@@ -19,6 +19,7 @@ class CLUS_WORKER:
     def __init__(self) -> None:
         self.hThread: threading.Thread | None = None
         self.Terminate: bool = False
+        self._started = threading.Event()  # hThread may be joined (it has been started)
 
 
 def ClusWorkerCreate(
@@ -38,6 +39,7 @@ def ClusWorkerCreate(
     )
     lpWorker.hThread = thread
     thread.start()
+    lpWorker._started.set()
     return ERROR_SUCCESS
 
 
@@ -52,4 +54,5 @@ def ClusWorkerTerminate(lpWorker: CLUS_WORKER) -> None:
     first = not lpWorker.Terminate
     lpWorker.Terminate = True
     if thread is not None and first and thread is not threading.current_thread():
+        lpWorker._started.wait()
         thread.join()

@@ -9,6 +9,7 @@ the run; a host in a separate process can take its place without changing the mo
 
 from __future__ import annotations
 
+import itertools
 import queue
 import threading
 import time
@@ -106,8 +107,10 @@ class _Job:
 class CallRunner:
     """Runs calls on reusable daemon threads and waits for each up to a deadline."""
 
+    _runners = itertools.count(1)
+
     def __init__(self, name: str = "rhs") -> None:
-        self._name = name
+        self._name = f"{name}{next(self._runners)}"  # thread names unique across monitors
         self._idle: list[queue.SimpleQueue[_Job | None]] = []
         self._lock = threading.Lock()
         self._count = 0

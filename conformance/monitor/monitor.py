@@ -14,19 +14,27 @@ What it does, and where the docs say so:
 * Concurrency: every entry point except Terminate is serialised (RM-4, CX-3); Terminate may
   overlap anything but Startup, Open and Close (CX-1, CX-2).
 * After Terminate, SetResourceStatus answers ResourceExitStateTerminate (RS-2).
+* A failure's Terminate (IsAlive FALSE, PendingTimeout, an error from Online/Offline) is
+  decided and carried out before anything else happens to the resource: the next Online
+  waits for it, so a late Terminate never hits a later operation.
+* Nothing is called before Startup succeeded, for a NULL entry point, after Close, or once a
+  call outlived DeadlockTimeout (the monitor is then wedged); refused calls are not traced as
+  calls.
+* A BOOL is read as C reads it: nonzero is TRUE (`resapi.BOOL_is_TRUE`).
 
 Everything goes into the `Trace`. The monitor judges nothing: checks read the trace.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import re
 import sys
 import threading
 import time
 import traceback
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,6 +53,7 @@ from conformance.resapi import (
     REG_QWORD,
     REG_SZ,
     V1_ENTRY_POINTS,
+    BOOL_is_TRUE,
     ClusterResourceFailed,
     ClusterResourceOffline,
     ClusterResourceOfflinePending,
@@ -59,6 +68,11 @@ from conformance.resapi import (
 
 #: The largest LogEvent entry the cluster log keeps (LG-3).
 LOG_ENTRY_LIMIT = 500
+#: How often a signalled failure event is looked for (the monitor waits on it, LA-8).
+EVENT_CHECK_S = 0.01
+#: Evidence kept when a call outlives DeadlockTimeout: per thread, and in all.
+STACK_LIMIT = 1500
+STACKS_LIMIT = 6000
 
 
 class MonitorError(Exception):
@@ -73,8 +87,17 @@ class EntryPointHung(MonitorError):
     """An entry point did not return within DeadlockTimeout; the monitor is now unusable."""
 
 
+class EntryPointNull(MonitorError):
+    """The scenario needs an entry point that the function table leaves NULL."""
+
+
 class StartupFailed(MonitorError):
-    pass
+    """Startup gave no usable table; ``cause`` is ``"status"`` (it failed, raised or gave
+    something else than a status and a table) or ``"table-version"`` (ST-8)."""
+
+    def __init__(self, message: str, event: TraceEvent | None = None, cause: str = "status"):
+        super().__init__(message, event)
+        self.cause = cause
 
 
 class RESOURCE_HANDLE:
@@ -124,7 +147,9 @@ class Resource:
     state: int = ClusterResourceOffline
     pending: PendingOperation | None = None
     terminated_at: float | None = None  # perf_counter of the last Terminate
+    terminating: int = 0  # Terminate calls decided and not yet returned
     event_handle: Any = None
+    looks_alive_off: bool = False  # Online returned an EventHandle (LA-8)
     polls: dict[str, int] = field(default_factory=lambda: {"LooksAlive": 0, "IsAlive": 0})
     cond: threading.Condition = field(default_factory=threading.Condition)
     supervisor: threading.Thread | None = None
@@ -149,10 +174,11 @@ class Resource:
         return self.monitor._poll_call(self, "IsAlive")
 
     def wait_state(self, states: set[int], timeout: float) -> bool:
-        """Wait until the resource is in one of ``states`` and nothing is pending."""
+        """Wait until the resource is in one of ``states``, nothing is pending and no
+        Terminate is under way."""
         deadline = time.perf_counter() + timeout
         with self.cond:
-            while not (self.state in states and self.pending is None):
+            while not (self.state in states and self.pending is None and not self.terminating):
                 left = deadline - time.perf_counter()
                 if left <= 0:
                     return False
@@ -205,7 +231,8 @@ class ResourceMonitor:
         self._handles = itertools.count(0x5EED0001)
         self._ops = itertools.count(1)
         self._stopping = threading.Event()
-        self._started = False
+        self._startup_called = False
+        self._started = False  # Startup returned a usable table
         self._shut_down = False
         self._unobserve = observe_last_error(self._on_set_last_error)
 
@@ -216,19 +243,19 @@ class ResourceMonitor:
         MaxVersionSupported: int = CLRES_VERSION_V1_00,
     ) -> CallOutcome:
         """Call Startup once (ST-2); raise StartupFailed unless it returned a usable table."""
-        if self._started:
+        if self._startup_called:
             raise MonitorError("Startup is called once per resource type and monitor (ST-2)")
-        self._started = True
-        event = self.trace.add(
-            CALL,
-            "Startup",
-            args={
-                "ResourceType": self.resource_type,
-                "MinVersionSupported": MinVersionSupported,
-                "MaxVersionSupported": MaxVersionSupported,
-            },
-        )
+        self._startup_called = True
         with self._serial, self._lifecycle:
+            event = self.trace.add(
+                CALL,
+                "Startup",
+                args={
+                    "ResourceType": self.resource_type,
+                    "MinVersionSupported": MinVersionSupported,
+                    "MaxVersionSupported": MaxVersionSupported,
+                },
+            )
             outcome = self.host.startup(
                 self.resource_type,
                 MinVersionSupported,
@@ -244,11 +271,20 @@ class ResourceMonitor:
         status = value[0] if shaped else None
         event.result = status if shaped else value
         event.data["shaped"] = shaped
-        event.data["table_version"] = self.host.table_version()
+        version = self.host.table_version()
+        event.data["table_version"] = version
         if shaped and status == ERROR_SUCCESS:
             event.data["null_entry_points"] = [e for e in V1_ENTRY_POINTS if not self.host.has(e)]
         if not outcome.returned or not shaped or status != ERROR_SUCCESS:
             raise StartupFailed(f"Startup returned {error_name(status)}", event)
+        if not (isinstance(version, int) and MinVersionSupported <= version <= MaxVersionSupported):
+            raise StartupFailed(
+                f"the function table's Version {version!r} is outside the offered range "
+                f"0x{MinVersionSupported:x}..0x{MaxVersionSupported:x}; it cannot be loaded (ST-8)",
+                event,
+                cause="table-version",
+            )
+        self._started = True
         return outcome
 
     # --- callbacks from the target -----------------------------------------------------------
@@ -269,6 +305,7 @@ class ResourceMonitor:
         if resource is None:
             event.data.update(known_handle=False, phase="unknown-handle")
             event.result = int(ResourceExitStateTerminate)
+            event.end = self.trace.now()
             return ResourceExitStateTerminate
         with resource.cond:
             op = resource.pending
@@ -300,7 +337,7 @@ class ResourceMonitor:
         message = _format_message(FormatString, args)
         entry = f"{self.resource_type}\\n{resource.name if resource else '?'}: {message}"
         self.cluster_log.append(entry[:LOG_ENTRY_LIMIT])
-        self.trace.add(
+        self.trace.instant(
             CALLBACK,
             "LogEvent",
             resource=resource.name if resource else None,
@@ -318,7 +355,7 @@ class ResourceMonitor:
         ours = {r.name for r in self.resources}
         if context is None or (context[0] != "Startup" and context[1] not in ours):
             return  # another monitor's target, or a worker thread: not evidence for us
-        self.trace.add(
+        self.trace.instant(
             CALLBACK,
             "SetLastError",
             resource=context[1] if context else None,
@@ -329,7 +366,7 @@ class ResourceMonitor:
     def _on_database_access(self, resource: str) -> Any:
         def observe(op: str, path: str, name: str | None, write: bool) -> None:
             context = current_entry()
-            self.trace.add(
+            self.trace.instant(
                 CALLBACK,
                 op,
                 resource=resource,
@@ -348,6 +385,9 @@ class ResourceMonitor:
         common: Mapping[str, int] | None = None,
     ) -> Resource:
         """Create the resource's key (private properties under ``Parameters``) and call Open."""
+        if not self._started:
+            raise MonitorError("Open needs a Startup that returned a usable function table (CX-5)")
+        self._refuse_if_wedged()
         path = f"Resources\\{name}"
         self.db.create_key(f"{path}\\Parameters")
         for prop, value in (properties or {}).items():
@@ -357,14 +397,13 @@ class ResourceMonitor:
             self, name, RESOURCE_HANDLE(next(self._handles)), key, dict(common or {})
         )
         self.resources.append(resource)
-        event = self.trace.add(
-            CALL,
-            "Open",
-            resource=name,
-            args={"ResourceName": name, "ResourceKey": key, "ResourceHandle": resource.handle},
-        )
         with self._serial, self._lifecycle:
-            outcome = self._call(event, "Open", (name, key, resource.handle), name)
+            event, outcome = self._invoke(
+                "Open",
+                name,
+                {"ResourceName": name, "ResourceKey": key, "ResourceHandle": resource.handle},
+                (name, key, resource.handle),
+            )
         resid = outcome.value if outcome.returned else None
         if resid is None or resid is False or resid == 0:
             resource.open_error = self._last_error_during(event)
@@ -380,15 +419,12 @@ class ResourceMonitor:
 
     def _close(self, resource: Resource) -> None:
         self._require_open(resource)
-        event = self.trace.add(
-            CALL, "Close", resource=resource.name, args={"ResourceId": resource.resid}
-        )
         with resource.cond:
             resource.closing = True
             resource.cond.notify_all()
         try:
             with self._serial, self._lifecycle:
-                self._call(event, "Close", (resource.resid,), resource.name)
+                self._invoke("Close", resource.name, *self._resid(resource))
         finally:
             resource.closed = True
 
@@ -398,22 +434,39 @@ class ResourceMonitor:
     ) -> int:
         self._require_open(resource)
         online = entry == "Online"
-        target = ClusterResourceOnline if online else ClusterResourceOffline
-        op = PendingOperation(next(self._ops), entry, target, last_update=time.perf_counter())
-        args: dict[str, Any] = {"ResourceId": resource.resid}
-        call_args: tuple[Any, ...] = (resource.resid,)
+        with resource.cond:  # a failure's Terminate is carried out before anything new starts
+            resource.cond.wait_for(lambda: not resource.terminating, self.policy.deadlock_seconds)
+        args, call_args = self._resid(resource)
         event_handle = None
         if online:
             event_handle = HANDLE()
             args["EventHandle"] = event_handle
             call_args = (resource.resid, event_handle)
-        event = self.trace.add(CALL, entry, resource=resource.name, args=args, data={"op": op.op})
+        failure = False
         with self._serial:
+            self._require_open(resource)
+            self._refuse_if_wedged()
+            op = PendingOperation(
+                next(self._ops),
+                entry,
+                ClusterResourceOnline if online else ClusterResourceOffline,
+                last_update=time.perf_counter(),
+            )
             with resource.cond:
                 resource.pending = op
                 resource.terminated_at = None
                 resource.event_handle = None
-            outcome = self._call(event, entry, call_args, resource.name)
+                resource.looks_alive_off = False
+            try:
+                event, outcome = self._invoke(
+                    entry, resource.name, args, call_args, data={"op": op.op}
+                )
+            except MonitorError:
+                with resource.cond:
+                    if resource.pending is op:
+                        resource.pending = None
+                    resource.cond.notify_all()
+                raise
             status = outcome.value if outcome.returned else None
             with resource.cond:
                 op.in_call = False
@@ -433,26 +486,30 @@ class ResourceMonitor:
                 elif status == ERROR_SUCCESS:
                     op.done = True
                     resource.pending = None
-                    resource.state = target
+                    resource.state = op.target
                     if online:
                         self._online_reached(resource, op)
                 else:
                     op.done = True
                     resource.pending = None
-                    resource.state = ClusterResourceFailed
-                if online and event_handle is not None and event_handle.value is not None:
+                    failure = True
+                    failed = self._begin_terminate(resource, f"{entry} failed", failure=True)
+                if online and not failure and event_handle.value is not None:
                     resource.event_handle = event_handle.value
+                    resource.looks_alive_off = True
                     event.data["EventHandle"] = repr(event_handle.value)
                 resource.cond.notify_all()
-        if status not in (ERROR_SUCCESS, ERROR_IO_PENDING):
+        if failure:
             why = outcome.error or f"returned {error_name(status)}"
             self._log(resource, f"{entry} failed: {why}")  # LG-4, ON-3 / OF-2
-            self._terminate(resource, reason=f"{entry} failed")
+            self._run_terminate(resource, f"{entry} failed", failed)
             return resource.state
         if wait and status == ERROR_IO_PENDING:
             limit = timeout if timeout is not None else self._pending_wait_limit(resource)
             with resource.cond:
-                settled = resource.cond.wait_for(lambda: resource.pending is not op, limit)
+                settled = resource.cond.wait_for(
+                    lambda: resource.pending is not op and not resource.terminating, limit
+                )
             if not settled:
                 self.trace.monitor("gave up waiting", resource.name, op=op.op, seconds=limit)
         return resource.state
@@ -465,48 +522,68 @@ class ResourceMonitor:
         self.trace.monitor("state", resource.name, state="ClusterResourceOnline", op=op.op)
 
     # --- Terminate ---------------------------------------------------------------------------
-    def _terminate(self, resource: Resource, reason: str) -> None:
+    def _terminate(
+        self,
+        resource: Resource,
+        reason: str,
+        failure: bool = False,
+        unless: Callable[[], bool] | None = None,
+    ) -> bool:
+        """Decide and carry out a Terminate; ``unless`` (checked under the resource's lock)
+        cancels it when the situation that called for it has passed. True if it ran."""
         self._require_open(resource)
+        self._refuse_if_wedged()
         with resource.cond:
-            failed = resource.state == ClusterResourceFailed
-            if resource.pending is not None:
-                resource.pending.done = True
-                resource.pending.terminated = True
-                resource.pending = None
-            resource.terminated_at = time.perf_counter()
-            resource.cond.notify_all()
-        event = self.trace.add(
-            CALL,
-            "Terminate",
-            resource=resource.name,
-            args={"ResourceId": resource.resid},
-            data={"reason": reason},
-        )
-        with self._lifecycle:
-            self._call(event, "Terminate", (resource.resid,), resource.name)
-        with resource.cond:
-            resource.state = (
-                ClusterResourceFailed if failed or reason != "requested" else ClusterResourceOffline
-            )
-            resource.terminated_at = time.perf_counter()
-            resource.cond.notify_all()
+            if unless is not None and unless():
+                return False
+            failed = self._begin_terminate(resource, reason, failure)
+        self._run_terminate(resource, reason, failed)
+        return True
+
+    def _begin_terminate(self, resource: Resource, reason: str, failure: bool) -> bool:
+        """The decision, made while holding ``resource.cond``: from here on reports are told to
+        terminate and nothing new starts until `_run_terminate` ends. True if the resource
+        failed."""
+        failed = failure or resource.state == ClusterResourceFailed
+        if failure and resource.state != ClusterResourceFailed:
+            resource.state = ClusterResourceFailed
+            self.trace.monitor("state", resource.name, state="ClusterResourceFailed", why=reason)
+        if resource.pending is not None:
+            resource.pending.done = True
+            resource.pending.terminated = True
+            resource.pending = None
+        resource.terminating += 1
+        resource.terminated_at = time.perf_counter()
+        resource.cond.notify_all()
+        return failed
+
+    def _run_terminate(self, resource: Resource, reason: str, failed: bool) -> None:
+        args, call_args = self._resid(resource)
+        try:
+            with self._lifecycle:
+                self._invoke("Terminate", resource.name, args, call_args, data={"reason": reason})
+        finally:
+            with resource.cond:
+                resource.state = ClusterResourceFailed if failed else ClusterResourceOffline
+                resource.terminated_at = time.perf_counter()
+                resource.terminating -= 1
+                resource.cond.notify_all()
 
     # --- polling -----------------------------------------------------------------------------
     def _poll_call(self, resource: Resource, entry: str) -> Any:
+        """A LooksAlive or IsAlive the scenario asks for (outside the schedule)."""
         self._require_open(resource)
-        event = self.trace.add(
-            CALL, entry, resource=resource.name, args={"ResourceId": resource.resid}
-        )
         with self._serial:
-            outcome = self._call(event, entry, (resource.resid,), resource.name)
+            _, outcome = self._invoke(entry, resource.name, *self._resid(resource))
         with resource.cond:
             resource.polls[entry] += 1
             resource.cond.notify_all()
         return outcome.value if outcome.returned else None
 
     def _supervise(self, resource: Resource) -> None:
-        """Per-resource timers: PendingTimeout while pending, polls while Online."""
-        next_la = next_ia = None
+        """Per-resource timers: PendingTimeout while pending, polls while Online. Each poll is
+        scheduled from the end of the previous one, and the one due first runs first."""
+        due: dict[str, float] | None = None
         try:
             while not self._stopping.is_set() and self.wedged is None:
                 with resource.cond:
@@ -516,111 +593,140 @@ class ResourceMonitor:
                     op = resource.pending
                     wake: float | None = None
                     action = None
-                    if op is not None and op.returned_pending and not op.done:
-                        next_la = next_ia = None
+                    if resource.terminating:
+                        due = None
+                    elif op is not None and op.returned_pending and not op.done:
+                        due = None
                         deadline = op.last_update + resource.interval("PendingTimeout")
                         if now >= deadline:
                             action = "pending-timeout"
                         else:
                             wake = deadline
                     elif resource.state == ClusterResourceOnline and op is None:
-                        if next_ia is None:
-                            next_la = now + resource.interval("LooksAlivePollInterval")
-                            next_ia = now + resource.interval("IsAlivePollInterval")
+                        if due is None:
+                            due = self._first_polls(resource, now)
+                        ready = sorted((at, entry) for entry, at in due.items() if at <= now)
                         if resource.event_handle is not None and _signalled(resource.event_handle):
                             action = "event"
-                        elif (
-                            resource.event_handle is None and next_la is not None and now >= next_la
-                        ):
-                            action = "LooksAlive"
-                        elif now >= next_ia:
-                            action = "IsAlive"
+                        elif ready:
+                            action = ready[0][1]
                         else:
-                            wake = (
-                                next_ia
-                                if resource.event_handle is not None
-                                else min(next_la, next_ia)
-                            )
+                            wake = min(due.values(), default=None)
                             if resource.event_handle is not None:
-                                wake = min(wake, now + 0.01)
+                                wake = min(wake or now + EVENT_CHECK_S, now + EVENT_CHECK_S)
                     else:
-                        next_la = next_ia = None
+                        due = None
                     if action is None:
                         resource.cond.wait(None if wake is None else max(0.0, wake - now))
                         continue
                 if action == "pending-timeout":
-                    self.trace.monitor(
-                        "PendingTimeout expired", resource.name, op=op.op if op else None
-                    )
-                    with resource.cond:
-                        resource.state = ClusterResourceFailed
-                    self._terminate(resource, reason="PendingTimeout")
+                    self._pending_timeout(resource, op)
                 elif action == "event":
                     self.trace.monitor(
                         "failure event signalled", resource.name, policy=self.policy.async_failure
                     )
-                    resource.event_handle = None
+                    resource.event_handle = None  # LooksAlive stays off (LA-8)
                     if self.policy.async_failure == "Terminate" or not self._poll_once(
                         resource, "IsAlive"
                     ):
                         self._fail(resource, "failure event")
-                elif action == "LooksAlive":
-                    next_la = time.perf_counter() + resource.interval("LooksAlivePollInterval")
-                    if not self._poll_once(resource, "LooksAlive") and not self._poll_once(
-                        resource, "IsAlive"
-                    ):
-                        self._fail(resource, "IsAlive returned FALSE")  # LA-3 then IA-4
-                elif action == "IsAlive":
-                    next_ia = time.perf_counter() + resource.interval("IsAlivePollInterval")
-                    if not self._poll_once(resource, "IsAlive"):
-                        self._fail(resource, "IsAlive returned FALSE")
+                else:
+                    alive = self._poll_once(resource, action)
+                    assert due is not None
+                    due[action] = time.perf_counter() + resource.interval(f"{action}PollInterval")
+                    if not alive and action == "LooksAlive":
+                        alive = self._poll_once(resource, "IsAlive")  # LA-3
+                    if not alive:
+                        self._fail(resource, "IsAlive returned FALSE")  # IA-4
         except MonitorError:
             return
 
+    def _first_polls(self, resource: Resource, now: float) -> dict[str, float]:
+        entries = [e for e in ("LooksAlive", "IsAlive") if self.host.has(e)]
+        if resource.looks_alive_off and "LooksAlive" in entries:
+            entries.remove("LooksAlive")
+        return {e: now + resource.interval(f"{e}PollInterval") for e in entries}
+
+    def _pending_timeout(self, resource: Resource, op: PendingOperation | None) -> None:
+        """PendingTimeout passed without a report: fail and Terminate (PO-6), unless a report
+        arrived meanwhile."""
+        with resource.cond:
+            if (
+                op is None
+                or resource.pending is not op
+                or op.done
+                or resource.terminating
+                or time.perf_counter() < op.last_update + resource.interval("PendingTimeout")
+            ):
+                return
+            self.trace.monitor("PendingTimeout expired", resource.name, op=op.op)
+            failed = self._begin_terminate(resource, "PendingTimeout", failure=True)
+        self._run_terminate(resource, "PendingTimeout", failed)
+
     def _poll_once(self, resource: Resource, entry: str) -> bool:
-        """One scheduled poll; True when the resource answered TRUE (or stopped being Online)."""
+        """One scheduled poll; False only when it ran and the answer was not TRUE."""
         with self._serial:
             with resource.cond:
-                if resource.closing or resource.state != ClusterResourceOnline or resource.pending:
+                if (
+                    resource.closing
+                    or resource.state != ClusterResourceOnline
+                    or resource.pending is not None
+                    or resource.terminating
+                    or not self.host.has(entry)
+                ):
                     return True
-            event = self.trace.add(
-                CALL,
-                entry,
-                resource=resource.name,
-                args={"ResourceId": resource.resid},
-                data={"poll": True},
+            _, outcome = self._invoke(
+                entry, resource.name, *self._resid(resource), data={"poll": True}
             )
-            outcome = self._call(event, entry, (resource.resid,), resource.name)
         with resource.cond:
             resource.polls[entry] += 1
             resource.cond.notify_all()
-        return bool(outcome.returned and outcome.value in (True, 1))
+        return outcome.returned and BOOL_is_TRUE(outcome.value)
 
     def _fail(self, resource: Resource, why: str) -> None:
-        with resource.cond:
-            if resource.state != ClusterResourceOnline:
-                return
-            resource.state = ClusterResourceFailed
-        self.trace.monitor("state", resource.name, state="ClusterResourceFailed", why=why)
-        self._terminate(resource, reason=why)
+        self._terminate(
+            resource,
+            why,
+            failure=True,
+            unless=lambda: (
+                resource.state != ClusterResourceOnline
+                or resource.pending is not None
+                or bool(resource.terminating)
+            ),
+        )
 
     # --- plumbing ----------------------------------------------------------------------------
-    def _call(
-        self, event: TraceEvent, entry: str, args: tuple[Any, ...], resource: str | None
-    ) -> CallOutcome:
-        if self.wedged is not None:
-            raise EntryPointHung(
-                f"the monitor is wedged by an earlier {self.wedged.name} call", self.wedged
-            )
+    def _invoke(
+        self,
+        entry: str,
+        resource: str | None,
+        args: dict[str, Any],
+        call_args: tuple[Any, ...],
+        data: dict[str, Any] | None = None,
+    ) -> tuple[TraceEvent, CallOutcome]:
+        """Trace and make one call; the caller holds the locks the entry point needs, so the
+        trace shows the call when it really starts. A refused call is not traced as a call."""
+        self._refuse_if_wedged()
         if not self.host.has(entry):
-            event.error = f"the function table has no {entry} (NULL)"
-            event.end = event.start
-            raise MonitorError(f"{entry} is NULL in the function table", event)
-        outcome = self.host.call(entry, args, self.policy.deadlock_seconds, resource)
+            self.trace.monitor("not called", resource, entry=entry, why="NULL in the table")
+            raise EntryPointNull(f"{entry} is NULL in the function table")
+        event = self.trace.add(CALL, entry, resource=resource, args=args, data=dict(data or {}))
+        outcome = self.host.call(entry, call_args, self.policy.deadlock_seconds, resource)
         self._finish(event, outcome)
         if outcome.end is None:
             self._wedge(event)
-        return outcome
+        return event, outcome
+
+    @staticmethod
+    def _resid(resource: Resource) -> tuple[dict[str, Any], tuple[Any, ...]]:
+        return {"ResourceId": resource.resid}, (resource.resid,)
+
+    def _refuse_if_wedged(self) -> None:
+        if self.wedged is not None:
+            raise EntryPointHung(
+                f"the monitor is wedged: an earlier {self.wedged.name} call did not return",
+                self.wedged,
+            )
 
     def _finish(self, event: TraceEvent, outcome: CallOutcome) -> None:
         if outcome.start:
@@ -634,12 +740,17 @@ class ResourceMonitor:
             event.data["traceback"] = outcome.error_traceback
 
     def _wedge(self, event: TraceEvent) -> None:
-        """An entry point outlived DeadlockTimeout: keep the stacks as evidence and stop."""
+        """An entry point outlived DeadlockTimeout: keep the stacks as evidence (the hung
+        thread's first) and stop."""
+        frames = sys._current_frames()
+        names = {t.ident: t.name for t in threading.enumerate()}
+        order = sorted(frames, key=lambda ident: names.get(ident) != event.thread)
         stacks = []
-        for ident, frame in sys._current_frames().items():
-            name = next((t.name for t in threading.enumerate() if t.ident == ident), str(ident))
-            stacks.append(f"Thread {name}:\n" + "".join(traceback.format_stack(frame)[-8:]))
-        event.data["stacks"] = "\n".join(stacks)[-6000:]
+        for ident in order:
+            mark = " (the call that did not return)" if names.get(ident) == event.thread else ""
+            stack = "".join(traceback.format_stack(frames[ident])[-8:])[-STACK_LIMIT:]
+            stacks.append(f"Thread {names.get(ident, ident)}{mark}:\n{stack}")
+        event.data["stacks"] = "\n".join(stacks)[:STACKS_LIMIT]
         event.data["deadlock_timeout_s"] = self.policy.deadlock_seconds
         self.wedged = event
         self._stopping.set()
@@ -652,6 +763,8 @@ class ResourceMonitor:
     def _require_open(self, resource: Resource) -> None:
         if not resource.opened:
             raise MonitorError(f"{resource.name} was not opened")
+        if resource.closing or resource.closed:
+            raise MonitorError(f"{resource.name} is closed; nothing is called for it after Close")
 
     def _by_handle(self, handle: Any) -> Resource | None:
         for resource in self.resources:
@@ -680,16 +793,15 @@ class ResourceMonitor:
         self._shut_down = True
         try:
             for resource in self.resources:
-                if not resource.opened or resource.closed or self.wedged is not None:
+                if not resource.opened or resource.closing or self.wedged is not None:
                     continue
-                if (
-                    resource.state not in (ClusterResourceOffline, ClusterResourceFailed)
-                    or resource.pending
-                ):
-                    resource.terminate()
-                resource.close()
-        except MonitorError:
-            pass
+                with contextlib.suppress(MonitorError):
+                    if (
+                        resource.state not in (ClusterResourceOffline, ClusterResourceFailed)
+                        or resource.pending
+                    ):
+                        resource.terminate()
+                    resource.close()
         finally:
             self._stopping.set()
             for resource in self.resources:
@@ -729,24 +841,45 @@ def _reg_type(value: Any) -> int:
     return REG_SZ
 
 
-_INSERT = re.compile(r"%(\d+)(?:!([^!]*)!)?")
+_TOKEN = re.compile(r"%(?:(\d{1,2})(?:!([^!]*)!)?|(.))", re.DOTALL)
+_PRINTF = re.compile(r"([-+ #0]*)(\d*)(?:\.(\d+))?(?:hh|h|ll|l|I64|I32|I|w|L)?([diouxXcsSp])")
+#: FormatMessage escapes: %% %n (line break) %r %t %b (space) %. %! and "% ".
+_ESCAPES = {"%": "%", "n": "\n", "r": "\r", "t": "\t", "b": " ", ".": ".", "!": "!", " ": " "}
 
 
 def _format_message(format_string: Any, args: tuple[Any, ...]) -> str:
-    """FormatMessage-style inserts (``%1``, ``%1!u!``), as LogEvent documents (LG-1)."""
+    """FormatMessage syntax, as LogEvent documents (LG-1): inserts ``%1`` with an optional
+    printf spec ``%1!08x!``, the escapes, and ``%0`` ending the message."""
     text = str(format_string)
+    out: list[str] = []
+    position = 0
+    for match in _TOKEN.finditer(text):
+        out.append(text[position : match.start()])
+        position = match.end()
+        number, spec, escape = match.groups()
+        if escape is not None:
+            out.append(_ESCAPES.get(escape, match.group(0)))
+        elif number == "0":
+            return "".join(out)
+        elif 1 <= int(number) <= len(args):
+            out.append(_insert(args[int(number) - 1], spec))
+        else:
+            out.append(match.group(0))
+    out.append(text[position:])
+    message = "".join(out)
+    if "%" not in text and args:
+        message += " " + " ".join(str(a) for a in args)
+    return message
 
-    def insert(match: re.Match[str]) -> str:
-        index = int(match.group(1)) - 1
-        if 0 <= index < len(args):
-            spec = match.group(2)
-            value = args[index]
-            if spec and spec[-1:] in "diuxX" and isinstance(value, int):
-                return format(value, "x" if spec[-1] in "xX" else "d")
-            return str(value)
-        return match.group(0)
 
-    text = _INSERT.sub(insert, text)
-    if "%" not in str(format_string) and args:
-        text += " " + " ".join(str(a) for a in args)
-    return text
+def _insert(value: Any, spec: str | None) -> str:
+    parsed = _PRINTF.fullmatch(spec) if spec else None
+    if parsed is None:
+        return str(value)
+    flags, width, precision, conversion = parsed.groups()
+    conversion = {"i": "d", "u": "d", "S": "s", "p": "X"}.get(conversion, conversion)
+    python_spec = f"%{flags}{width}{'.' + precision if precision else ''}{conversion}"
+    try:
+        return python_spec % value
+    except (TypeError, ValueError, OverflowError):
+        return str(value)

@@ -105,9 +105,13 @@ class Trace:
             self._events.append(event)
         return event
 
-    def monitor(self, name: str, resource: str | None = None, **data: Any) -> TraceEvent:
+    def instant(self, kind: str, name: str, **fields: Any) -> TraceEvent:
+        """An event that ends as it starts (a callback the monitor answers at once)."""
         now = self.now()
-        return self.add(MONITOR, name, resource=resource, start=now, end=now, data=data)
+        return self.add(kind, name, start=now, end=now, **fields)
+
+    def monitor(self, name: str, resource: str | None = None, **data: Any) -> TraceEvent:
+        return self.instant(MONITOR, name, resource=resource, data=data)
 
     def __iter__(self) -> Iterator[TraceEvent]:
         with self._lock:

@@ -66,7 +66,7 @@ def contract_index() -> dict[str, dict[str, str]]:
 
 
 def catalogue() -> list[Rule]:
-    from conformance.rules.catalogue import RULES
+    from conformance.rules.definitions import RULES
 
     return list(RULES)
 

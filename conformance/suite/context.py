@@ -11,7 +11,7 @@ from typing import Any
 
 from conformance.monitor.monitor import (
     EntryPointHung,
-    MonitorError,
+    EntryPointNull,
     Resource,
     ResourceMonitor,
     StartupFailed,
@@ -133,11 +133,12 @@ class RunContext:
                 except Halt as halt:
                     run.stop = halt.stop
                 except StartupFailed as exc:
-                    run.stop = Stop(f"Startup failed in this scenario: {exc}")
+                    rule = "Startup.table-version" if exc.cause == "table-version" else None
+                    run.stop = Stop(f"Startup failed in this scenario: {exc}", rule)
                 except EntryPointHung as exc:
                     entry = exc.event.name if exc.event else "an entry point"
                     run.stop = Stop(str(exc), f"{entry}.returns")
-                except MonitorError as exc:
+                except EntryPointNull as exc:
                     run.stop = Stop(str(exc), "FunctionTable.entry-points")
                 finally:
                     for monitor in run.monitors:

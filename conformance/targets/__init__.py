@@ -114,6 +114,20 @@ def _companion_from_file(path: Path) -> object:
     return module.COMPANION
 
 
+def _startup_failure(target: Target, exc: StartupFailed) -> str:
+    event = exc.event
+    if event is not None and event.error:
+        return f"{target.given}: Startup raised {event.error}"
+    raw = event.result if event is not None else None
+    if event is None or not event.data.get("shaped"):
+        return f"{target.given}: Startup returned {raw!r}; it must return (status, FunctionTable)"
+    return (
+        f"{target.given}: Startup refused resource type {target.resource_type!r} for Resource API "
+        f"version 0x{CLRES_VERSION_V1_00:x} with {error_name(raw)}; if the DLL expects another "
+        "type name, pass --type-name NAME or set Companion(resource_type=...)"
+    )
+
+
 def preflight(target: Target, policy: Policy) -> None:
     """Startup once with the harness's version range and check the table's shape."""
     monitor = ResourceMonitor(target.new_host(), target.resource_type, policy)
@@ -122,19 +136,8 @@ def preflight(target: Target, policy: Policy) -> None:
     except EntryPointHung as exc:
         raise TargetLoadError(f"{target.given}: {exc}") from None
     except StartupFailed as exc:
-        event = exc.event
-        if event is not None and event.error:
-            raise TargetLoadError(f"{target.given}: Startup raised {event.error}") from None
-        raw = event.result if event is not None else None
-        if event is None or not event.data.get("shaped"):
-            raise TargetLoadError(
-                f"{target.given}: Startup returned {raw!r}; it must return (status, FunctionTable)"
-            ) from None
-        raise TargetLoadError(
-            f"{target.given}: Startup refused resource type {target.resource_type!r} for Resource API "
-            f"version 0x{CLRES_VERSION_V1_00:x} with {error_name(raw)}; if the DLL expects another "
-            "type name, pass --type-name NAME or set Companion(resource_type=...)"
-        ) from None
+        if exc.cause != "table-version":  # a table out of range is Startup.table-version's
+            raise TargetLoadError(_startup_failure(target, exc)) from None
     finally:
         monitor.shutdown()
     table = monitor.host.table  # type: ignore[attr-defined]

@@ -198,7 +198,9 @@ def test_report_renders_an_interrupted_run_as_incomplete(write_dll, tmp_path: Pa
         "\n".join(log[:5]) + "\n"
     )  # the header and four checks: killed mid-run
     done = rescheck("report", str(out))
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 2, (
+        f"an incomplete run cannot be judged: expected exit 2, got {done.returncode}\n{done.stderr}"
+    )
     assert "INCOMPLETE" in done.stdout
     results = json.loads((out / "results.json").read_text())
     assert results["complete"] is False and len(results["checks"]) == 4

@@ -18,8 +18,12 @@ SKIPPED_FOR_SYNC = 5
 def assert_clean(result: pytest.RunResult, failed: int = 0) -> None:
     outcomes = result.parseoutcomes()
     assert outcomes.get("failed", 0) == failed, f"expected {failed} failed, got {outcomes}"
-    assert outcomes.get("passed", 0) + outcomes.get("skipped", 0) + failed == RULES, f"expected {RULES} items, got {outcomes}"
-    assert outcomes.get("skipped", 0) <= SKIPPED_FOR_SYNC, f"more skips than the sync DLL explains: {outcomes}"
+    assert outcomes.get("passed", 0) + outcomes.get("skipped", 0) + failed == RULES, (
+        f"expected {RULES} items, got {outcomes}"
+    )
+    assert outcomes.get("skipped", 0) <= SKIPPED_FOR_SYNC, (
+        f"more skips than the sync DLL explains: {outcomes}"
+    )
 
 
 @pytest.fixture

@@ -269,9 +269,13 @@ def test_html_lists_the_rules_not_exercised(tmp_path: Path) -> None:
     listed = {a["id"] for t, a in page.tags if t == "tr" and a.get("class") == "not-exercised"}
     expected = {f"rule-{item['id']}" for item in run.not_exercised()}
     assert listed == expected, "expected exactly the run's not-exercised rules to be listed"
-    assert "rule-TE-2" in listed, "expected TE-2 (covered only by a skipped check) among the rules not exercised"
+    assert "rule-TE-2" in listed, (
+        "expected TE-2 (covered only by a skipped check) among the rules not exercised"
+    )
     for cid in ("IA-1", "ON-1"):  # signatures: reference data, not rules
-        assert f"rule-{cid}" not in listed, f"expected {cid} (Ref) to be left out of the not-exercised list"
+        assert f"rule-{cid}" not in listed, (
+            f"expected {cid} (Ref) to be left out of the not-exercised list"
+        )
     for cid in ("ON-2", "ON-3", "IA-3", "AF-2"):  # passed or failed checks
         assert f"rule-{cid}" not in listed, f"expected {cid} to count as exercised"
 

@@ -18,15 +18,27 @@ ALL = ("lifecycle", "terminate-pending")
 
 def calls(ctx: RunContext, entry: str) -> tuple[list[ScenarioRun], list[tuple[Trace, TraceEvent]]]:
     runs = ctx.scenarios(*ALL)
-    found = [pair for run in runs for pair in run.calls(entry) if not pair[1].data.get("null")]
+    found = [pair for run in runs for pair in run.calls(entry)]
     if not found:
         raise ctx.nothing_to_judge(f"{entry} was never called", runs)
     return runs, found
 
 
-def returned(found: list[tuple[Trace, TraceEvent]]) -> list[tuple[Trace, TraceEvent]]:
-    """Calls that came back with a value (raising and hanging are the `.returns` rules')."""
-    return [(t, e) for t, e in found if e.end is not None and e.error is None]
+def returned(
+    ctx: RunContext, runs: list[ScenarioRun], found: list[tuple[Trace, TraceEvent]], entry: str
+) -> list[tuple[Trace, TraceEvent]]:
+    """Calls that came back with a value (raising and hanging are the `.returns` rules');
+    none is nothing to judge, never a pass."""
+    back = [(t, e) for t, e in found if e.end is not None and e.error is None]
+    if not back:
+        raise ctx.nothing_to_judge(f"no call of {entry} returned", runs)
+    return back
+
+
+def is_quorum_capable(ctx: RunContext) -> bool:
+    """Arbitrate and Release are both in the table (AR-1)."""
+    monitors = ctx.scenario("lifecycle").monitors
+    return bool(monitors) and all(monitors[0].host.has(e) for e in ("Arbitrate", "Release"))
 
 
 def is_dword(value: object) -> bool:
@@ -57,22 +69,25 @@ for _entry in ("Open", "Close", "Online", "Offline", "Terminate", "LooksAlive", 
     check(f"{_entry}.returns")(_returns(_entry))
 
 
+def is_bool(value: object) -> bool:
+    return isinstance(value, bool) or (isinstance(value, int) and value in (0, 1))
+
+
 def _bool(entry: str):
-    def is_bool(ctx: RunContext) -> str:
-        _, found = calls(ctx, entry)
-        for trace, event in returned(found):
-            if not (isinstance(event.result, bool) or event.result in (0, 1)) or isinstance(
-                event.result, float
-            ):
+    def returns_bool(ctx: RunContext) -> str:
+        back = returned(ctx, *calls(ctx, entry), entry)
+        for trace, event in back:
+            if not is_bool(event.result):
                 raise Violation(
-                    f"{entry} returned {event.result!r} ({type(event.result).__name__}); a BOOL is TRUE (1) or FALSE (0)",
+                    f"{entry} returned {event.result!r} ({type(event.result).__name__}); "
+                    "a BOOL is TRUE (1) or FALSE (0)",
                     trace,
                     [event],
                 )
-        return f"{len(found)} calls of {entry} returned a BOOL"
+        return f"{len(back)} calls of {entry} returned a BOOL"
 
-    is_bool.__name__ = f"{entry}_bool"
-    return is_bool
+    returns_bool.__name__ = f"{entry}_bool"
+    return returns_bool
 
 
 for _entry in ("LooksAlive", "IsAlive"):
@@ -81,11 +96,9 @@ for _entry in ("LooksAlive", "IsAlive"):
 
 @check("Online.return-code")
 def online_return_code(ctx: RunContext) -> str:
-    _, found = calls(ctx, "Online")
-    quorum = all(
-        ctx.scenario("lifecycle").monitors[0].host.has(e) for e in ("Arbitrate", "Release")
-    )
-    for trace, event in returned(found):
+    back = returned(ctx, *calls(ctx, "Online"), "Online")
+    quorum = is_quorum_capable(ctx)
+    for trace, event in back:
         if not is_dword(event.result):
             raise Violation(
                 f"Online returned {event.result!r}, which is not a DWORD status", trace, [event]
@@ -97,15 +110,15 @@ def online_return_code(ctx: RunContext) -> str:
                 trace,
                 [event],
             )
-    return "every Online call returned a DWORD status"
+    return f"{len(back)} Online calls returned a DWORD status"
 
 
 @check("Offline.return-code")
 def offline_return_code(ctx: RunContext) -> str:
-    _, found = calls(ctx, "Offline")
-    for trace, event in returned(found):
+    back = returned(ctx, *calls(ctx, "Offline"), "Offline")
+    for trace, event in back:
         if not is_dword(event.result):
             raise Violation(
                 f"Offline returned {event.result!r}, which is not a DWORD status", trace, [event]
             )
-    return "every Offline call returned a DWORD status"
+    return f"{len(back)} Offline calls returned a DWORD status"

@@ -6,11 +6,18 @@ from __future__ import annotations
 from conformance.monitor.trace import CALL, CALLBACK, MONITOR
 from conformance.resapi import (
     ERROR_IO_PENDING,
+    ERROR_RESOURCE_NOT_AVAILABLE,
     ERROR_SUCCESS,
+    BOOL_is_TRUE,
     ClusterResourceFailed,
     error_name,
 )
-from conformance.suite.checks.entry_points import ALL, calls, is_dword, returned
+from conformance.suite.checks.entry_points import (
+    ALL,
+    calls,
+    is_dword,
+    returned,
+)
 from conformance.suite.context import RunContext, Violation
 from conformance.suite.registry import check
 
@@ -24,8 +31,8 @@ def _is_null(value: object) -> bool:
 
 @check("Open.resid")
 def open_resid(ctx: RunContext) -> str:
-    _, found = calls(ctx, "Open")
-    for trace, event in returned(found):
+    back = returned(ctx, *calls(ctx, "Open"), "Open")
+    for trace, event in back:
         if not _is_null(event.result):
             continue
         errors = [
@@ -51,6 +58,8 @@ def _brings(ctx: RunContext, entry: str, target: str) -> str:
     for trace, event in run.calls(entry):
         if event.end is None or event.error or not is_dword(event.result):
             continue  # raising, hanging and odd values are other rules' business
+        if entry == "Online" and event.result == ERROR_RESOURCE_NOT_AVAILABLE:
+            continue  # not a failure to come online but "another node owns it" (AR-7)
         judged += 1
         if event.result not in (ERROR_SUCCESS, ERROR_IO_PENDING):
             raise Violation(
@@ -99,7 +108,7 @@ def _healthy(ctx: RunContext, entry: str) -> str:
             break
         if event.kind != CALL or event.name != entry or event.end is None or event.error:
             continue
-        if event.result in (False, 0) and not isinstance(event.result, float):
+        if not BOOL_is_TRUE(event.result):
             raise Violation(
                 f"{entry} returned {event.result!r} for a resource that came online and was not disturbed",
                 trace,

@@ -1,0 +1,115 @@
+"""The harness's own quality gate (DESIGN.md principle 4, "No check that cannot fail").
+
+For every rule of the catalogue, ``fixtures/<rule id in snake case>.py`` is a resource DLL
+that violates exactly that rule: the suite must report that rule failed (with a message) and
+no other rule failed or errored. ``fixtures/conforming.py`` must pass every rule.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import re
+from pathlib import Path
+
+import pytest
+
+from conformance.report.model import RunResult
+from conformance.rules import Rule, catalogue
+from conformance.suite.runner import check_resource_type
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
+BAD_OUTCOMES = ("failed", "error")
+EVIDENCE_LINES = 20
+
+
+def fixture_name(rule_id: str) -> str:
+    """``Startup.revision-mismatch`` -> ``startup_revision_mismatch``."""
+    return re.sub(r"[^0-9A-Za-z]+", "_", rule_id).strip("_").lower()
+
+
+RULES = catalogue()
+
+
+@functools.cache
+def run_fixture(name: str) -> RunResult:
+    """The suite's verdict on ``fixtures.<name>`` (computed once per test process)."""
+    return check_resource_type(f"fixtures.{name}")
+
+
+def describe(checks: list) -> str:
+    lines = []
+    for check in checks:
+        lines.append(f"  - {check.id} [{check.level}] {check.outcome}: {check.message}")
+        evidence = list(check.evidence or [])
+        for line in evidence[:EVIDENCE_LINES]:
+            lines.append(f"        {line}")
+        if len(evidence) > EVIDENCE_LINES:
+            lines.append(f"        ... ({len(evidence) - EVIDENCE_LINES} more evidence lines)")
+    return "\n".join(lines)
+
+
+def test_every_rule_has_a_fixture() -> None:
+    missing = [
+        f"{rule.id} -> fixtures/{fixture_name(rule.id)}.py"
+        for rule in RULES
+        if not (FIXTURES / f"{fixture_name(rule.id)}.py").is_file()
+    ]
+    assert not missing, (
+        f"expected a violating fixture module for each of the {len(RULES)} rules; "
+        f"{len(missing)} have none:\n  " + "\n  ".join(missing)
+    )
+    undocumented = []
+    for rule in RULES:
+        path = FIXTURES / f"{fixture_name(rule.id)}.py"
+        doc = ast.get_docstring(ast.parse(path.read_text("utf-8"))) or ""
+        if not doc.startswith(f"Violates {rule.id}:"):
+            undocumented.append(f"{path.name}: {doc.splitlines()[0] if doc else '(no docstring)'}")
+    assert not undocumented, (
+        "expected each fixture's docstring to start with 'Violates <rule id>: <how>'; instead:\n  "
+        + "\n  ".join(undocumented)
+    )
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda rule: rule.id)
+def test_fixture_violates_exactly_its_rule(rule: Rule) -> None:
+    name = fixture_name(rule.id)
+    if not (FIXTURES / f"{name}.py").is_file():
+        pytest.fail(f"expected fixtures/{name}.py violating {rule.id}; there is no such module")
+    result = run_fixture(name)
+    by_id = {check.id: check for check in result.checks}
+    own = by_id.get(rule.id)
+    assert own is not None, (
+        f"expected a check result for {rule.id} from fixtures.{name}; "
+        f"got results for {sorted(by_id)}"
+    )
+    assert own.outcome == "failed" and own.message, (
+        f"expected {rule.id} to fail with a message for fixtures.{name}; instead:\n"
+        + describe([own])
+    )
+    others = [c for c in result.checks if c.id != rule.id and c.outcome in BAD_OUTCOMES]
+    assert not others, (
+        f"expected only {rule.id} to fail for fixtures.{name}; "
+        f"{len(others)} other checks failed or errored too:\n" + describe(others)
+    )
+    expected_verdict = "non-compliant" if rule.level == "required" else "compliant"
+    assert result.verdict == expected_verdict, (
+        f"expected verdict {expected_verdict!r} for fixtures.{name}, whose only failure is the "
+        f"{rule.level} rule {rule.id}; got {result.verdict!r} ({result.counts()})"
+    )
+
+
+def test_conforming_fixture_passes_everything() -> None:
+    result = run_fixture("conforming")
+    not_passed = [c for c in result.checks if c.outcome != "passed"]
+    assert not not_passed, (
+        f"expected fixtures.conforming to pass every rule; {len(not_passed)} did not:\n"
+        + describe(not_passed)
+    )
+    judged = {c.id for c in result.checks}
+    unjudged = [rule.id for rule in RULES if rule.id not in judged]
+    assert not unjudged, f"expected a check result for every rule; none for {unjudged}"
+    assert result.verdict == "compliant", (
+        f"expected verdict 'compliant' for fixtures.conforming; got {result.verdict!r} "
+        f"({result.counts()})"
+    )
