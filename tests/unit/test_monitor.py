@@ -684,6 +684,64 @@ def test_is_alive_false_fails_the_resource_and_terminates(rig, via):
     assert len(dll.calls_of("LooksAlive", "IsAlive")) == polls, "no polling once Failed"
 
 
+def test_a_failure_terminate_ends_before_the_next_online_starts(rig):
+    terminate_may_end = threading.Event()
+
+    def terminate(dll, resid):
+        dll.block(terminate_may_end)
+
+    dll = ScriptedDLL(IsAlive=lambda dll, resid: len(dll.calls_of("IsAlive")) > 1)
+    dll.script("Terminate", terminate)
+    monitor = rig.monitor(dll)
+    resource = rig.open(monitor, ia=0.02)
+    resource.online()
+    assert dll.wait_calls("Terminate"), "IsAlive FALSE should lead to Terminate"
+    waiter = rig.thread(lambda: resource.wait_state({ClusterResourceFailed}, WAIT), name="waiter")
+    online = rig.thread(resource.online, name="next-online")
+    time.sleep(WATCH)
+    assert not dll.calls_of("Online")[1:], (
+        "the next Online must wait until the failure's Terminate has returned"
+    )
+    terminate_may_end.set()
+    assert waiter.join() is True, "wait_state should return once Terminate has returned"
+    assert online.join() == ClusterResourceOnline, "the next Online should then succeed"
+    [term] = dll.calls_of("Terminate")
+    second = dll.calls_of("Online")[1]
+    assert term.end is not None and second.start >= term.end, (
+        "a late Terminate must never overlap the next Online"
+    )
+
+
+def test_a_slow_looks_alive_does_not_starve_is_alive(rig):
+    def looks_alive(dll, resid):
+        time.sleep(0.03)  # longer than its own poll interval
+        return True
+
+    dll = ScriptedDLL(LooksAlive=looks_alive)
+    monitor = rig.monitor(dll)
+    resource = rig.open(monitor, la=0.005, ia=0.02)
+    resource.online()
+    assert resource.wait_polls("IsAlive", 3, WAIT), (
+        "IsAlive must still be polled when LooksAlive takes longer than its interval: "
+        f"{len(dll.calls_of('IsAlive'))} IsAlive polls, {len(dll.calls_of('LooksAlive'))} "
+        "LooksAlive polls"
+    )
+
+
+@pytest.mark.parametrize("answer, online", [(2, True), ("yes", True), (0, False), (None, False)])
+def test_a_returned_bool_is_read_as_c_reads_it(rig, answer, online):
+    dll = ScriptedDLL(IsAlive=answer)
+    monitor = rig.monitor(dll)
+    resource = rig.open(monitor, ia=0.01)
+    resource.online()
+    if online:
+        assert resource.wait_polls("IsAlive", 3, WAIT), "IsAlive should be polled"
+        assert resource.state == ClusterResourceOnline, f"{answer!r} is nonzero: TRUE"
+    else:
+        assert dll.wait_calls("Terminate", finished=True), f"{answer!r} is FALSE: Terminate"
+        assert resource.wait_state({ClusterResourceFailed}, WAIT), f"{answer!r}: Failed"
+
+
 def _online_with_event(event: threading.Event) -> Callable[..., int]:
     def online(dll, resid, event_handle):
         event_handle.value = event
