@@ -10,6 +10,7 @@ works in an empty directory. One test item per rule, with the rule id as its par
 
 from __future__ import annotations
 
+import fnmatch
 import os
 from pathlib import Path
 from typing import Any
@@ -85,7 +86,19 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"rescheck: {exc}") from None
     config.stash[_LOADED] = (target, policy)
     if config.args_source != pytest.Config.ArgsSource.ARGS:
-        config.args.append(str(SUITE_MODULE))
+        # The directory, not the file: node ids (and JUnit class names) then read
+        # "test_conformance.py::test_rule[<rule id>]" rather than "::test_rule[...]".
+        config.args.append(str(SUITE_MODULE.parent))
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Module | None:
+    """Collect the suite even where the ini's ``python_files`` would not match its name."""
+    if file_path != SUITE_MODULE or _TARGET not in parent.config.stash:
+        return None
+    patterns = parent.config.getini("python_files")
+    if any(fnmatch.fnmatch(file_path.name, pattern) for pattern in patterns):
+        return None  # pytest's own collector takes it
+    return pytest.Module.from_parent(parent, path=file_path)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

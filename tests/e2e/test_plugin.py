@@ -92,6 +92,17 @@ def test_junitxml_has_one_testcase_per_rule(
     xml = (pytester.path / "out.xml").read_text()
     assert xml.count("<testcase ") == RULES, "expected one <testcase> per rule in the JUnit file"
     assert 'name="level" value="required"' in xml, "expected rule levels as testcase properties"
+    assert 'classname="test_conformance" name="test_rule[Open.resid]"' in xml, (
+        "expected JUnit class name test_conformance and the rule id in the test name"
+    )
+
+
+def test_the_suite_is_collected_whatever_python_files_says(
+    write_dll, run_pytest, pytester: pytest.Pytester
+) -> None:
+    pytester.makeini("[pytest]\npython_files = check_*.py\n")
+    result = run_pytest(f"--resource-type={write_dll()}")
+    assert_clean(result)
 
 
 def test_xdist_runs_the_suite(write_dll, run_pytest) -> None:

@@ -696,16 +696,24 @@ def test_a_failure_terminate_ends_before_the_next_online_starts(rig):
     resource = rig.open(monitor, ia=0.02)
     resource.online()
     assert dll.wait_calls("Terminate"), "IsAlive FALSE should lead to Terminate"
-    waiter = rig.thread(lambda: resource.wait_state({ClusterResourceFailed}, WAIT), name="waiter")
+    settled = {ClusterResourceFailed, ClusterResourceOnline}
+
+    def wait_settled() -> tuple[bool, float]:
+        return resource.wait_state(settled, WAIT), time.perf_counter()
+
+    waiter = rig.thread(wait_settled, name="waiter")
     online = rig.thread(resource.online, name="next-online")
     time.sleep(WATCH)
     assert not dll.calls_of("Online")[1:], (
         "the next Online must wait until the failure's Terminate has returned"
     )
     terminate_may_end.set()
-    assert waiter.join() is True, "wait_state should return once Terminate has returned"
     assert online.join() == ClusterResourceOnline, "the next Online should then succeed"
+    done, returned_at = waiter.join()
     [term] = dll.calls_of("Terminate")
+    assert done and returned_at >= term.end, (
+        "wait_state should return only once the failure's Terminate has returned"
+    )
     second = dll.calls_of("Online")[1]
     assert term.end is not None and second.start >= term.end, (
         "a late Terminate must never overlap the next Online"
