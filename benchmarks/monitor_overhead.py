@@ -53,7 +53,9 @@ def main() -> None:
     # Polls far apart so the monitor's own polling does not compete with the measurement.
     monitor = ResourceMonitor(InProcessHost(dll), "Trivial", Policy(time_scale=1.0))
     monitor.startup()
-    resource = monitor.open("bench", common={"LooksAlivePollInterval": 10**9, "IsAlivePollInterval": 10**9})
+    resource = monitor.open(
+        "bench", common={"LooksAlivePollInterval": 10**9, "IsAlivePollInterval": 10**9}
+    )
     resid = resource.resid
     resource.online()
 
@@ -66,7 +68,9 @@ def main() -> None:
             lambda: (resource.offline(), resource.online()),
         ),
     ]
-    print(f"{'entry point':16} {'direct µs':>10} {'monitor µs':>11} {'overhead µs':>12}   (median of 5 batches of {args.calls})")
+    print(
+        f"{'entry point':16} {'direct µs':>10} {'monitor µs':>11} {'overhead µs':>12}   (median of 5 batches of {args.calls})"
+    )
     for name, direct, through in rows:
         d = per_call_us(direct, args.calls)
         m = per_call_us(through, args.calls // (2 if "+" in name else 1))

@@ -1,27 +1,60 @@
-"""Generate conformance/rules/contract_index.json from ../shared/contract/CONTRACT.md."""
-import json, re, sys
-text = open(sys.argv[1]).read().splitlines()
-out = {}
-header = None
-for line in text:
-    if not line.startswith("|"):
-        header = None if not line.strip() else header
-        continue
-    cells = [c.strip() for c in line.strip().strip("|").split("|")]
-    if cells and cells[0] in ("ID",):
-        header = cells
-        continue
-    if header is None or set(cells[0]) <= set("-: "):
-        continue
-    m = re.fullmatch(r"([A-Z]{2}|V2)-\d+", cells[0])
-    if not m:
-        continue
-    row = dict(zip(header, cells))
-    qual = row.get("Qualification") or row.get("DLL support (qualification, as documented)") or ""
-    if not qual and "Rule / behaviour" in row:
-        qual = ""
-    src = row.get("Source", "")
-    statement = row.get("Rule") or row.get("Rule (paraphrase)") or row.get("Rule / behaviour") or row.get("Meaning") or row.get("Pair / rule") or row.get("Signature / behaviour") or row.get("Code") or ""
-    out[cells[0]] = {"qualification": qual, "source": src, "summary": statement[:240]}
-json.dump(out, open(sys.argv[2], "w"), indent=1, sort_keys=True)
-print(len(out))
+"""Regenerate conformance/rules/contract_index.json from CONTRACT.md's rule tables.
+
+Usage: python3 tools/contract_index.py ../shared/contract/CONTRACT.md \
+           conformance/rules/contract_index.json
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+RULE_ID = re.compile(r"(?:[A-Z]{2}|V2)-\d+")
+#: The column that holds the rule's wording, by the names CONTRACT.md's tables use.
+STATEMENT_COLUMNS = (
+    "Rule",
+    "Rule (paraphrase)",
+    "Rule / behaviour",
+    "Meaning",
+    "Pair / rule",
+    "Signature / behaviour",
+    "Code",
+)
+QUALIFICATION_COLUMNS = ("Qualification", "DLL support (qualification, as documented)")
+
+
+def index(markdown: str) -> dict[str, dict[str, str]]:
+    out: dict[str, dict[str, str]] = {}
+    header: list[str] | None = None
+    for line in markdown.splitlines():
+        if not line.startswith("|"):
+            if line.strip():
+                header = None
+            continue
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if cells[0] == "ID":
+            header = cells
+            continue
+        if header is None or not RULE_ID.fullmatch(cells[0]):
+            continue
+        row = dict(zip(header, cells, strict=False))
+        statement = next((row[c] for c in STATEMENT_COLUMNS if row.get(c)), "")
+        out[cells[0]] = {
+            "qualification": next((row[c] for c in QUALIFICATION_COLUMNS if row.get(c)), ""),
+            "source": row.get("Source", ""),
+            "summary": statement[:240],
+        }
+    return out
+
+
+def main() -> None:
+    source, destination = Path(sys.argv[1]), Path(sys.argv[2])
+    rules = index(source.read_text("utf-8"))
+    destination.write_text(json.dumps(rules, indent=1, sort_keys=True) + "\n", "utf-8")
+    print(f"{len(rules)} rule ids -> {destination}")
+
+
+if __name__ == "__main__":
+    main()
