@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, Protocol
 
+from conformance.monitor.threads import harness_thread
 from conformance.resapi import V1_ENTRY_POINTS
 
 
@@ -140,12 +141,13 @@ class CallRunner:
                 self._count += 1
                 inbox = queue.SimpleQueue()
                 self._all.append(inbox)
-                threading.Thread(
+                thread = threading.Thread(
                     target=self._worker,
                     args=(inbox,),
                     name=f"{self._name}-{self._count}",
                     daemon=True,
-                ).start()
+                )
+                harness_thread(thread).start()
         inbox.put(job)
         if not job.done.wait(timeout):
             job.outcome.end = None  # still running; the thread stays with the target

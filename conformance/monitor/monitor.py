@@ -41,6 +41,7 @@ from typing import Any
 from conformance.clusapi import HKEY, ClusterDatabase, InMemoryClusterDatabase
 from conformance.monitor.host import CallOutcome, Host, current_entry
 from conformance.monitor.policy import Policy
+from conformance.monitor.threads import harness_thread
 from conformance.monitor.trace import CALL, CALLBACK, Trace, TraceEvent
 from conformance.resapi import (
     CLRES_VERSION_V1_00,
@@ -411,8 +412,10 @@ class ResourceMonitor:
             return resource
         resource.resid = resid
         resource.opened = True
-        resource.supervisor = threading.Thread(
-            target=self._supervise, args=(resource,), name=f"rm-{name}", daemon=True
+        resource.supervisor = harness_thread(
+            threading.Thread(
+                target=self._supervise, args=(resource,), name=f"rm-{name}", daemon=True
+            )
         )
         resource.supervisor.start()
         return resource

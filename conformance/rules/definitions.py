@@ -38,6 +38,17 @@ _BUDGETS = (
     ("IsAlive", ("IA-6", "RM-5"), "W:implementing-isalive"),
 )
 
+_LINGER_POLICY = (
+    "RS-2 says 'immediately'; a Python thread needs a moment to unwind, so threads still "
+    "running 1 s after Terminate returned are the violation. Threads the DLL started before "
+    "the operation (in Open, say) are not counted."
+)
+_LEAK_POLICY = (
+    "Measured in the harness's process (threads, /proc/self/fd, live child processes) after "
+    "each cycle, settling for up to 0.5 s; growth by at least half the number of audited "
+    "cycles is a leak. The first cycle sets the level, so lazy one-time set-up is allowed."
+)
+
 RULES: tuple[Rule, ...] = (
     Rule(
         "Startup.revision-mismatch",
@@ -165,6 +176,49 @@ RULES: tuple[Rule, ...] = (
         "the DLL's workers make no further status reports.",
         "S:nc-resapi-pset_resource_status_routine",
         ("RS-2", "TE-2", "CX-4", "PO-2"),
+    ),
+    Rule(
+        "Terminate.stops-workers",
+        REQUIRED,
+        ("Terminate", "Online", "Offline"),
+        "When Terminate returns, every thread the DLL started for the Online or Offline it "
+        "cancelled has ended.",
+        "S:nc-resapi-pset_resource_status_routine",
+        ("RS-2", "TE-2", "CX-4"),
+        policy=_LINGER_POLICY,
+    ),
+    Rule(
+        "Terminate.instance-usable",
+        REQUIRED,
+        ("Terminate", "Online"),
+        "After Terminate, also one that cancelled a pending Online or Offline, Online brings "
+        "the instance online again.",
+        "W:implementing-terminate",
+        ("TE-2", "TE-3", "ON-9"),
+        policy="No page says it in one sentence: Terminate takes the resource offline at once "
+        "(TE-2), the Resource Monitor then brings failed resources back with Online (restart "
+        "policy), and Online must then work (ON-9, required); rescheck therefore treats it as "
+        "required.",
+    ),
+    Rule(
+        "Instances.isolated",
+        REQUIRED,
+        ("Open", "IsAlive"),
+        "Each instance has its own RESID and its own state: bringing one instance offline, "
+        "terminating, restarting or closing it never changes what IsAlive reports for another.",
+        "W:resource-identifiers",
+        ("ID-1", "ID-2"),
+    ),
+    Rule(
+        "Close.releases",
+        REQUIRED,
+        ("Close",),
+        "Close frees everything tied to the instance: over repeated Open, Online, Offline, "
+        "Close cycles the DLL's threads, open file descriptors and child processes return to "
+        "their level after the first cycle.",
+        "W:implementing-close",
+        ("CL-4", "CL-3"),
+        policy=_LEAK_POLICY,
     ),
     Rule(
         "Callbacks.resource-handle",

@@ -24,13 +24,21 @@ from conformance.targets import Target
 class Violation(Exception):
     """The target broke the rule; ``events`` are the trace events that show it."""
 
-    def __init__(self, message: str, trace: Trace | None = None, events: Iterable[TraceEvent] = ()):
+    def __init__(
+        self,
+        message: str,
+        trace: Trace | None = None,
+        events: Iterable[TraceEvent] = (),
+        lines: Iterable[str] = (),
+    ):
         super().__init__(message)
         self.trace = trace
         self.events = list(events)
+        self.lines = list(lines)  # more evidence: measurements, stacks
 
     def evidence(self) -> list[str]:
-        return self.trace.excerpt(self.events) if self.trace is not None else []
+        excerpt = self.trace.excerpt(self.events) if self.trace is not None else []
+        return excerpt + self.lines
 
 
 class NotApplicable(Exception):

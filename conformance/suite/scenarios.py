@@ -7,11 +7,13 @@ scenario that cannot go on raises `Halt` with the reason and the rule that expla
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 from collections.abc import Callable
 
 from conformance.monitor.monitor import Resource, ResourceMonitor, StartupFailed
-from conformance.monitor.trace import CALLBACK
+from conformance.monitor.threads import stacks, target_threads
+from conformance.monitor.trace import CALLBACK, TraceEvent
 from conformance.resapi import (
     CLRES_VERSION_V1_00,
     CLRES_VERSION_V4_00,
@@ -19,6 +21,7 @@ from conformance.resapi import (
     ClusterResourceOnline,
 )
 from conformance.suite.context import Halt, ScenarioRun, Stop
+from conformance.suite.usage import Usage, settled
 
 #: Poll intervals for test instances (resource-level overrides, FP-2/FP-4): 20 s and 40 s
 #: documented, so 200 ms / 400 ms at the default scale.
@@ -27,6 +30,12 @@ FAST_POLLS = {"LooksAlivePollInterval": 2000, "IsAlivePollInterval": 4000}
 HEALTH_SAMPLES = 3
 #: How long to watch for reports from a worker after Terminate.
 TERMINATE_GRACE_S = 0.3
+#: How long a thread the cancelled operation started may take to end after Terminate.
+LINGER_S = 1.0
+#: Poll intervals that never fire during a scenario (1 h documented, 36 s scaled).
+QUIET_POLLS = {"LooksAlivePollInterval": 3_600_000, "IsAlivePollInterval": 3_600_000}
+#: Open/Online/Offline/Close cycles audited after the first one (CL-4).
+LEAK_CYCLES = 6
 
 #: Version ranges that contain no Resource API version (above V4, below V1).
 FOREIGN_RANGES = ((CLRES_VERSION_V4_00 + 0x100, 0xFFFF), (0x001, CLRES_VERSION_V1_00 - 1))
@@ -73,12 +82,14 @@ def lifecycle(run: ScenarioRun) -> None:
 
 
 def terminate_pending(run: ScenarioRun) -> None:
-    """Terminate while Online is pending, then while Offline is pending (TE-4, RS-2)."""
+    """Terminate while Online is pending, then while Offline is pending (TE-4, RS-2); after
+    each, the threads the operation started must end, and Online must work again (TE-2)."""
     monitor = run.monitor()
     monitor.startup()
     _require(monitor, "Open", "Online", "Offline", "Terminate", "Close")
     resource = run.open(monitor, "rescheck-terminate", FAST_POLLS)
     pended = []
+    lingering: list[dict[str, object]] = []
     for entry in ("Online", "Offline"):
         if (
             entry == "Offline"
@@ -86,6 +97,7 @@ def terminate_pending(run: ScenarioRun) -> None:
             and resource.online() != ClusterResourceOnline
         ):
             break
+        before = set(threading.enumerate())
         start = getattr(resource, entry.lower())
         start(wait=False)
         if monitor.trace.calls(entry)[-1].result != ERROR_IO_PENDING:
@@ -94,11 +106,79 @@ def terminate_pending(run: ScenarioRun) -> None:
         _await_report(run, monitor, resource)
         if resource.pending is not None:
             resource.terminate()
+            terminate = monitor.trace.calls("Terminate")[-1]
+            run.wait_for(lambda before=before: not target_threads(before), LINGER_S)
+            left = target_threads(before)
+            if left:
+                lingering.append({"entry": entry, "terminate": terminate, "stacks": stacks(left)})
             time.sleep(TERMINATE_GRACE_S)
     run.notes["pended"] = pended
+    run.notes["lingering"] = lingering
     if not pended:
         run.notes["no_pending"] = "neither Online nor Offline returned ERROR_IO_PENDING"
+    elif resource.state != ClusterResourceOnline:
+        resource.online()  # usable again after Terminate (Terminate.instance-usable)
+    if resource.state == ClusterResourceOnline:
+        resource.offline()
     resource.close()
+
+
+def instances(run: ScenarioRun) -> None:
+    """Two instances open at once; whatever happens to one, the other's IsAlive is sampled
+    (ID-1). Polls are quiet, so only the samples speak."""
+    monitor = run.monitor()
+    monitor.startup()
+    _require(monitor, "Open", "Online", "Offline", "IsAlive", "Close")
+    a = run.open(monitor, "rescheck-instance-a", QUIET_POLLS)
+    b = run.open(monitor, "rescheck-instance-b", QUIET_POLLS)
+    run.notes["opened"] = (a.name, b.name)
+    for resource in (a, b):
+        if resource.online() != ClusterResourceOnline:
+            raise Halt(Stop(f"{resource.name} did not come online", "Online.brings-online"))
+    samples: list[tuple[str, TraceEvent]] = []
+    run.notes["samples"] = samples
+
+    def sample(resource: Resource, after: str) -> None:
+        if resource.state == ClusterResourceOnline:
+            resource.is_alive()
+            mine = [e for e in monitor.trace.calls("IsAlive") if e.resource == resource.name]
+            samples.append((after, mine[-1]))
+
+    sample(a, "both came online")  # the baselines: only a TRUE here can be changed
+    sample(b, "both came online")
+    steps: list[tuple[str, Callable[[], object], Resource]] = [
+        (f"{b.name} went offline", b.offline, a),
+        (f"{b.name} was terminated", b.terminate, a),
+        (f"{b.name} came online again", b.online, a),
+        (f"{a.name} went offline", a.offline, b),
+        (f"{a.name} was closed", a.close, b),
+    ]
+    for after, step, other in steps:
+        if after.endswith("terminated") and not monitor.host.has("Terminate"):
+            continue
+        step()
+        sample(other, after)
+    if b.state == ClusterResourceOnline:
+        b.offline()
+    b.close()
+
+
+def leak_audit(run: ScenarioRun) -> None:
+    """Repeated Open, Online, Offline, Close; what the target holds is measured after each
+    cycle (CL-4). The first cycle sets the level."""
+    monitor = run.monitor()
+    monitor.startup()
+    _require(monitor, "Open", "Online", "Offline", "Close")
+    before = set(threading.enumerate())
+    usage: list[Usage] = []
+    for cycle in range(LEAK_CYCLES + 1):
+        resource = run.open(monitor, f"rescheck-leak-{cycle}", QUIET_POLLS)
+        if resource.online() == ClusterResourceOnline:
+            resource.offline()
+        resource.close()
+        usage.append(settled(before, usage[0] if usage else None))
+    run.notes["usage"] = usage
+    run.notes["leftover_stacks"] = stacks(target_threads(before))
 
 
 def _await_report(run: ScenarioRun, monitor: ResourceMonitor, resource: Resource) -> None:
@@ -128,4 +208,6 @@ SCENARIOS: dict[str, Callable[[ScenarioRun], None]] = {
     "lifecycle": lifecycle,
     "terminate-pending": terminate_pending,
     "startup-ranges": startup_ranges,
+    "instances": instances,
+    "leak-audit": leak_audit,
 }

@@ -13,7 +13,7 @@ from conformance.suite.context import RunContext, ScenarioRun, Violation
 from conformance.suite.registry import check
 
 #: The scenarios every per-entry-point rule looks at.
-ALL = ("lifecycle", "terminate-pending")
+ALL = ("lifecycle", "terminate-pending", "instances", "leak-audit")
 
 
 def calls(ctx: RunContext, entry: str) -> tuple[list[ScenarioRun], list[tuple[Trace, TraceEvent]]]:

@@ -18,6 +18,7 @@ from conformance.suite.checks.entry_points import (
     is_dword,
     returned,
 )
+from conformance.suite.checks.terminate import onlines_after_terminate
 from conformance.suite.context import RunContext, Violation
 from conformance.suite.registry import check
 
@@ -55,7 +56,12 @@ def open_resid(ctx: RunContext) -> str:
 def _brings(ctx: RunContext, entry: str, target: str) -> str:
     run = ctx.scenario("lifecycle")
     judged = 0
+    restarts = {
+        e.seq for trace in run.traces for e in onlines_after_terminate(trace, came_online=True)
+    }
     for trace, event in run.calls(entry):
+        if event.seq in restarts:
+            continue  # Terminate.instance-usable judges Online after Terminate
         if event.end is None or event.error or not is_dword(event.result):
             continue  # raising, hanging and odd values are other rules' business
         if entry == "Online" and event.result == ERROR_RESOURCE_NOT_AVAILABLE:

@@ -8,7 +8,7 @@ from conformance.monitor.policy import ENTRY_POINT_BUDGET_MS, ISALIVE_IDEAL_MS
 from conformance.suite.context import RunContext, Violation
 from conformance.suite.registry import check
 
-SCENARIOS = ("lifecycle", "terminate-pending", "startup-ranges")
+SCENARIOS = ("lifecycle", "terminate-pending", "startup-ranges", "instances", "leak-audit")
 
 
 def _timing(entry: str):
