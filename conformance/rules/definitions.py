@@ -43,6 +43,10 @@ _LINGER_POLICY = (
     "running 1 s after Terminate returned are the violation. Threads the DLL started before "
     "the operation (in Open, say) are not counted."
 )
+_PROBE_POLICY = (
+    "Needs the companion's probe (and breaker, for failure detection); without them the check "
+    "is skipped with that reason, never passed. The probe is given 2 s to see the change."
+)
 _LEAK_POLICY = (
     "Measured in the harness's process (threads, /proc/self/fd, live child processes) after "
     "each cycle, settling for up to 0.5 s; growth by at least half the number of audited "
@@ -219,6 +223,37 @@ RULES: tuple[Rule, ...] = (
         "W:implementing-close",
         ("CL-4", "CL-3"),
         policy=_LEAK_POLICY,
+    ),
+    Rule(
+        "Online.starts-entity",
+        REQUIRED,
+        ("Online",),
+        "When Online has brought the resource online, the real entity runs (the companion's "
+        "probe finds it).",
+        "W:implementing-online",
+        ("ON-9",),
+        policy=_PROBE_POLICY,
+    ),
+    Rule(
+        "IsAlive.detects-failure",
+        REQUIRED,
+        ("IsAlive",),
+        "Once the entity has definitely failed (the companion's breaker crashed it and its "
+        "probe agrees), IsAlive returns FALSE, or the failure event has already told the "
+        "monitor.",
+        "W:implementing-isalive",
+        ("IA-3", "IA-4", "IA-1"),
+        policy=_PROBE_POLICY,
+    ),
+    Rule(
+        "Close.stops-entity",
+        REQUIRED,
+        ("Close",),
+        "Close of an instance that is still online leaves its entity stopped: Close calls "
+        "Terminate when the resource is not offline.",
+        "W:implementing-close",
+        ("CL-3",),
+        policy=_PROBE_POLICY,
     ),
     Rule(
         "Callbacks.resource-handle",

@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from conformance.companion import ProbeContext
 from conformance.monitor.monitor import Resource, ResourceMonitor, StartupFailed
 from conformance.monitor.threads import stacks, target_threads
 from conformance.monitor.trace import CALLBACK, TraceEvent
@@ -18,6 +19,7 @@ from conformance.resapi import (
     CLRES_VERSION_V1_00,
     CLRES_VERSION_V4_00,
     ERROR_IO_PENDING,
+    ClusterResourceFailed,
     ClusterResourceOnline,
 )
 from conformance.suite.context import Halt, ScenarioRun, Stop
@@ -34,6 +36,8 @@ TERMINATE_GRACE_S = 0.3
 LINGER_S = 1.0
 #: Poll intervals that never fire during a scenario (1 h documented, 36 s scaled).
 QUIET_POLLS = {"LooksAlivePollInterval": 3_600_000, "IsAlivePollInterval": 3_600_000}
+#: How long the probe is given to see the entity change (start, crash, stop).
+ENTITY_WAIT_S = 2.0
 #: Open/Online/Offline/Close cycles audited after the first one (CL-4).
 LEAK_CYCLES = 6
 
@@ -181,6 +185,58 @@ def leak_audit(run: ScenarioRun) -> None:
     run.notes["leftover_stacks"] = stacks(target_threads(before))
 
 
+def entity(run: ScenarioRun) -> None:
+    """With the companion's probe: Online really starts the entity (ON-9); once the breaker
+    has crashed it, IsAlive says FALSE (IA-3, IA-4); Close of an online instance leaves the
+    entity stopped (CL-3)."""
+    companion = run.target.companion
+    if companion.probe is None:
+        run.notes["no_probe"] = "the companion gives no probe of the real entity"
+        return
+    monitor = run.monitor()
+    monitor.startup()
+    _require(monitor, "Open", "Online", "Offline", "IsAlive", "Close")
+    resource = run.open(monitor, "rescheck-entity", QUIET_POLLS)
+    if resource.online() != ClusterResourceOnline:
+        raise Halt(Stop(f"{resource.name} did not come online", "Online.brings-online"))
+    context = ProbeContext(resource.name, resource.properties())
+    up = _probe(run, context)
+    run.notes["started"] = (monitor.trace.calls("Online")[-1], up)
+    if up and companion.breaker is not None:
+        companion.breaker(context)
+        run.notes["broken"] = monitor.trace.monitor("the companion broke the entity", resource.name)
+        if run.wait_for(lambda: not _probe(run, context), ENTITY_WAIT_S):
+            run.notes["down"] = True
+            if resource.looks_alive_off:  # the failure event may tell the monitor first
+                resource.wait_state({ClusterResourceFailed}, ENTITY_WAIT_S)
+            if resource.state == ClusterResourceOnline:
+                resource.is_alive()
+                run.wait_for(lambda: resource.state != ClusterResourceOnline, ENTITY_WAIT_S)
+    resource.wait_state({ClusterResourceOnline, ClusterResourceFailed}, ENTITY_WAIT_S)
+    if resource.state == ClusterResourceOnline:
+        resource.offline()
+    resource.close()
+
+    closing = run.open(monitor, "rescheck-entity-close", QUIET_POLLS)
+    if closing.online() != ClusterResourceOnline:
+        return
+    context = ProbeContext(closing.name, closing.properties())
+    if _probe(run, context):
+        closing.close()  # while online: Close must stop it (CL-3)
+        stopped = run.wait_for(lambda: not _probe(run, context), ENTITY_WAIT_S)
+        run.notes["closed_online"] = (monitor.trace.calls("Close")[-1], stopped)
+
+
+def _probe(run: ScenarioRun, context: ProbeContext) -> bool:
+    """The companion's probe; one that raises cannot judge anything."""
+    probe = run.target.companion.probe
+    assert probe is not None
+    try:
+        return bool(probe(context))
+    except Exception as exc:
+        raise Halt(Stop(f"the companion's probe raised {type(exc).__name__}: {exc}")) from None
+
+
 def _await_report(run: ScenarioRun, monitor: ResourceMonitor, resource: Resource) -> None:
     """Wait for the pending operation's first status report (or its end)."""
     seen = len(monitor.trace.callbacks("SetResourceStatus"))
@@ -210,4 +266,5 @@ SCENARIOS: dict[str, Callable[[ScenarioRun], None]] = {
     "startup-ranges": startup_ranges,
     "instances": instances,
     "leak-audit": leak_audit,
+    "entity": entity,
 }

@@ -1,10 +1,11 @@
-"""Instances (CONTRACT.md §2.3) and what Close leaves behind (§2.2, CL-4)."""
+"""Instances (CONTRACT.md §2.3), what Close leaves behind (§2.2), and the real entity as the
+companion's probe sees it (ON-9, IA-3, CL-3)."""
 
 from __future__ import annotations
 
-from conformance.monitor.trace import Trace, TraceEvent
+from conformance.monitor.trace import CALL, MONITOR, Trace, TraceEvent
 from conformance.resapi import BOOL_is_TRUE
-from conformance.suite.context import RunContext, Violation
+from conformance.suite.context import NotApplicable, RunContext, ScenarioRun, Violation
 from conformance.suite.registry import check
 from conformance.suite.scenarios import LEAK_CYCLES
 from conformance.suite.usage import Usage
@@ -86,3 +87,74 @@ def releases(ctx: RunContext) -> str:
             lines,
         )
     return f"after {LEAK_CYCLES + 1} cycles: {figures}"
+
+
+def _entity_run(ctx: RunContext, what: str) -> tuple[ScenarioRun, Trace]:
+    run = ctx.scenario("entity")
+    if "no_probe" in run.notes:
+        raise NotApplicable(f"{what}: {run.notes['no_probe']}")
+    if not run.traces:
+        raise ctx.nothing_to_judge(what, [run])
+    return run, run.traces[0]
+
+
+@check("Online.starts-entity")
+def starts_entity(ctx: RunContext) -> str:
+    run, trace = _entity_run(ctx, "cannot see the entity")
+    if "started" not in run.notes:
+        raise ctx.nothing_to_judge("the instance did not come online", [run])
+    online, up = run.notes["started"]
+    if not up:
+        raise Violation(
+            "Online brought the resource online, but the companion's probe finds no entity running",
+            trace,
+            [online],
+        )
+    return "after Online the companion's probe found the entity running"
+
+
+@check("IsAlive.detects-failure")
+def detects_failure(ctx: RunContext) -> str:
+    run, trace = _entity_run(ctx, "cannot break the entity")
+    if run.target.companion.breaker is None:
+        raise NotApplicable("the companion gives no breaker to crash the entity with")
+    broken: TraceEvent | None = run.notes.get("broken")
+    if broken is None:
+        raise ctx.nothing_to_judge("the entity was never seen running, so it was not broken", [run])
+    if not run.notes.get("down"):
+        raise NotApplicable(
+            "the companion's breaker did not bring the entity down (its probe still answers)"
+        )
+    after = [e for e in trace if e.seq > broken.seq and e.resource == broken.resource]
+    calls = [e for e in after if e.kind == CALL and e.name == "IsAlive"]
+    failed = [
+        e for e in after if e.kind == MONITOR and e.data.get("state") == "ClusterResourceFailed"
+    ]
+    if calls and calls[0].end is not None and calls[0].error is None:
+        if BOOL_is_TRUE(calls[0].result):
+            raise Violation(
+                "the entity has crashed (the companion's probe says so), yet IsAlive returned "
+                f"{calls[0].result!r}",
+                trace,
+                [broken, calls[0]],
+            )
+        return "IsAlive returned FALSE once the entity had crashed"
+    if failed and not calls:
+        return "the failure event told the monitor before any IsAlive"
+    raise ctx.nothing_to_judge("no IsAlive answer after the entity crashed", [run])
+
+
+@check("Close.stops-entity")
+def close_stops_entity(ctx: RunContext) -> str:
+    run, trace = _entity_run(ctx, "cannot see the entity")
+    if "closed_online" not in run.notes:
+        raise ctx.nothing_to_judge("no instance was online with its entity running", [run])
+    close, stopped = run.notes["closed_online"]
+    if not stopped:
+        raise Violation(
+            "Close of an online instance left its entity running (probe still answers after "
+            "2 s); Close must call Terminate when the resource is not offline",
+            trace,
+            [close],
+        )
+    return "Close of an online instance stopped its entity"
