@@ -51,6 +51,11 @@ def BOOL_is_TRUE(value: object) -> bool:
         return False
 
 
+# --- RestartAction values (common property of a resource, FP-8) ---------------------------------
+ClusterResourceDontRestart = 0
+ClusterResourceRestartNoNotify = 1
+ClusterResourceRestartNotify = 2
+
 # --- Resource API versions (CLRES_FUNCTION_TABLE.Version) ---------------------------------------
 CLRES_VERSION_V1_00 = 0x100
 CLRES_VERSION_V2_00 = 0x200

@@ -21,6 +21,11 @@ What it does, and where the docs say so:
   call outlived DeadlockTimeout (the monitor is then wedged); refused calls are not traced as
   calls.
 * A BOOL is read as C reads it: nonzero is TRUE (`resapi.BOOL_is_TRUE`).
+* Restart policy (FP-8..FP-12, FP-18..FP-20): after a failure, unless RestartAction is
+  ClusterResourceDontRestart, Online again after RestartDelay, at most RestartThreshold times
+  per RestartPeriod; beyond that the group would fail over (one node here), so the resource
+  stays failed for RetryPeriodOnFailure and gets one last Online. Anything the scenario asks
+  for cancels a planned restart.
 
 Everything goes into the `Trace`. The monitor judges nothing: checks read the trace.
 """
@@ -45,6 +50,7 @@ from conformance.monitor.threads import harness_thread
 from conformance.monitor.trace import CALL, CALLBACK, Trace, TraceEvent
 from conformance.resapi import (
     CLRES_VERSION_V1_00,
+    DWORD_MAX,
     ERROR_IO_PENDING,
     ERROR_SUCCESS,
     HANDLE,
@@ -55,11 +61,13 @@ from conformance.resapi import (
     REG_SZ,
     V1_ENTRY_POINTS,
     BOOL_is_TRUE,
+    ClusterResourceDontRestart,
     ClusterResourceFailed,
     ClusterResourceOffline,
     ClusterResourceOfflinePending,
     ClusterResourceOnline,
     ClusterResourceOnlinePending,
+    ClusterResourceRestartNotify,
     ResourceExitStateContinue,
     ResourceExitStateTerminate,
     error_name,
@@ -151,6 +159,10 @@ class Resource:
     terminating: int = 0  # Terminate calls decided and not yet returned
     event_handle: Any = None
     looks_alive_off: bool = False  # Online returned an EventHandle (LA-8)
+    failures: list[float] = field(default_factory=list)  # perf_counter of each failure
+    restart_plan: tuple[str, float] | None = None  # ("restart" | "retry", delay s) after Terminate
+    restart_at: float | None = None
+    retried: bool = False  # the one last attempt after RetryPeriodOnFailure was made
     polls: dict[str, int] = field(default_factory=lambda: {"LooksAlive": 0, "IsAlive": 0})
     cond: threading.Condition = field(default_factory=threading.Condition)
     supervisor: threading.Thread | None = None
@@ -196,11 +208,13 @@ class Resource:
                 self.cond.wait(left)
             return True
 
+    def setting(self, name: str) -> int:
+        """A common property: the resource's own value, else the documented default."""
+        return int(self.common.get(name, getattr(self.monitor.policy, name)))
+
     def interval(self, name: str) -> float:
-        """A poll interval or PendingTimeout for this resource, scaled, in seconds."""
-        policy = self.monitor.policy
-        value = self.common.get(name, getattr(policy, name))
-        return policy.seconds(value)
+        """A timer property (poll intervals, PendingTimeout, restart timers), scaled, in s."""
+        return self.monitor.policy.seconds(self.setting(name))
 
     def properties(self) -> dict[str, Any]:
         """The private properties in the resource's ``Parameters`` key, as the DLL sees them."""
@@ -424,6 +438,7 @@ class ResourceMonitor:
         self._require_open(resource)
         with resource.cond:
             resource.closing = True
+            resource.restart_at = resource.restart_plan = None
             resource.cond.notify_all()
         try:
             with self._serial, self._lifecycle:
@@ -436,6 +451,8 @@ class ResourceMonitor:
         self, resource: Resource, entry: str, wait: bool, timeout: float | None
     ) -> int:
         self._require_open(resource)
+        with resource.cond:
+            resource.restart_at = resource.restart_plan = None  # the scenario decides now
         online = entry == "Online"
         with resource.cond:  # a failure's Terminate is carried out before anything new starts
             resource.cond.wait_for(lambda: not resource.terminating, self.policy.deadlock_seconds)
@@ -460,6 +477,7 @@ class ResourceMonitor:
                 resource.terminated_at = None
                 resource.event_handle = None
                 resource.looks_alive_off = False
+                resource.restart_at = None
             try:
                 event, outcome = self._invoke(
                     entry, resource.name, args, call_args, data={"op": op.op}
@@ -548,9 +566,11 @@ class ResourceMonitor:
         terminate and nothing new starts until `_run_terminate` ends. True if the resource
         failed."""
         failed = failure or resource.state == ClusterResourceFailed
+        resource.restart_at = resource.restart_plan = None
         if failure and resource.state != ClusterResourceFailed:
             resource.state = ClusterResourceFailed
             self.trace.monitor("state", resource.name, state="ClusterResourceFailed", why=reason)
+            self._plan_restart(resource)
         if resource.pending is not None:
             resource.pending.done = True
             resource.pending.terminated = True
@@ -559,6 +579,31 @@ class ResourceMonitor:
         resource.terminated_at = time.perf_counter()
         resource.cond.notify_all()
         return failed
+
+    def _plan_restart(self, resource: Resource) -> None:
+        """Decide, holding ``resource.cond``, what follows a failure (FP-8..FP-10, FP-18..20)."""
+        now = time.perf_counter()
+        resource.failures.append(now)
+        action = resource.setting("RestartAction")
+        if action == ClusterResourceDontRestart:
+            return
+        period = resource.interval("RestartPeriod")
+        recent = [t for t in resource.failures if now - t <= period]
+        if len(recent) <= resource.setting("RestartThreshold"):
+            resource.restart_plan = ("restart", resource.interval("RestartDelay"))
+            return
+        self.trace.monitor(
+            "restart threshold exceeded",
+            resource.name,
+            failures=len(recent),
+            RestartAction=action,
+            then="the group would fail over"
+            if action == ClusterResourceRestartNotify
+            else "the group stays",
+        )
+        retry = resource.setting("RetryPeriodOnFailure")
+        if not resource.retried and retry != DWORD_MAX:
+            resource.restart_plan = ("retry", resource.interval("RetryPeriodOnFailure"))
 
     def _run_terminate(self, resource: Resource, reason: str, failed: bool) -> None:
         args, call_args = self._resid(resource)
@@ -570,6 +615,8 @@ class ResourceMonitor:
                 resource.state = ClusterResourceFailed if failed else ClusterResourceOffline
                 resource.terminated_at = time.perf_counter()
                 resource.terminating -= 1
+                if resource.restart_plan is not None and not resource.terminating:
+                    resource.restart_at = resource.terminated_at + resource.restart_plan[1]
                 resource.cond.notify_all()
 
     # --- polling -----------------------------------------------------------------------------
@@ -605,6 +652,14 @@ class ResourceMonitor:
                             action = "pending-timeout"
                         else:
                             wake = deadline
+                    elif (
+                        resource.state == ClusterResourceFailed and resource.restart_at is not None
+                    ):
+                        due = None
+                        if now >= resource.restart_at:
+                            action = "restart"
+                        else:
+                            wake = resource.restart_at
                     elif resource.state == ClusterResourceOnline and op is None:
                         if due is None:
                             due = self._first_polls(resource, now)
@@ -624,6 +679,8 @@ class ResourceMonitor:
                         continue
                 if action == "pending-timeout":
                     self._pending_timeout(resource, op)
+                elif action == "restart":
+                    self._restart(resource)
                 elif action == "event":
                     self.trace.monitor(
                         "failure event signalled", resource.name, policy=self.policy.async_failure
@@ -643,6 +700,16 @@ class ResourceMonitor:
                         self._fail(resource, "IsAlive returned FALSE")  # IA-4
         except MonitorError:
             return
+
+    def _restart(self, resource: Resource) -> None:
+        with resource.cond:
+            plan = resource.restart_plan
+            if plan is None or resource.restart_at is None or resource.terminating:
+                return
+            resource.retried = resource.retried or plan[0] == "retry"
+            attempt = len(resource.failures)
+        self.trace.monitor("restart", resource.name, kind=plan[0], after_failures=attempt)
+        self._online_offline(resource, "Online", wait=False, timeout=None)
 
     def _first_polls(self, resource: Resource, now: float) -> dict[str, float]:
         entries = [e for e in ("LooksAlive", "IsAlive") if self.host.has(e)]

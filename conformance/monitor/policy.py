@@ -15,6 +15,13 @@ LooksAlivePollInterval = 5000
 IsAlivePollInterval = 60000
 PendingTimeout = 180000
 DeadlockTimeout = 300000
+#: The restart policy's defaults (FP-8..FP-12). RestartPeriod: the property table says 900000,
+#: its remark 90000 (CONTRACT.md §11); rescheck takes the table's value.
+RestartAction = 2  # ClusterResourceRestartNotify
+RestartThreshold = 3
+RestartPeriod = 900000
+RestartDelay = 500
+RetryPeriodOnFailure = 3600000
 
 #: The default factor: a 3-minute PendingTimeout becomes 1.8 s, DeadlockTimeout 3 s.
 DEFAULT_TIME_SCALE = 0.01
@@ -35,6 +42,11 @@ class Policy:
     IsAlivePollInterval: int = IsAlivePollInterval
     PendingTimeout: int = PendingTimeout
     DeadlockTimeout: int = DeadlockTimeout
+    RestartAction: int = RestartAction
+    RestartThreshold: int = RestartThreshold
+    RestartPeriod: int = RestartPeriod
+    RestartDelay: int = RestartDelay
+    RetryPeriodOnFailure: int = RetryPeriodOnFailure
     async_failure: str = "IsAlive"
 
     def seconds(self, milliseconds: float) -> float:
@@ -53,6 +65,9 @@ class Policy:
             "IsAlivePollInterval_ms": self.IsAlivePollInterval,
             "PendingTimeout_ms": self.PendingTimeout,
             "DeadlockTimeout_ms": self.DeadlockTimeout,
+            "RestartAction": self.RestartAction,
+            "RestartThreshold": self.RestartThreshold,
+            "RestartPeriod_ms": self.RestartPeriod,
             "effective_PendingTimeout_s": self.seconds(self.PendingTimeout),
             "effective_DeadlockTimeout_s": self.deadlock_seconds,
             "async_failure": self.async_failure,

@@ -19,6 +19,7 @@ from conformance.resapi import (
     CLRES_VERSION_V1_00,
     CLRES_VERSION_V4_00,
     ERROR_IO_PENDING,
+    ClusterResourceDontRestart,
     ClusterResourceFailed,
     ClusterResourceOnline,
 )
@@ -27,7 +28,13 @@ from conformance.suite.usage import Usage, settled
 
 #: Poll intervals for test instances (resource-level overrides, FP-2/FP-4): 20 s and 40 s
 #: documented, so 200 ms / 400 ms at the default scale.
-FAST_POLLS = {"LooksAlivePollInterval": 2000, "IsAlivePollInterval": 4000}
+#: RestartAction is ClusterResourceDontRestart on every test instance: the scenario, not the
+#: restart policy, decides when an instance comes online again.
+FAST_POLLS = {
+    "LooksAlivePollInterval": 2000,
+    "IsAlivePollInterval": 4000,
+    "RestartAction": ClusterResourceDontRestart,
+}
 #: Explicit LooksAlive/IsAlive samples taken while the resource is online and undisturbed.
 HEALTH_SAMPLES = 3
 #: How long to watch for reports from a worker after Terminate.
@@ -35,7 +42,7 @@ TERMINATE_GRACE_S = 0.3
 #: How long a thread the cancelled operation started may take to end after Terminate.
 LINGER_S = 1.0
 #: Poll intervals that never fire during a scenario (1 h documented, 36 s scaled).
-QUIET_POLLS = {"LooksAlivePollInterval": 3_600_000, "IsAlivePollInterval": 3_600_000}
+QUIET_POLLS = {**FAST_POLLS, "LooksAlivePollInterval": 3_600_000, "IsAlivePollInterval": 3_600_000}
 #: How long the probe is given to see the entity change (start, crash, stop).
 ENTITY_WAIT_S = 2.0
 #: Open/Online/Offline/Close cycles audited after the first one (CL-4).

@@ -55,11 +55,14 @@ from conformance.resapi import (
     REG_MULTI_SZ,
     REG_SZ,
     RESOURCE_STATUS,
+    ClusterResourceDontRestart,
     ClusterResourceFailed,
     ClusterResourceOffline,
     ClusterResourceOfflinePending,
     ClusterResourceOnline,
     ClusterResourceOnlinePending,
+    ClusterResourceRestartNoNotify,
+    ClusterResourceRestartNotify,
     ResourceExitStateContinue,
     ResourceExitStateTerminate,
     SetLastError,
@@ -80,16 +83,19 @@ WAIT = 5.0
 WATCH = 0.15
 
 
+def ms(seconds: float) -> int:
+    """The unscaled property value (ms) that the policy turns into ``seconds``."""
+    return round(seconds * 1000 / SCALE)
+
+
 def timers(la: float = QUIET, ia: float = QUIET, pending: float = QUIET) -> dict[str, int]:
-    """Resource-level common properties (ms, unscaled) that become the given seconds."""
-
-    def ms(seconds: float) -> int:
-        return round(seconds * 1000 / SCALE)
-
+    """Resource-level common properties that become the given seconds; no restarts (the
+    restart tests set the restart policy themselves)."""
     return {
         "LooksAlivePollInterval": ms(la),
         "IsAlivePollInterval": ms(ia),
         "PendingTimeout": ms(pending),
+        "RestartAction": ClusterResourceDontRestart,
     }
 
 
@@ -748,6 +754,97 @@ def test_a_returned_bool_is_read_as_c_reads_it(rig, answer, online):
     else:
         assert dll.wait_calls("Terminate", finished=True), f"{answer!r} is FALSE: Terminate"
         assert resource.wait_state({ClusterResourceFailed}, WAIT), f"{answer!r}: Failed"
+
+
+# ================================================================================================
+# Restart policy (FP-8..FP-12, FP-18..FP-20)
+# ================================================================================================
+def restart_policy(action: int, threshold: int, period: float, retry: float | None) -> dict:
+    return {
+        **timers(ia=0.02),
+        "RestartAction": action,
+        "RestartThreshold": threshold,
+        "RestartPeriod": ms(period),
+        "RestartDelay": ms(0.01),
+        "RetryPeriodOnFailure": 0xFFFFFFFF if retry is None else ms(retry),
+    }
+
+
+def open_failing(rig, common: dict) -> tuple[ScriptedDLL, ResourceMonitor, Resource]:
+    """A resource whose IsAlive always says FALSE: every Online ends in a failure."""
+    dll = ScriptedDLL(IsAlive=False)
+    monitor = rig.monitor(dll)
+    resource = monitor.open("r1", {}, common=common)
+    resource.online()
+    return dll, monitor, resource
+
+
+@pytest.mark.parametrize("action", [ClusterResourceRestartNoNotify, ClusterResourceRestartNotify])
+def test_restarts_up_to_the_threshold_then_stays_failed(rig, action):
+    dll, monitor, resource = open_failing(rig, restart_policy(action, 2, 30.0, None))
+    assert dll.wait_calls("Terminate", count=3, finished=True), "three failures expected"
+    time.sleep(WATCH)
+    assert len(dll.calls_of("Online")) == 3, (
+        "RestartThreshold 2: the first Online and two restarts, then no more (FP-9, FP-18); "
+        f"got {len(dll.calls_of('Online'))} Online calls"
+    )
+    assert resource.state == ClusterResourceFailed, "beyond the threshold it stays Failed"
+    [exceeded] = monitor_events(monitor, "restart threshold exceeded")
+    expected = "the group would fail over" if action == ClusterResourceRestartNotify else "stays"
+    assert expected in exceeded.data["then"], (
+        f"RestartAction {action}: the trace should say {expected!r} (FP-19)"
+    )
+    restarts = monitor_events(monitor, "restart")
+    assert [e.data["kind"] for e in restarts] == ["restart", "restart"], "two restarts traced"
+    terminates = dll.calls_of("Terminate")
+    onlines = dll.calls_of("Online")
+    for term, online in zip(terminates, onlines[1:], strict=False):
+        assert online.start >= term.end, "each restart comes after the failure's Terminate"
+
+
+def test_dont_restart_leaves_the_resource_failed(rig):
+    dll, monitor, _resource = open_failing(
+        rig, restart_policy(ClusterResourceDontRestart, 3, 30.0, None)
+    )
+    assert dll.wait_calls("Terminate", finished=True), "IsAlive FALSE should lead to Terminate"
+    time.sleep(WATCH)
+    assert len(dll.calls_of("Online")) == 1, "ClusterResourceDontRestart: no restart (FP-8)"
+    assert not monitor_events(monitor, "restart"), "no restart should be traced"
+
+
+def test_failures_outside_the_restart_period_do_not_count(rig):
+    dll, monitor, resource = open_failing(
+        rig, restart_policy(ClusterResourceRestartNotify, 1, 0.0, None)
+    )
+    assert dll.wait_calls("Online", count=5), (
+        "RestartPeriod 0: every failure starts a new window, so restarts never run out (FP-10)"
+    )
+    assert not monitor_events(monitor, "restart threshold exceeded"), "never exceeded"
+    resource.close()
+
+
+def test_one_last_attempt_after_retry_period_on_failure(rig):
+    dll, monitor, resource = open_failing(
+        rig, restart_policy(ClusterResourceRestartNotify, 1, 30.0, 0.05)
+    )
+    assert dll.wait_calls("Terminate", count=3, finished=True), "three failures expected"
+    time.sleep(WATCH)
+    kinds = [e.data["kind"] for e in monitor_events(monitor, "restart")]
+    assert kinds == ["restart", "retry"], (
+        "threshold 1: one restart, then after RetryPeriodOnFailure one last attempt, then the "
+        f"resource stays failed (FP-20); got {kinds}"
+    )
+    assert len(dll.calls_of("Online")) == 3 and resource.state == ClusterResourceFailed
+
+
+def test_closing_cancels_a_planned_restart(rig):
+    common = restart_policy(ClusterResourceRestartNotify, 3, 30.0, None)
+    common["RestartDelay"] = ms(0.3)
+    dll, _monitor, resource = open_failing(rig, common)
+    assert dll.wait_calls("Terminate", finished=True), "IsAlive FALSE should lead to Terminate"
+    resource.close()
+    time.sleep(0.3 + WATCH)
+    assert len(dll.calls_of("Online")) == 1, "no restart after Close"
 
 
 def _online_with_event(event: threading.Event) -> Callable[..., int]:
