@@ -7,6 +7,7 @@ scenario that cannot go on raises `Halt` with the reason and the rule that expla
 from __future__ import annotations
 
 import contextlib
+import itertools
 import threading
 import time
 from collections.abc import Callable
@@ -39,6 +40,8 @@ FAST_POLLS = {
 HEALTH_SAMPLES = 3
 #: How long to watch for reports from a worker after Terminate.
 TERMINATE_GRACE_S = 0.3
+#: When Terminate interrupts a pending operation.
+TERMINATE_MOMENTS = ("at once", "after the first report")
 #: How long a thread the cancelled operation started may take to end after Terminate.
 LINGER_S = 1.0
 #: Poll intervals that never fire during a scenario (1 h documented, 36 s scaled).
@@ -93,15 +96,17 @@ def lifecycle(run: ScenarioRun) -> None:
 
 
 def terminate_pending(run: ScenarioRun) -> None:
-    """Terminate while Online is pending, then while Offline is pending (TE-4, RS-2); after
-    each, the threads the operation started must end, and Online must work again (TE-2)."""
+    """Terminate while Online is pending, then while Offline is pending, each at two moments:
+    as soon as the call returned ERROR_IO_PENDING, and after the first status report (TE-4,
+    RS-2). After each, the threads the operation started must end, and Online must work
+    again (TE-2)."""
     monitor = run.monitor()
     monitor.startup()
     _require(monitor, "Open", "Online", "Offline", "Terminate", "Close")
     resource = run.open(monitor, "rescheck-terminate", FAST_POLLS)
-    pended = []
+    pended: list[str] = []
     lingering: list[dict[str, object]] = []
-    for entry in ("Online", "Offline"):
+    for entry, moment in itertools.product(("Online", "Offline"), TERMINATE_MOMENTS):
         if (
             entry == "Offline"
             and resource.state != ClusterResourceOnline
@@ -113,16 +118,20 @@ def terminate_pending(run: ScenarioRun) -> None:
         start(wait=False)
         if monitor.trace.calls(entry)[-1].result != ERROR_IO_PENDING:
             continue
-        pended.append(entry)
-        _await_report(run, monitor, resource)
-        if resource.pending is not None:
-            resource.terminate()
-            terminate = monitor.trace.calls("Terminate")[-1]
-            run.wait_for(lambda before=before: not target_threads(before), LINGER_S)
-            left = target_threads(before)
-            if left:
-                lingering.append({"entry": entry, "terminate": terminate, "stacks": stacks(left)})
-            time.sleep(TERMINATE_GRACE_S)
+        pended.append(f"{entry} ({moment})")
+        if moment == "after the first report":
+            _await_report(run, monitor, resource)
+        if resource.pending is None:
+            continue
+        resource.terminate()
+        terminate = monitor.trace.calls("Terminate")[-1]
+        run.wait_for(lambda before=before: not target_threads(before), LINGER_S)
+        left = target_threads(before)
+        if left:
+            lingering.append(
+                {"entry": f"{entry} ({moment})", "terminate": terminate, "stacks": stacks(left)}
+            )
+        time.sleep(TERMINATE_GRACE_S)
     run.notes["pended"] = pended
     run.notes["lingering"] = lingering
     if not pended:
