@@ -10,6 +10,7 @@ import argparse
 import json
 import re
 import sys
+import textwrap
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
@@ -118,6 +119,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     rules = commands.add_parser("rules", help="print the rule catalogue")
     rules.add_argument("--format", choices=("json", "text"), default="text")
+    rules.add_argument(
+        "--coverage",
+        action="store_true",
+        help="which CONTRACT.md ids are checked, modelled, not observable or not yet checked",
+    )
 
     report = commands.add_parser(
         "report", help="render reports again from a report directory's results"
@@ -129,6 +135,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _cmd_rules(args: argparse.Namespace) -> int:
     from conformance.rules import catalogue
 
+    if args.coverage:
+        return _print_coverage(args.format)
     rules = catalogue()
     if args.format == "json":
         print(json.dumps([r.to_json() for r in rules], indent=2))
@@ -136,6 +144,20 @@ def _cmd_rules(args: argparse.Namespace) -> int:
     for r in rules:
         print(f"{r.id:45} {r.level:12} {','.join(r.contract):24} {r.doc}")
         print(f"    {r.statement}")
+    return EXIT_COMPLIANT
+
+
+def _print_coverage(form: str) -> int:
+    from conformance.rules import CATEGORIES, coverage
+
+    found = coverage()
+    if form == "json":
+        print(json.dumps(found, indent=2))
+        return EXIT_COMPLIANT
+    titles = {"checked": "checked by a rule", **CATEGORIES, "unclassified": "not classified yet"}
+    for category, ids in found.items():
+        print(f"{titles.get(category, category)} ({len(ids)}):")
+        print(textwrap.fill(" ".join(ids), width=100, initial_indent="  ", subsequent_indent="  "))
     return EXIT_COMPLIANT
 
 

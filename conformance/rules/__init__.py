@@ -88,14 +88,53 @@ def _is_rule(qualification: str) -> bool:
     return not qualification.startswith(_NOT_RULES)
 
 
+#: How CONTRACT.md §1–§5, §9, §10 rules relate to a check from outside (observability.json).
+CATEGORIES = {
+    "dll-observable": "not yet checked",
+    "monitor-behaviour": "Resource Monitor behaviour: modelled by the reference monitor",
+    "not-observable": "not observable from outside the DLL",
+    "out-of-scope": "out of scope",
+}
+
+
+@cache
+def observability() -> dict[str, dict[str, str]]:
+    """For each rule of the DLL sections: its category and why (see CATEGORIES)."""
+    text = resources.files("conformance.rules").joinpath("observability.json").read_text("utf-8")
+    return json.loads(text)
+
+
+def _why(cid: str) -> tuple[str, str]:
+    known = observability().get(cid)
+    if known is None:
+        return "unclassified", "outside the resource-DLL sections classified so far"
+    return known["category"], f"{CATEGORIES[known['category']]}: {known['reason']}"
+
+
 def not_exercised(covered: set[str]) -> list[dict[str, str]]:
     """Documented rules (levels and documented behaviour, not reference data or examples)
-    that no check of this run covered."""
+    that no check of this run covered, each with why (not yet checked, not observable, ...)."""
     out = []
     for cid, info in sorted(contract_index().items(), key=lambda kv: _natural(kv[0])):
         if cid in covered or not _is_rule(info["qualification"]):
             continue
-        out.append({"id": cid, **info})
+        category, why = _why(cid)
+        out.append({"id": cid, **info, "category": category, "why": why})
+    return out
+
+
+def coverage() -> dict[str, list[str]]:
+    """CONTRACT.md ids by how the catalogue relates to them: ``checked`` (a rule cites it),
+    then the categories of observability.json for the rest, and ``unclassified``."""
+    cited = {cid for rule in catalogue() for cid in rule.contract}
+    out: dict[str, list[str]] = {"checked": sorted(cited, key=_natural)}
+    for cid, info in sorted(contract_index().items(), key=lambda kv: _natural(kv[0])):
+        if cid in cited:
+            continue
+        if cid in observability():
+            out.setdefault(observability()[cid]["category"], []).append(cid)
+        elif _is_rule(info["qualification"]):
+            out.setdefault("unclassified", []).append(cid)
     return out
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance.rules import catalogue, contract_index
+from conformance.rules import CATEGORIES, catalogue, contract_index, observability
 from tests.e2e.conftest import REPO, rescheck
 
 
@@ -185,6 +185,33 @@ def test_rules_json_is_the_catalogue_and_cites_existing_contract_ids() -> None:
         assert not unknown, (
             f"{entry['id']} cites contract ids that CONTRACT.md does not have: {unknown}"
         )
+
+
+def test_rules_coverage_accounts_for_every_classified_contract_id() -> None:
+    done = rescheck("rules", "--coverage", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    found = json.loads(done.stdout)
+    cited = {c for rule in catalogue() for c in rule.contract}
+    assert set(found["checked"]) == cited, "'checked' should be exactly the ids rules cite"
+    classified = set(observability())
+    listed = {cid for ids in found.values() for cid in ids}
+    assert classified <= listed, f"classified ids missing: {sorted(classified - listed)}"
+    for category, ids in found.items():
+        if category in ("checked", "unclassified"):
+            continue
+        wrong = [cid for cid in ids if observability()[cid]["category"] != category]
+        assert not wrong, f"ids listed under {category} that are classified otherwise: {wrong}"
+    text = rescheck("rules", "--coverage")
+    assert "not yet checked" in text.stdout and "checked by a rule" in text.stdout
+
+
+def test_observability_classifies_real_contract_ids() -> None:
+    index = contract_index()
+    unknown = [cid for cid in observability() if cid not in index]
+    assert not unknown, f"observability.json names ids CONTRACT.md does not have: {unknown}"
+    categories = {entry["category"] for entry in observability().values()}
+    assert categories <= set(CATEGORIES), f"unknown categories: {categories - set(CATEGORIES)}"
+    assert all(entry["reason"] for entry in observability().values()), "every id needs a reason"
 
 
 def test_report_renders_an_interrupted_run_as_incomplete(write_dll, tmp_path: Path) -> None:

@@ -266,7 +266,9 @@ def test_html_shows_the_incomplete_banner(tmp_path: Path) -> None:
 def test_html_lists_the_rules_not_exercised(tmp_path: Path) -> None:
     run = sample_run()
     page = _Elements(_write(run, tmp_path)["html"].read_text(encoding="utf-8"))
-    listed = {a["id"] for t, a in page.tags if t == "tr" and a.get("class") == "not-exercised"}
+    listed = {
+        a["id"] for t, a in page.tags if t == "tr" and "not-exercised" in a.get("class", "").split()
+    }
     expected = {f"rule-{item['id']}" for item in run.not_exercised()}
     assert listed == expected, "expected exactly the run's not-exercised rules to be listed"
     assert "rule-TE-2" in listed, (
@@ -278,6 +280,14 @@ def test_html_lists_the_rules_not_exercised(tmp_path: Path) -> None:
         )
     for cid in ("ON-2", "ON-3", "IA-3", "AF-2"):  # passed or failed checks
         assert f"rule-{cid}" not in listed, f"expected {cid} to count as exercised"
+    why = {item["id"]: item["why"] for item in run.not_exercised()}
+    assert why["CL-5"].startswith("not observable from outside the DLL"), (
+        f"expected CL-5 (instance counters) to say it is not observable, got {why['CL-5']!r}"
+    )
+    assert why["TE-2"].startswith("not yet checked") or "TE-2" not in why
+    assert why["FP-9"].startswith("Resource Monitor behaviour"), (
+        f"expected FP-9 (RestartThreshold) to be monitor behaviour, got {why['FP-9']!r}"
+    )
 
 
 def test_control_characters_and_surrogates_do_not_break_the_reports(tmp_path: Path) -> None:
