@@ -97,7 +97,6 @@ class HeldLock:
         self.path = path
         self.port = int(listener.getsockname()[1])
         self.failure = failure
-        self.failure_reason: str | None = None
         self._fd = fd
         self._listener = listener
         self._wake_r, self._wake_w = socket.socketpair()
@@ -119,10 +118,15 @@ class HeldLock:
         try:
             listener = socket.create_server((HOST, port), backlog=BACKLOG)  # SO_REUSEADDR
         except BaseException:
-            os.close(fd)
+            _unlink_and_unlock(fd, path)
             raise
-        listener.setblocking(False)  # a client that gives up before accept must not hang us
-        return cls(path, fd, listener, failure, name)
+        try:
+            listener.setblocking(False)  # a client that gives up before accept must not hang us
+            return cls(path, fd, listener, failure, name)
+        except BaseException:
+            listener.close()
+            _unlink_and_unlock(fd, path)
+            raise
 
     def start(self) -> None:
         self._server.start()
@@ -164,9 +168,7 @@ class HeldLock:
     def _watch(self) -> None:
         """Signal the failure event once, at the first sign the entity is lost (AF-1)."""
         while not self._stop.wait(WATCH_SECONDS):
-            reason = self._broken()
-            if reason is not None:
-                self.failure_reason = reason
+            if self._broken() is not None:
                 self.failure.set()
                 return
 
@@ -225,14 +227,13 @@ class HeldLock:
 
     # --- ending ---------------------------------------------------------------------------------
     def stop(self) -> None:
-        """End the watcher first (so the server's end is not reported as a failure), then the
-        server; both wake at once, so this takes milliseconds. Idempotent."""
+        """End the watcher, and only then the server, so the server's end is never reported
+        as a failure; both wake at once, so this takes milliseconds. Idempotent."""
         self._stop.set()
-        with contextlib.suppress(OSError):
+        _join(self._watcher)
+        with contextlib.suppress(OSError):  # already closed by release
             self._wake_w.send(b"x")
-        for thread in (self._watcher, self._server):
-            if thread.ident is not None and thread is not threading.current_thread():
-                thread.join()
+        _join(self._server)
 
     def release(self) -> None:
         """Stop the threads, close the socket, delete the lock file if it still is ours, then
@@ -244,8 +245,19 @@ class HeldLock:
             self._released = True
             for sock in (self._listener, self._wake_r, self._wake_w):
                 sock.close()
-            if same_file(self._fd, self.path):
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(self.path)  # still holding the lock: see try_lock
-            os.close(self._fd)
+            _unlink_and_unlock(self._fd, self.path)
             self._fd = -1
+
+
+def _join(thread: threading.Thread) -> None:
+    if thread.ident is not None and thread is not threading.current_thread():
+        thread.join()
+
+
+def _unlink_and_unlock(fd: int, path: str) -> None:
+    """Delete ``path`` if it still is the file locked on ``fd`` (never someone else's), then
+    close ``fd``, which drops the lock. Deleting first is safe: see `try_lock`."""
+    if same_file(fd, path):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+    os.close(fd)

@@ -372,11 +372,25 @@ def _acquire(
     """``(stop, entity)``: the entity, now held and running, or None while another holder
     has the lock; ``stop`` when Terminate came first (what was acquired is released again).
 
-    The entity becomes the instance's, and its threads start, under the lock, so Terminate
-    either finds it in ``inst.held`` or it never starts.
+    An Online of an instance that still holds an intact lock on the same file and port keeps
+    it, and reports through the new Online's event from now on; anything else it held is
+    released first. The entity becomes the instance's, and its threads start, under the
+    lock, so Terminate either finds it in ``inst.held`` or it never starts.
     """
     with inst.lock:
         failure = inst.failure if inst.failure is not None else threading.Event()
+        current, inst.held = inst.held, None
+        if (
+            current is not None
+            and (current.path, current.port) == (path, port)
+            and current.looks_held()
+            and current.lock_intact()
+        ):
+            current.failure = failure
+            inst.held = current
+            return False, current
+    if current is not None:
+        current.release()  # lost or reconfigured: start afresh
     held = HeldLock.acquire(path, port, failure, f"lock-holder-{inst.name}")
     if held is None:
         return False, None

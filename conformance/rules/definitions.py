@@ -3,7 +3,7 @@ rescheck had to choose (a conflict of pages, or no level given) and what it chos
 
 from __future__ import annotations
 
-from conformance.rules import RECOMMENDED, REQUIRED, Rule
+from conformance.rules import OPTIONAL, RECOMMENDED, REQUIRED, Rule
 
 _CRASH_POLICY = (
     "The docs give no level for an entry point that raises or never returns; such a DLL crashes "
@@ -225,6 +225,16 @@ RULES: tuple[Rule, ...] = (
         policy=_LEAK_POLICY,
     ),
     Rule(
+        "Open.entity-offline",
+        REQUIRED,
+        ("Open",),
+        "Open prepares the entity behind the resource but leaves it offline: right after Open "
+        "the companion's probe finds it not running.",
+        "W:implementing-open",
+        ("OP-7",),
+        policy=_PROBE_POLICY,
+    ),
+    Rule(
         "Online.starts-entity",
         REQUIRED,
         ("Online",),
@@ -254,6 +264,19 @@ RULES: tuple[Rule, ...] = (
         "W:implementing-close",
         ("CL-3",),
         policy=_PROBE_POLICY,
+    ),
+    Rule(
+        "Online.failure-event",
+        OPTIONAL,
+        ("Online",),
+        "A type that claims asynchronous failure detection returns a nonsignaled EventHandle "
+        "from Online and signals it when the entity fails, before a poll finds out.",
+        "W:implementing-online",
+        ("ON-6", "ON-1", "AF-1"),
+        policy="Optional in the docs (ON-6). Judged when the companion claims 'async-failure': "
+        "then it must work (a claimed feature that misbehaves fails, as a warning at this "
+        "level); an EventHandle from a type that does not claim it is reported the same way. "
+        "That the event is signalled needs the companion's probe and breaker.",
     ),
     Rule(
         "Callbacks.resource-handle",

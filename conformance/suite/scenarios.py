@@ -81,6 +81,8 @@ def lifecycle(run: ScenarioRun) -> None:
                 ("LooksAlive", resource.looks_alive),
                 ("IsAlive", resource.is_alive),
             ):
+                if entry == "LooksAlive" and resource.looks_alive_off:
+                    continue  # Online returned an EventHandle: never LooksAlive (LA-8)
                 if monitor.host.has(entry) and resource.state == ClusterResourceOnline:
                     call()
     run.notes["healthy_to"] = monitor.trace.monitor("healthy window closes", resource.name).seq
@@ -202,7 +204,8 @@ def leak_audit(run: ScenarioRun) -> None:
 
 
 def entity(run: ScenarioRun) -> None:
-    """With the companion's probe: Online really starts the entity (ON-9); once the breaker
+    """With the companion's probe: Open leaves the entity offline (OP-7); Online really starts
+    it (ON-9); once the breaker
     has crashed it, IsAlive says FALSE (IA-3, IA-4); Close of an online instance leaves the
     entity stopped (CL-3)."""
     companion = run.target.companion
@@ -213,9 +216,10 @@ def entity(run: ScenarioRun) -> None:
     monitor.startup()
     _require(monitor, "Open", "Online", "Offline", "IsAlive", "Close")
     resource = run.open(monitor, "rescheck-entity", QUIET_POLLS)
+    context = ProbeContext(resource.name, resource.properties())
+    run.notes["opened"] = (monitor.trace.calls("Open")[-1], _probe(run, context))
     if resource.online() != ClusterResourceOnline:
         raise Halt(Stop(f"{resource.name} did not come online", "Online.brings-online"))
-    context = ProbeContext(resource.name, resource.properties())
     up = _probe(run, context)
     run.notes["started"] = (monitor.trace.calls("Online")[-1], up)
     if up and companion.breaker is not None:

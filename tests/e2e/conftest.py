@@ -90,3 +90,8 @@ def rescheck(
         text=True,
         timeout=timeout,
     )
+
+
+#: Rules of optional features that a target which claims none of them has skipped (with that
+#: reason): process_app and fixtures.conforming claim no asynchronous failure detection.
+UNCLAIMED_OPTIONAL = frozenset({"Online.failure-event"})

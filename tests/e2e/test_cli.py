@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from conformance.rules import CATEGORIES, catalogue, contract_index, observability
-from tests.e2e.conftest import REPO, rescheck
+from tests.e2e.conftest import REPO, UNCLAIMED_OPTIONAL, rescheck
 
 
 def test_conforming_dll_is_compliant_with_reports(write_dll, tmp_path: Path) -> None:
@@ -262,7 +262,10 @@ def test_main_job_reference_implementation_is_compliant(tmp_path: Path) -> None:
     )
     results = json.loads((out / "results.json").read_text())
     not_passed = [
-        (c["id"], c["outcome"], c["message"]) for c in results["checks"] if c["outcome"] != "passed"
+        (c["id"], c["outcome"], c["message"])
+        for c in results["checks"]
+        if c["outcome"] != "passed"
+        and not (c["id"] in UNCLAIMED_OPTIONAL and c["outcome"] == "skipped")
     ]
     assert not not_passed, (
         f"expected every rule to pass for the reference implementation: {not_passed}"

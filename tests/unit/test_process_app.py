@@ -30,6 +30,7 @@ from conformance.resapi import (
     ERROR_PROCESS_ABORTED,
     ERROR_REVISION_MISMATCH,
     ERROR_SUCCESS,
+    ClusterResourceDontRestart,
     ClusterResourceFailed,
     ClusterResourceOffline,
     ClusterResourceOnline,
@@ -43,7 +44,12 @@ pytestmark = pytest.mark.skipif(
 )
 
 DLL = Path(__file__).resolve().parents[2] / "reference_impls" / "process_app.py"
-FAST_POLLS = {"LooksAlivePollInterval": 2000, "IsAlivePollInterval": 4000}
+#: No restarts: a test decides when an instance comes back (the monitor's default restarts).
+FAST_POLLS = {
+    "LooksAlivePollInterval": 2000,
+    "IsAlivePollInterval": 4000,
+    "RestartAction": ClusterResourceDontRestart,
+}
 #: What every entry point must stay under (RM-5), Terminate and Close above all (TE-5, CL-6).
 BUDGET_S = 0.3
 

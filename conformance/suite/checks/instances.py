@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from conformance.monitor.trace import CALL, MONITOR, Trace, TraceEvent
 from conformance.resapi import BOOL_is_TRUE
+from conformance.suite.checks.entry_points import ALL
 from conformance.suite.context import NotApplicable, RunContext, ScenarioRun, Violation
 from conformance.suite.registry import check
-from conformance.suite.scenarios import LEAK_CYCLES
+from conformance.suite.scenarios import ENTITY_WAIT_S, LEAK_CYCLES
 from conformance.suite.usage import Usage
 
 
@@ -98,6 +99,22 @@ def _entity_run(ctx: RunContext, what: str) -> tuple[ScenarioRun, Trace]:
     return run, run.traces[0]
 
 
+@check("Open.entity-offline")
+def open_entity_offline(ctx: RunContext) -> str:
+    run, trace = _entity_run(ctx, "cannot see the entity")
+    if "opened" not in run.notes:
+        raise ctx.nothing_to_judge("no instance was opened", [run])
+    opened, up = run.notes["opened"]
+    if up:
+        raise Violation(
+            "right after Open (before any Online) the companion's probe finds the entity "
+            "running; Open must leave it offline",
+            trace,
+            [opened],
+        )
+    return "after Open the entity was not running"
+
+
 @check("Online.starts-entity")
 def starts_entity(ctx: RunContext) -> str:
     run, trace = _entity_run(ctx, "cannot see the entity")
@@ -158,3 +175,56 @@ def close_stops_entity(ctx: RunContext) -> str:
             [close],
         )
     return "Close of an online instance stopped its entity"
+
+
+@check("Online.failure-event")
+def failure_event(ctx: RunContext) -> str:
+    claimed = "async-failure" in ctx.target.companion.features
+    runs = ctx.scenarios(*ALL)
+    handed = [(t, e) for run in runs for t, e in run.calls("Online") if "EventHandle" in e.data]
+    if not claimed:
+        if handed:
+            trace, online = handed[0]
+            raise Violation(
+                "Online returned an EventHandle, but the companion does not claim "
+                "'async-failure'; declare it, so that rescheck checks the event is signalled",
+                trace,
+                [online],
+            )
+        raise NotApplicable("the type does not claim asynchronous failure detection (ON-6)")
+    if not handed:
+        onlines = [(t, e) for run in runs for t, e in run.calls("Online") if e.end is not None]
+        if not onlines:
+            raise ctx.nothing_to_judge("no Online call returned", runs)
+        trace, online = onlines[0]
+        raise Violation(
+            "the companion claims 'async-failure', but Online never returned an EventHandle",
+            trace,
+            [online],
+        )
+    run = ctx.scenario("entity")
+    broken: TraceEvent | None = run.notes.get("broken")
+    if broken is None or not run.notes.get("down"):
+        return (
+            f"Online returned an EventHandle {len(handed)} times (that it is signalled was not "
+            "provoked: the companion gives no probe and breaker)"
+        )
+    trace = run.traces[0]
+    after = [e for e in trace if e.seq > broken.seq and e.resource == broken.resource]
+    first = next(
+        (
+            e
+            for e in after
+            if (e.kind == MONITOR and e.name == "failure event signalled")
+            or (e.kind == CALL and e.name == "IsAlive" and not e.data.get("poll"))
+        ),
+        None,
+    )
+    if first is None or first.kind != MONITOR:
+        raise Violation(
+            "the entity failed (the companion's breaker crashed it) but the failure event was "
+            f"not signalled within {ENTITY_WAIT_S:.0f} s",
+            trace,
+            [broken, *([first] if first else [])],
+        )
+    return "Online returned an EventHandle, and it was signalled when the entity failed"
