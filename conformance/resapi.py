@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
+from conformance.monitor.trace import short_repr
+
 # --- Win32 error codes (winerror.h values used by the contract) -------------------------------
 ERROR_SUCCESS = 0
 ERROR_INVALID_FUNCTION = 1
@@ -282,7 +284,7 @@ def error_name(code: object) -> str:
     """``997 (ERROR_IO_PENDING)``: a number with its documented name where it has one."""
     if isinstance(code, int) and not isinstance(code, bool) and code in _ERROR_NAMES:
         return f"{code} ({_ERROR_NAMES[code]})"
-    return repr(code)
+    return short_repr(code)  # whatever a target returned, even with a hostile __repr__
 
 
 def state_name(state: object) -> str:

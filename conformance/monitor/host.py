@@ -192,10 +192,16 @@ class InProcessHost:
         return outcome
 
     def table_version(self) -> Any:
-        return getattr(self.table, "Version", None)
+        try:
+            return getattr(self.table, "Version", None)
+        except Exception:  # a property of the target's that raises is no version
+            return None
 
     def has(self, entry: str) -> bool:
-        return entry in V1_ENTRY_POINTS and getattr(self.table, entry, None) is not None
+        try:
+            return entry in V1_ENTRY_POINTS and getattr(self.table, entry, None) is not None
+        except Exception:  # ... and no entry point
+            return False
 
     def call(
         self, entry: str, args: tuple[Any, ...], timeout: float, resource: str | None

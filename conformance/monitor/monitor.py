@@ -155,6 +155,7 @@ class Resource:
     open_error: int | None = None
     state: int = ClusterResourceOffline
     pending: PendingOperation | None = None
+    generation: int = 0  # counts Online/Offline calls: a stale decision checks it
     terminated_at: float | None = None  # perf_counter of the last Terminate
     terminating: int = 0  # Terminate calls decided and not yet returned
     event_handle: Any = None
@@ -441,21 +442,32 @@ class ResourceMonitor:
             resource.restart_at = resource.restart_plan = None
             resource.cond.notify_all()
         try:
-            with self._serial, self._lifecycle:
-                self._invoke("Close", resource.name, *self._resid(resource))
+            with self._serial:
+                with resource.cond:  # a Terminate decided before Close runs first, never after
+                    resource.cond.wait_for(
+                        lambda: not resource.terminating, self.policy.deadlock_seconds
+                    )
+                with self._lifecycle:
+                    self._invoke("Close", resource.name, *self._resid(resource))
         finally:
             resource.closed = True
 
     # --- Online / Offline --------------------------------------------------------------------
     def _online_offline(
-        self, resource: Resource, entry: str, wait: bool, timeout: float | None
+        self,
+        resource: Resource,
+        entry: str,
+        wait: bool,
+        timeout: float | None,
+        only_if: Callable[[], bool] | None = None,
     ) -> int:
+        """Call Online or Offline; ``only_if`` (checked under the resource's lock once the
+        call may start) cancels a call the monitor decided earlier whose reason has passed."""
         self._require_open(resource)
-        with resource.cond:
-            resource.restart_at = resource.restart_plan = None  # the scenario decides now
         online = entry == "Online"
-        with resource.cond:  # a failure's Terminate is carried out before anything new starts
-            resource.cond.wait_for(lambda: not resource.terminating, self.policy.deadlock_seconds)
+        if only_if is None:
+            with resource.cond:
+                resource.restart_at = resource.restart_plan = None  # the scenario decides now
         args, call_args = self._resid(resource)
         event_handle = None
         if online:
@@ -466,18 +478,25 @@ class ResourceMonitor:
         with self._serial:
             self._require_open(resource)
             self._refuse_if_wedged()
-            op = PendingOperation(
-                next(self._ops),
-                entry,
-                ClusterResourceOnline if online else ClusterResourceOffline,
-                last_update=time.perf_counter(),
-            )
             with resource.cond:
+                # a failure's Terminate is carried out before anything new starts
+                resource.cond.wait_for(
+                    lambda: not resource.terminating, self.policy.deadlock_seconds
+                )
+                if only_if is not None and not only_if():
+                    return resource.state
+                op = PendingOperation(
+                    next(self._ops),
+                    entry,
+                    ClusterResourceOnline if online else ClusterResourceOffline,
+                    last_update=time.perf_counter(),
+                )
                 resource.pending = op
+                resource.generation += 1
                 resource.terminated_at = None
                 resource.event_handle = None
                 resource.looks_alive_off = False
-                resource.restart_at = None
+                resource.restart_at = resource.restart_plan = None
             try:
                 event, outcome = self._invoke(
                     entry, resource.name, args, call_args, data={"op": op.op}
@@ -521,9 +540,11 @@ class ResourceMonitor:
                     event.data["EventHandle"] = repr(event_handle.value)
                 resource.cond.notify_all()
         if failure:
-            why = outcome.error or f"returned {error_name(status)}"
-            self._log(resource, f"{entry} failed: {why}")  # LG-4, ON-3 / OF-2
-            self._run_terminate(resource, f"{entry} failed", failed)
+            try:
+                why = outcome.error or f"returned {error_name(status)}"
+                self._log(resource, f"{entry} failed: {why}")  # LG-4, ON-3 / OF-2
+            finally:
+                self._run_terminate(resource, f"{entry} failed", failed)
             return resource.state
         if wait and status == ERROR_IO_PENDING:
             limit = timeout if timeout is not None else self._pending_wait_limit(resource)
@@ -555,8 +576,8 @@ class ResourceMonitor:
         self._require_open(resource)
         self._refuse_if_wedged()
         with resource.cond:
-            if unless is not None and unless():
-                return False
+            if resource.closing or (unless is not None and unless()):
+                return False  # Close came first: nothing is called after it
             failed = self._begin_terminate(resource, reason, failure)
         self._run_terminate(resource, reason, failed)
         return True
@@ -634,8 +655,12 @@ class ResourceMonitor:
         """Per-resource timers: PendingTimeout while pending, polls while Online. Each poll is
         scheduled from the end of the previous one, and the one due first runs first."""
         due: dict[str, float] | None = None
+        generation = -1  # the Online the schedule in ``due`` belongs to
         try:
             while not self._stopping.is_set() and self.wedged is None:
+                # the DLL's event is asked outside the lock: its code may be slow
+                handle = resource.event_handle
+                fired = handle is not None and _signalled(handle)
                 with resource.cond:
                     if resource.closing:
                         return
@@ -643,6 +668,8 @@ class ResourceMonitor:
                     op = resource.pending
                     wake: float | None = None
                     action = None
+                    if resource.generation != generation:
+                        due, generation = None, resource.generation
                     if resource.terminating:
                         due = None
                     elif op is not None and op.returned_pending and not op.done:
@@ -664,8 +691,9 @@ class ResourceMonitor:
                         if due is None:
                             due = self._first_polls(resource, now)
                         ready = sorted((at, entry) for entry, at in due.items() if at <= now)
-                        if resource.event_handle is not None and _signalled(resource.event_handle):
+                        if fired and resource.event_handle is handle:
                             action = "event"
+                            resource.event_handle = None  # LooksAlive stays off (LA-8)
                         elif ready:
                             action = ready[0][1]
                         else:
@@ -685,11 +713,10 @@ class ResourceMonitor:
                     self.trace.monitor(
                         "failure event signalled", resource.name, policy=self.policy.async_failure
                     )
-                    resource.event_handle = None  # LooksAlive stays off (LA-8)
                     if self.policy.async_failure == "Terminate" or not self._poll_once(
                         resource, "IsAlive"
                     ):
-                        self._fail(resource, "failure event")
+                        self._fail(resource, "failure event", generation)
                 else:
                     alive = self._poll_once(resource, action)
                     assert due is not None
@@ -697,7 +724,7 @@ class ResourceMonitor:
                     if not alive and action == "LooksAlive":
                         alive = self._poll_once(resource, "IsAlive")  # LA-3
                     if not alive:
-                        self._fail(resource, "IsAlive returned FALSE")  # IA-4
+                        self._fail(resource, "IsAlive did not return TRUE", generation)  # IA-4
         except MonitorError:
             return
 
@@ -706,10 +733,16 @@ class ResourceMonitor:
             plan = resource.restart_plan
             if plan is None or resource.restart_at is None or resource.terminating:
                 return
-            resource.retried = resource.retried or plan[0] == "retry"
             attempt = len(resource.failures)
         self.trace.monitor("restart", resource.name, kind=plan[0], after_failures=attempt)
-        self._online_offline(resource, "Online", wait=False, timeout=None)
+
+        def still_planned() -> bool:
+            if resource.restart_plan is not plan or resource.state != ClusterResourceFailed:
+                return False  # the scenario or a later failure decided otherwise meanwhile
+            resource.retried = resource.retried or plan[0] == "retry"
+            return True
+
+        self._online_offline(resource, "Online", wait=False, timeout=None, only_if=still_planned)
 
     def _first_polls(self, resource: Resource, now: float) -> dict[str, float]:
         entries = [e for e in ("LooksAlive", "IsAlive") if self.host.has(e)]
@@ -723,6 +756,7 @@ class ResourceMonitor:
         with resource.cond:
             if (
                 op is None
+                or resource.closing
                 or resource.pending is not op
                 or op.done
                 or resource.terminating
@@ -753,17 +787,21 @@ class ResourceMonitor:
             resource.cond.notify_all()
         return outcome.returned and BOOL_is_TRUE(outcome.value)
 
-    def _fail(self, resource: Resource, why: str) -> None:
-        self._terminate(
-            resource,
-            why,
-            failure=True,
-            unless=lambda: (
-                resource.state != ClusterResourceOnline
-                or resource.pending is not None
-                or bool(resource.terminating)
-            ),
-        )
+    def _fail(self, resource: Resource, why: str, generation: int) -> None:
+        """Fail an online resource, unless it is no longer the same Online (``generation``
+        from before the poll that found the failure)."""
+        with contextlib.suppress(MonitorError):  # closed meanwhile
+            self._terminate(
+                resource,
+                why,
+                failure=True,
+                unless=lambda: (
+                    resource.state != ClusterResourceOnline
+                    or resource.pending is not None
+                    or resource.generation != generation
+                    or bool(resource.terminating)
+                ),
+            )
 
     # --- plumbing ----------------------------------------------------------------------------
     def _invoke(
@@ -878,8 +916,7 @@ class ResourceMonitor:
                 with resource.cond:
                     resource.cond.notify_all()
             self._unobserve()
-            if self.wedged is None:
-                self.host.close()
+            self.host.close()  # a call that never returned keeps its thread; the idle ones end
 
     def __enter__(self) -> ResourceMonitor:
         return self

@@ -41,6 +41,11 @@ class Violation(Exception):
         return excerpt + self.lines
 
 
+def counted(n: int, noun: str) -> str:
+    """``1 call``, ``2 calls``: the figures in a check's message."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 class NotApplicable(Exception):
     """Nothing to judge, for a reason that is the target's (skipped, never passed)."""
 
@@ -66,6 +71,7 @@ class ScenarioRun:
     monitors: list[ResourceMonitor] = field(default_factory=list)
     stop: Stop | None = None
     notes: dict[str, Any] = field(default_factory=dict)
+    failure: str | None = None  # rescheck itself failed in the scenario: nothing is judged
 
     def monitor(self) -> ResourceMonitor:
         """A new monitor on a fresh load of the target (its own trace)."""
@@ -136,6 +142,7 @@ class RunContext:
         with self._lock:
             if name not in self._runs:
                 run = ScenarioRun(name, self.target, self.policy)
+                self._runs[name] = run  # run once, whatever happens
                 try:
                     SCENARIOS[name](run)
                 except Halt as halt:
@@ -148,11 +155,19 @@ class RunContext:
                     run.stop = Stop(str(exc), f"{entry}.returns")
                 except EntryPointNull as exc:
                     run.stop = Stop(str(exc), "FunctionTable.entry-points")
+                except Exception as exc:
+                    run.failure = f"{type(exc).__name__}: {exc}"
+                    raise  # the first check reports it as an internal error, with the traceback
                 finally:
                     for monitor in run.monitors:
                         monitor.shutdown()
-                self._runs[name] = run
-            return self._runs[name]
+            run = self._runs[name]
+            if run.failure is not None:
+                raise CannotJudge(
+                    f"rescheck failed inside scenario '{name}' ({run.failure}); "
+                    "please report this with the run's results.json"
+                )
+            return run
 
     def scenarios(self, *names: str) -> list[ScenarioRun]:
         return [self.scenario(n) for n in names]

@@ -120,12 +120,12 @@ def terminate_pending(run: ScenarioRun) -> None:
         start(wait=False)
         if monitor.trace.calls(entry)[-1].result != ERROR_IO_PENDING:
             continue
-        pended.append(f"{entry} ({moment})")
         if moment == "after the first report":
             _await_report(run, monitor, resource)
         if resource.pending is None:
-            continue
+            continue  # it ended before Terminate: nothing was cancelled
         resource.terminate()
+        pended.append(f"{entry} ({moment})")
         terminate = monitor.trace.calls("Terminate")[-1]
         run.wait_for(lambda before=before: not target_threads(before), LINGER_S)
         left = target_threads(before)
@@ -137,7 +137,9 @@ def terminate_pending(run: ScenarioRun) -> None:
     run.notes["pended"] = pended
     run.notes["lingering"] = lingering
     if not pended:
-        run.notes["no_pending"] = "neither Online nor Offline returned ERROR_IO_PENDING"
+        run.notes["no_pending"] = (
+            "neither Online nor Offline was still pending when Terminate could be called"
+        )
     elif resource.state != ClusterResourceOnline:
         resource.online()  # usable again after Terminate (Terminate.instance-usable)
     if resource.state == ClusterResourceOnline:
@@ -223,7 +225,12 @@ def entity(run: ScenarioRun) -> None:
     up = _probe(run, context)
     run.notes["started"] = (monitor.trace.calls("Online")[-1], up)
     if up and companion.breaker is not None:
-        companion.breaker(context)
+        try:
+            companion.breaker(context)
+        except Exception as exc:
+            raise Halt(
+                Stop(f"the companion's breaker raised {type(exc).__name__}: {exc}")
+            ) from None
         run.notes["broken"] = monitor.trace.monitor("the companion broke the entity", resource.name)
         if run.wait_for(lambda: not _probe(run, context), ENTITY_WAIT_S):
             run.notes["down"] = True

@@ -128,6 +128,21 @@ def _startup_failure(target: Target, exc: StartupFailed) -> str:
     )
 
 
+_ABSENT = object()
+
+
+def _table_attribute(target: Target, table: object, name: str) -> Any:
+    try:
+        return getattr(table, name)
+    except AttributeError:
+        return _ABSENT
+    except Exception as exc:
+        raise TargetLoadError(
+            f"{target.given}: reading the function table's {name} raised "
+            f"{type(exc).__name__}: {exc}; make the table's attributes plain values"
+        ) from None
+
+
 def preflight(target: Target, policy: Policy) -> None:
     """Startup once with the harness's version range and check the table's shape."""
     monitor = ResourceMonitor(target.new_host(), target.resource_type, policy)
@@ -141,15 +156,16 @@ def preflight(target: Target, policy: Policy) -> None:
     finally:
         monitor.shutdown()
     table = monitor.host.table  # type: ignore[attr-defined]
-    present = [e for e in V1_ENTRY_POINTS if hasattr(table, e)]
-    if not hasattr(table, "Version") or not present:
+    values = {name: _table_attribute(target, table, name) for name in ("Version", *V1_ENTRY_POINTS)}
+    present = [e for e in V1_ENTRY_POINTS if values[e] is not _ABSENT]
+    if values["Version"] is _ABSENT or not present:
         raise TargetLoadError(
             f"{target.given}: Startup returned {type(table).__name__} as its function table; a table "
             "is an object with Version and the entry points as attributes, for example "
             "conformance.resapi.FunctionTable(Version=CLRES_VERSION_V1_00, Open=Open, ...)"
         )
     for entry in present:
-        value = getattr(table, entry)
+        value = values[entry]
         if value is not None and not callable(value):
             raise TargetLoadError(
                 f"{target.given}: the function table's {entry} is a {type(value).__name__}, "

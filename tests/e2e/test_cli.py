@@ -109,6 +109,13 @@ def test_recommended_failure_is_a_warning_unless_strict(write_dll, tmp_path: Pat
             "imports 'no_such_module_x', which is not installed",
         ),
         ({"Open=Open,": "Open=3,"}, "the function table's Open is a int, not a function"),
+        (
+            {
+                "return ERROR_SUCCESS, FunctionTable(": "return ERROR_SUCCESS, "
+                "type('T', (), {'Version': property(lambda t: 1 / 0)})() or FunctionTable("
+            },
+            "reading the function table's Version raised ZeroDivisionError",
+        ),
     ],
     ids=[
         "no-startup",
@@ -120,6 +127,7 @@ def test_recommended_failure_is_a_warning_unless_strict(write_dll, tmp_path: Pat
         "syntax-error",
         "missing-import",
         "entry-not-callable",
+        "table-attribute-raises",
     ],
 )
 def test_unusable_targets_exit_2_with_one_line(

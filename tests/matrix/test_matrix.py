@@ -128,3 +128,17 @@ def test_every_rule_passes_for_a_conforming_fixture() -> None:
         f"expected every rule to pass for at least one of {CONFORMING}; never passed: {never}\n"
         + describe([c for c in run_fixture(CONFORMING[0]).checks if c.id in never])
     )
+
+
+def test_a_hung_entry_point_shows_the_stacks_of_the_targets_threads() -> None:
+    """The watchdog's evidence: where the call that never returned was waiting."""
+    [check] = [c for c in run_fixture("looksalive_returns").checks if c.id == "LooksAlive.returns"]
+    evidence = "\n".join(check.evidence)
+    assert "Stacks when the monitor gave up:" in evidence, (
+        "expected the stacks of the target's threads in the evidence of a hung call; got:\n"
+        + evidence
+    )
+    hung = evidence.split("Stacks when the monitor gave up:", 1)[1]
+    assert "(the call that did not return)" in hung.splitlines()[1] and "LooksAlive" in hung, (
+        "expected the hung thread's stack first, showing the LooksAlive frame; got:\n" + hung
+    )

@@ -179,8 +179,6 @@ class Rig:
         for monitor, dll in self.monitors:
             dll.release_all()
             monitor.shutdown()
-            if monitor.wedged is not None:
-                monitor.host.close()  # the monitor leaves a wedged host open on purpose
 
 
 @pytest.fixture
@@ -682,7 +680,7 @@ def test_is_alive_false_fails_the_resource_and_terminates(rig, via):
         e for e in monitor_events(monitor, "state") if e.data["state"] == "ClusterResourceFailed"
     ]
     [call] = monitor.trace.calls("Terminate")
-    assert failed.seq < call.seq and call.data["reason"] == "IsAlive returned FALSE", (
+    assert failed.seq < call.seq and call.data["reason"] == "IsAlive did not return TRUE", (
         "the trace should show ClusterResourceFailed first, then Terminate with the reason"
     )
     polls = len(dll.calls_of("LooksAlive", "IsAlive"))
@@ -724,6 +722,93 @@ def test_a_failure_terminate_ends_before_the_next_online_starts(rig):
     assert term.end is not None and second.start >= term.end, (
         "a late Terminate must never overlap the next Online"
     )
+
+
+def _online_failing_when(release: threading.Event) -> Callable[..., int]:
+    def online(dll, resid, event_handle):
+        dll.block(release)
+        return ERROR_GEN_FAILURE
+
+    return online
+
+
+@pytest.mark.parametrize("then", ["offline", "close"])
+def test_a_failure_terminate_decided_while_the_next_call_waits_runs_first(rig, then):
+    """The next call was asked for before Online failed: it must still wait for the
+    Terminate that failure decides, and never overlap it (CX-2, TE-4)."""
+    online_may_fail = threading.Event()
+    terminate_may_end = threading.Event()
+    dll = ScriptedDLL(Online=_online_failing_when(online_may_fail))
+    dll.script("Terminate", lambda dll, resid: dll.block(terminate_may_end))
+    monitor = rig.monitor(dll)
+    resource = rig.open(monitor)
+    online = rig.thread(resource.online, name="failing-online")
+    assert dll.wait_calls("Online"), "Online should start"
+    following = rig.thread(getattr(resource, then), name=f"next-{then}")
+    time.sleep(WATCH)  # the next call now waits for the monitor's lock
+    online_may_fail.set()
+    assert dll.wait_calls("Terminate"), "a failed Online should lead to Terminate (ON-3)"
+    time.sleep(WATCH)
+    assert not dll.calls_of("Offline", "Close"), (
+        f"{then.capitalize()} must wait until the failure's Terminate has returned"
+    )
+    terminate_may_end.set()
+    online.join()
+    following.join()
+    [term] = dll.calls_of("Terminate")
+    [after] = dll.calls_of("Offline", "Close")
+    assert term.end is not None and after.start >= term.end, (
+        f"{after.name} started before the failure's Terminate returned"
+    )
+
+
+def test_a_stale_is_alive_false_does_not_fail_the_next_online(rig):
+    """IsAlive said FALSE, but before the monitor acted on it the resource went offline and
+    online again: that answer was about the previous Online and must not fail this one."""
+    dll = ScriptedDLL(IsAlive=lambda dll, resid: len(dll.calls_of("IsAlive")) > 1)
+    monitor = rig.monitor(dll)
+    resource = rig.open(monitor, ia=0.02)
+    real_fail = monitor._fail
+
+    def late_fail(res: Resource, why: str, generation: int) -> None:
+        res.offline()
+        res.online()
+        real_fail(res, why, generation)
+
+    monitor._fail = late_fail  # type: ignore[method-assign]
+    resource.online()
+    assert wait_for(lambda: len(dll.calls_of("Online")) == 2), "the second Online should run"
+    time.sleep(WATCH)
+    assert not dll.calls_of("Terminate"), "a stale FALSE must not Terminate the new Online"
+    assert resource.state == ClusterResourceOnline, "the new Online stays online"
+
+
+def test_a_failure_event_that_hangs_blocks_nothing_but_its_own_check(rig):
+    """The DLL's event object is the DLL's code: if asking it hangs, Offline and Close still
+    work."""
+    release = threading.Event()
+
+    class HangingEvent:
+        def is_set(self) -> bool:
+            release.wait(30)
+            return False
+
+    def online(dll, resid, event_handle):
+        event_handle.value = HangingEvent()
+        return ERROR_SUCCESS
+
+    dll = ScriptedDLL(Online=online)
+    monitor = rig.monitor(dll)
+    resource = rig.open(monitor)
+    resource.online()
+    time.sleep(WATCH)  # the supervisor now waits inside is_set()
+    try:
+        assert rig.thread(resource.offline, name="offline").join() == ClusterResourceOffline, (
+            "Offline should complete while the DLL's event object hangs"
+        )
+        rig.thread(resource.close, name="close").join()
+    finally:
+        release.set()
 
 
 def test_a_slow_looks_alive_does_not_starve_is_alive(rig):

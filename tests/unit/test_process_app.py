@@ -202,7 +202,7 @@ def test_crash_is_noticed_by_isalive_and_terminated(
     assert r.is_alive() is False, "IsAlive should be False once the process crashed"
     assert _wait_gone(pid, 1.0), f"the crashed process {pid} should be reaped"
     reasons = [e.data.get("reason") for e in monitor.trace.calls("Terminate")]
-    assert reasons == ["IsAlive returned FALSE"], (
+    assert reasons == ["IsAlive did not return TRUE"], (
         "the monitor should call Terminate once, because IsAlive returned FALSE (IA-4)"
     )
     assert r.online() == ClusterResourceOnline, (

@@ -9,7 +9,7 @@ from conformance.resapi import (
     ERROR_RESOURCE_NOT_AVAILABLE,
     error_name,
 )
-from conformance.suite.context import RunContext, ScenarioRun, Violation
+from conformance.suite.context import RunContext, ScenarioRun, Violation, counted
 from conformance.suite.registry import check
 
 #: The scenarios every per-entry-point rule looks at.
@@ -58,8 +58,12 @@ def _returns(entry: str):
                     "the stacks of every thread are in the evidence",
                     trace,
                     [event],
+                    [
+                        "Stacks when the monitor gave up:",
+                        *event.data.get("stacks", "(none)").splitlines(),
+                    ],
                 )
-        return f"{len(found)} calls of {entry} returned"
+        return f"{counted(len(found), 'call')} of {entry} returned"
 
     returns.__name__ = f"{entry}_returns"
     return returns
@@ -84,7 +88,7 @@ def _bool(entry: str):
                     trace,
                     [event],
                 )
-        return f"{len(back)} calls of {entry} returned a BOOL"
+        return f"{counted(len(back), 'call')} of {entry} returned a BOOL"
 
     returns_bool.__name__ = f"{entry}_bool"
     return returns_bool
@@ -110,7 +114,7 @@ def online_return_code(ctx: RunContext) -> str:
                 trace,
                 [event],
             )
-    return f"{len(back)} Online calls returned a DWORD status"
+    return f"{counted(len(back), 'Online call')} returned a DWORD status"
 
 
 @check("Offline.return-code")
@@ -121,4 +125,4 @@ def offline_return_code(ctx: RunContext) -> str:
             raise Violation(
                 f"Offline returned {event.result!r}, which is not a DWORD status", trace, [event]
             )
-    return f"{len(back)} Offline calls returned a DWORD status"
+    return f"{counted(len(back), 'Offline call')} returned a DWORD status"

@@ -38,9 +38,13 @@ def isolated(ctx: RunContext) -> str:
         )
     samples: list[tuple[str, TraceEvent]] = run.notes.get("samples", [])
     healthy = {call.resource for _, call in samples[:2] if _true(call)}
-    judged = [(after, call) for after, call in samples[2:] if call.resource in healthy]
+    judged = [
+        (after, call)
+        for after, call in samples[2:]
+        if call.resource in healthy and call.end is not None and call.error is None
+    ]  # a sample that raised or hung is IsAlive.returns's
     for after, call in judged:
-        if call.end is not None and call.error is None and not BOOL_is_TRUE(call.result):
+        if not BOOL_is_TRUE(call.result):
             raise Violation(
                 f"after {after}, IsAlive of {call.resource} returned {call.result!r}: operating "
                 "on one instance changed what another reports",
@@ -157,7 +161,10 @@ def detects_failure(ctx: RunContext) -> str:
             )
         return "IsAlive returned FALSE once the entity had crashed"
     if failed and not calls:
-        return "the failure event told the monitor before any IsAlive"
+        raise NotApplicable(
+            "the failure event told the monitor first, and with --async-failure Terminate "
+            "the monitor asks no IsAlive, so IsAlive was not judged"
+        )
     raise ctx.nothing_to_judge("no IsAlive answer after the entity crashed", [run])
 
 

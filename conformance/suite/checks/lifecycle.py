@@ -19,7 +19,7 @@ from conformance.suite.checks.entry_points import (
     returned,
 )
 from conformance.suite.checks.terminate import onlines_after_terminate
-from conformance.suite.context import RunContext, Violation
+from conformance.suite.context import RunContext, Violation, counted
 from conformance.suite.registry import check
 
 #: Entry points that must not write to the cluster database (RM-7, "some entry points okay").
@@ -87,7 +87,7 @@ def _brings(ctx: RunContext, entry: str, target: str) -> str:
             )
     if not judged:
         raise ctx.nothing_to_judge(f"no {entry} call returned a status", [run])
-    return f"{judged} {entry} calls brought the resource {target}"
+    return f"{counted(judged, f'{entry} call')} brought the resource {target}"
 
 
 @check("Online.brings-online")
@@ -123,7 +123,7 @@ def _healthy(ctx: RunContext, entry: str) -> str:
         judged += 1
     if not judged:
         raise ctx.nothing_to_judge(f"{entry} was not called while the resource was online", [run])
-    return f"{judged} {entry} calls answered TRUE while online"
+    return f"{counted(judged, f'{entry} call')} answered TRUE while online"
 
 
 @check("IsAlive.healthy")

@@ -14,7 +14,7 @@ from conformance.resapi import (
     state_name,
 )
 from conformance.suite.checks.entry_points import ALL
-from conformance.suite.context import RunContext, ScenarioRun, Violation
+from conformance.suite.context import RunContext, ScenarioRun, Violation, counted
 from conformance.suite.registry import check
 
 #: The states a report may carry during each operation (RS-3, PO-5).
@@ -82,7 +82,7 @@ def only_when_pending(ctx: RunContext) -> str:
                 trace,
                 [call, event],
             )
-    return f"{len(reports)} status reports, all during pending operations"
+    return f"{counted(len(reports), 'status report')}, all during pending operations"
 
 
 @check("SetResourceStatus.checkpoint")
@@ -158,7 +158,7 @@ def final_state(ctx: RunContext) -> str:
                     )
     if not judged:
         raise ctx.nothing_to_judge("neither Online nor Offline returned ERROR_IO_PENDING", runs)
-    return f"{judged} pending operations reported until their final state"
+    return f"{counted(judged, 'pending operation')} reported until their final state"
 
 
 @check("SetResourceStatus.stops-after-terminate")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from conformance.monitor.trace import CALL, MONITOR, Trace, TraceEvent
 from conformance.resapi import ERROR_IO_PENDING, ERROR_SUCCESS, error_name
 from conformance.suite.checks.entry_points import ALL, is_dword
-from conformance.suite.context import RunContext, Violation
+from conformance.suite.context import RunContext, Violation, counted
 from conformance.suite.registry import check
 
 
@@ -87,4 +87,4 @@ def instance_usable(ctx: RunContext) -> str:
         raise ctx.nothing_to_judge(
             "no Online followed a Terminate of an instance that had been online", runs
         )
-    return f"{judged} Online calls after Terminate brought the instance online again"
+    return f"{counted(judged, 'Online call')} after Terminate brought the instance online again"

@@ -22,7 +22,8 @@ def _timing(entry: str):
         found = [pair for run in runs for pair in run.calls(entry)]
         samples = [(t, e) for t, e in found if e.end is not None and e.error is None]
         if not samples:
-            raise ctx.nothing_to_judge(f"{entry} never returned, so it has no timing", runs)
+            why = "was never called" if not found else "never returned a value"
+            raise ctx.nothing_to_judge(f"{entry} {why}, so it has no timing", runs)
         durations = sorted(e.duration * 1000 for _, e in samples)  # type: ignore[operator]
         median = statistics.median(durations)
         p95 = durations[min(len(durations) - 1, round(0.95 * (len(durations) - 1)))]
