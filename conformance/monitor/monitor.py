@@ -82,6 +82,7 @@ EVENT_CHECK_S = 0.01
 #: Evidence kept when a call outlives DeadlockTimeout: per thread, and in all.
 STACK_LIMIT = 1500
 STACKS_LIMIT = 6000
+_NOT_CALLED = object()
 
 
 class MonitorError(Exception):
@@ -186,6 +187,11 @@ class Resource:
 
     def is_alive(self) -> Any:
         return self.monitor._poll_call(self, "IsAlive")
+
+    def poll_while_up(self, entry: str) -> bool:
+        """LooksAlive or IsAlive, only while the resource is Online with nothing pending, or
+        while a Terminate of it runs (the two may overlap, TE-4). True if the call was made."""
+        return self.monitor._poll_call(self, entry, while_up=True) is not _NOT_CALLED
 
     def wait_state(self, states: set[int], timeout: float) -> bool:
         """Wait until the resource is in one of ``states``, nothing is pending and no
@@ -641,10 +647,15 @@ class ResourceMonitor:
                 resource.cond.notify_all()
 
     # --- polling -----------------------------------------------------------------------------
-    def _poll_call(self, resource: Resource, entry: str) -> Any:
+    def _poll_call(self, resource: Resource, entry: str, while_up: bool = False) -> Any:
         """A LooksAlive or IsAlive the scenario asks for (outside the schedule)."""
         self._require_open(resource)
         with self._serial:
+            if while_up:
+                with resource.cond:
+                    online = resource.state == ClusterResourceOnline and resource.pending is None
+                    if not (online or resource.terminating):
+                        return _NOT_CALLED
             _, outcome = self._invoke(entry, resource.name, *self._resid(resource))
         with resource.cond:
             resource.polls[entry] += 1

@@ -13,8 +13,8 @@ import time
 from collections.abc import Callable
 
 from conformance.companion import ProbeContext
-from conformance.monitor.monitor import Resource, ResourceMonitor, StartupFailed
-from conformance.monitor.threads import stacks, target_threads
+from conformance.monitor.monitor import MonitorError, Resource, ResourceMonitor, StartupFailed
+from conformance.monitor.threads import harness_thread, stacks, target_threads
 from conformance.monitor.trace import CALLBACK, TraceEvent
 from conformance.resapi import (
     CLRES_VERSION_V1_00,
@@ -22,6 +22,7 @@ from conformance.resapi import (
     ERROR_IO_PENDING,
     ClusterResourceDontRestart,
     ClusterResourceFailed,
+    ClusterResourceOffline,
     ClusterResourceOnline,
 )
 from conformance.suite.context import Halt, ScenarioRun, Stop
@@ -50,6 +51,12 @@ QUIET_POLLS = {**FAST_POLLS, "LooksAlivePollInterval": 3_600_000, "IsAlivePollIn
 ENTITY_WAIT_S = 2.0
 #: Open/Online/Offline/Close cycles audited after the first one (CL-4).
 LEAK_CYCLES = 6
+#: Rounds of Terminate during each of LooksAlive, IsAlive, Online and Offline (TE-4); each
+#: round calls Terminate a little later into the call than the one before.
+CONCURRENT_ROUNDS = 5
+CONCURRENT_STAGGER_S = 0.0005
+#: How long a loop of polls waits for the Terminate that ends it.
+POLL_LOOP_S = 2.0
 
 #: Version ranges that contain no Resource API version (above V4, below V1).
 FOREIGN_RANGES = ((CLRES_VERSION_V4_00 + 0x100, 0xFFFF), (0x001, CLRES_VERSION_V1_00 - 1))
@@ -145,6 +152,60 @@ def terminate_pending(run: ScenarioRun) -> None:
     if resource.state == ClusterResourceOnline:
         resource.offline()
     resource.close()
+
+
+def terminate_concurrent(run: ScenarioRun) -> None:
+    """Terminate while LooksAlive or IsAlive polls run back to back, and while an Online or
+    Offline call runs (TE-4, CX-1). The check finds the calls that overlapped a Terminate."""
+    monitor = run.monitor()
+    monitor.startup()
+    _require(monitor, "Open", "Online", "Offline", "Terminate", "Close")
+    resource = run.open(monitor, "rescheck-concurrent", QUIET_POLLS)
+    entries = [e for e in ("LooksAlive", "IsAlive", "Online", "Offline") if monitor.host.has(e)]
+    for round_, entry in itertools.product(range(CONCURRENT_ROUNDS), entries):
+        if entry == "Online":
+            if resource.state == ClusterResourceOnline:
+                resource.offline()
+        elif resource.state != ClusterResourceOnline and resource.online() != ClusterResourceOnline:
+            raise Halt(Stop(f"{resource.name} did not come online", "Online.brings-online"))
+        if entry == "LooksAlive" and resource.looks_alive_off:
+            continue  # Online returned an EventHandle: never LooksAlive (LA-8)
+        seen = len(monitor.trace.calls(entry))
+        if entry in ("LooksAlive", "IsAlive"):
+            caller = harness_thread(
+                threading.Thread(target=_poll_loop, args=(resource, entry), daemon=True)
+            )
+        else:
+            start = getattr(resource, entry.lower())
+            caller = harness_thread(
+                threading.Thread(
+                    target=_quietly, args=(start,), kwargs={"wait": False}, daemon=True
+                )
+            )
+        caller.start()
+        run.wait_for(lambda entry=entry, seen=seen: len(monitor.trace.calls(entry)) > seen, 1.0)
+        time.sleep(round_ * CONCURRENT_STAGGER_S)
+        resource.terminate()
+        caller.join(POLL_LOOP_S + monitor.policy.deadlock_seconds)
+        resource.wait_state({ClusterResourceOffline, ClusterResourceFailed}, ENTITY_WAIT_S)
+    if resource.state == ClusterResourceOnline:
+        resource.offline()
+    resource.close()
+
+
+def _poll_loop(resource: Resource, entry: str) -> None:
+    """Polls back to back while the resource is online and until the Terminate that ends
+    the loop has returned, so that the two overlap."""
+    deadline = time.perf_counter() + POLL_LOOP_S
+    with contextlib.suppress(MonitorError):
+        while time.perf_counter() < deadline and resource.poll_while_up(entry):
+            pass
+
+
+def _quietly(call: Callable[..., object], **kwargs: object) -> None:
+    """A call on a scenario's side thread: a refusal ends it (the main thread sees why)."""
+    with contextlib.suppress(MonitorError):
+        call(**kwargs)
 
 
 def instances(run: ScenarioRun) -> None:
@@ -290,6 +351,7 @@ def startup_ranges(run: ScenarioRun) -> None:
 SCENARIOS: dict[str, Callable[[ScenarioRun], None]] = {
     "lifecycle": lifecycle,
     "terminate-pending": terminate_pending,
+    "terminate-concurrent": terminate_concurrent,
     "startup-ranges": startup_ranges,
     "instances": instances,
     "leak-audit": leak_audit,

@@ -95,3 +95,6 @@ def rescheck(
 #: Rules of optional features that a target which claims none of them has skipped (with that
 #: reason): process_app and fixtures.conforming claim no asynchronous failure detection.
 UNCLAIMED_OPTIONAL = frozenset({"Online.failure-event"})
+#: Rules that need two calls to overlap: a target whose entry points return in microseconds
+#: (fixtures.conforming) may give them nothing to judge.
+NEEDS_OVERLAP = frozenset({"Terminate.concurrent"})

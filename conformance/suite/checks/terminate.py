@@ -3,9 +3,9 @@ operation, and an instance that Online brings back."""
 
 from __future__ import annotations
 
-from conformance.monitor.trace import CALL, MONITOR, Trace, TraceEvent
+from conformance.monitor.trace import CALL, MONITOR, Trace, TraceEvent, short_repr
 from conformance.resapi import ERROR_IO_PENDING, ERROR_SUCCESS, error_name
-from conformance.suite.checks.entry_points import ALL, is_dword
+from conformance.suite.checks.entry_points import ALL, is_bool, is_dword
 from conformance.suite.context import RunContext, Violation, counted
 from conformance.suite.registry import check
 
@@ -88,3 +88,68 @@ def instance_usable(ctx: RunContext) -> str:
             "no Online followed a Terminate of an instance that had been online", runs
         )
     return f"{counted(judged, 'Online call')} after Terminate brought the instance online again"
+
+
+#: The entry points Terminate may overlap (TE-4; ResourceControl is issue 4's).
+OVERLAPPING = ("Online", "Offline", "LooksAlive", "IsAlive")
+
+
+def _overlap(a: TraceEvent, b: TraceEvent) -> bool:
+    a_end = a.end if a.end is not None else float("inf")
+    b_end = b.end if b.end is not None else float("inf")
+    return a.start < b_end and b.start < a_end
+
+
+@check("Terminate.concurrent")
+def concurrent(ctx: RunContext) -> str:
+    run = ctx.scenario("terminate-concurrent")
+    # an entry point that raises or hangs on its own is judged by its `.returns` rule
+    alone = [e for r in ctx.scenarios(*ALL) for _, e in r.events(CALL)]
+    own = {e.name for e in alone if e.error or e.end is None}
+    judged: dict[str, int] = {}
+    for trace in run.traces:
+        calls = trace.calls()
+        for term in (c for c in calls if c.name == "Terminate"):
+            others = [c for c in calls if c.name in OVERLAPPING and _overlap(c, term)]
+            shown = [term, *others]
+            for event in others:
+                judged[event.name] = judged.get(event.name, 0) + 1
+                if event.name not in own:
+                    _judge_overlapping(event, "while Terminate ran", trace, shown)
+            if others and "Terminate" not in own:
+                _judge_overlapping(term, "while another call ran", trace, shown)
+    if not judged:
+        raise ctx.nothing_to_judge(
+            "no call of Online, Offline, LooksAlive or IsAlive overlapped a Terminate "
+            "(each was too quick to catch)",
+            [run],
+        )
+    figures = ", ".join(counted(n, f"{name} call") for name, n in sorted(judged.items()))
+    return f"{figures} overlapped a Terminate; all of them and the Terminates returned normally"
+
+
+def _judge_overlapping(
+    event: TraceEvent, during: str, trace: Trace, shown: list[TraceEvent]
+) -> None:
+    if event.error:
+        raise Violation(
+            f"{event.name} raised {event.error} {during}: Terminate and the calls it overlaps "
+            "must protect what they share",
+            trace,
+            shown,
+        )
+    if event.end is None:
+        raise Violation(
+            f"{event.name} never returned {during} (a deadlock between Terminate and the call "
+            "it overlapped)",
+            trace,
+            shown,
+            ["Stacks when the monitor gave up:", *str(event.data.get("stacks", "")).splitlines()],
+        )
+    if event.name in ("LooksAlive", "IsAlive") and not is_bool(event.result):
+        raise Violation(
+            f"{event.name} returned {short_repr(event.result)} {during}; a BOOL is TRUE (1) "
+            "or FALSE (0)",
+            trace,
+            shown,
+        )
