@@ -12,6 +12,21 @@ from typing import Any
 
 from conformance.resapi import ERROR_INVALID_PARAMETER, ERROR_SUCCESS, FALSE, TRUE
 
+_observers: list[Callable[[str, int, str | None], None]] = []
+
+
+def observe_calls(observer: Callable[[str, int, str | None], None]) -> Callable[[], None]:
+    """Register a harness observer of ResUtils calls, told (function, result, why refused);
+    returns a function that removes it."""
+    _observers.append(observer)
+    return lambda: _observers.remove(observer)
+
+
+def _report(function: str, result: int, why: str | None = None) -> int:
+    for observer in list(_observers):
+        observer(function, result, why)
+    return result
+
 
 class CLUS_WORKER:
     """Members ``hThread`` and ``Terminate``; treat them as read-only (WK-2)."""
@@ -32,7 +47,8 @@ def ClusWorkerCreate(
     The structure must be fresh (zero-initialised): a worker that ran before is refused.
     """
     if lpWorker.hThread is not None:
-        return ERROR_INVALID_PARAMETER
+        why = "the CLUS_WORKER was used before (its hThread is set); pass a fresh CLUS_WORKER()"
+        return _report("ClusWorkerCreate", ERROR_INVALID_PARAMETER, why)
     lpWorker.Terminate = False
     thread = threading.Thread(
         target=lpStartAddress, args=(lpWorker, lpParameter), name="ClusWorker", daemon=True
@@ -40,7 +56,7 @@ def ClusWorkerCreate(
     lpWorker.hThread = thread
     thread.start()
     lpWorker._started.set()
-    return ERROR_SUCCESS
+    return _report("ClusWorkerCreate", ERROR_SUCCESS)
 
 
 def ClusWorkerCheckTerminate(lpWorker: CLUS_WORKER) -> int:

@@ -43,6 +43,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from conformance import resutils
 from conformance.clusapi import HKEY, ClusterDatabase, InMemoryClusterDatabase
 from conformance.monitor.host import CallOutcome, Host, current_entry
 from conformance.monitor.policy import Policy
@@ -68,6 +69,8 @@ from conformance.resapi import (
     ClusterResourceOnline,
     ClusterResourceOnlinePending,
     ClusterResourceRestartNotify,
+    ClusterResourceStateUnknown,
+    GetLastError,
     ResourceExitStateContinue,
     ResourceExitStateTerminate,
     error_name,
@@ -256,7 +259,10 @@ class ResourceMonitor:
         self._startup_called = False
         self._started = False  # Startup returned a usable table
         self._shut_down = False
-        self._unobserve = observe_last_error(self._on_set_last_error)
+        self._unobserve = [
+            observe_last_error(self._on_set_last_error),
+            resutils.observe_calls(self._on_resutils_call),
+        ]
 
     # --- Startup -----------------------------------------------------------------------------
     def startup(
@@ -340,6 +346,8 @@ class ResourceMonitor:
                 op.last_update = now
                 event.data["op"] = op.op
                 state = fields["ResourceState"]
+                if state == ClusterResourceStateUnknown:
+                    event.data["last_error"] = GetLastError()  # the reporting thread's (RS-6)
                 if state in (ClusterResourceOnline, ClusterResourceOffline, ClusterResourceFailed):
                     op.done = True
                     resource.state = int(state)
@@ -358,7 +366,7 @@ class ResourceMonitor:
         resource = self._by_handle(ResourceHandle)
         message = _format_message(FormatString, args)
         entry = f"{self.resource_type}\\n{resource.name if resource else '?'}: {message}"
-        self.cluster_log.append(entry[:LOG_ENTRY_LIMIT])
+        self.cluster_log.append(entry[:LOG_ENTRY_LIMIT])  # LG-3
         self.trace.instant(
             CALLBACK,
             "LogEvent",
@@ -369,7 +377,11 @@ class ResourceMonitor:
                 "LogLevel": LogLevel,
                 "FormatString": FormatString,
             },
-            data={"known_handle": resource is not None, "message": message[:LOG_ENTRY_LIMIT]},
+            data={
+                "known_handle": resource is not None,
+                "message": message[:LOG_ENTRY_LIMIT],
+                "entry_length": len(entry),
+            },
         )
 
     def _on_set_last_error(self, code: int) -> None:
@@ -383,6 +395,19 @@ class ResourceMonitor:
             resource=context[1] if context else None,
             context=context[0] if context else None,
             args={"dwErrCode": code},
+        )
+
+    def _on_resutils_call(self, function: str, result: int, why: str | None) -> None:
+        context = current_entry()
+        if context is not None and context[1] not in {r.name for r in self.resources}:
+            return  # another monitor's target; a worker thread's call is kept (RM-7, WK-1)
+        self.trace.instant(
+            CALLBACK,
+            function,
+            resource=context[1] if context else None,
+            context=context[0] if context else None,
+            result=result,
+            data={"refused": why} if why else {},
         )
 
     def _on_database_access(self, resource: str) -> Any:
@@ -926,7 +951,8 @@ class ResourceMonitor:
             for resource in self.resources:
                 with resource.cond:
                     resource.cond.notify_all()
-            self._unobserve()
+            for unobserve in self._unobserve:
+                unobserve()
             self.host.close()  # a call that never returned keeps its thread; the idle ones end
 
     def __enter__(self) -> ResourceMonitor:

@@ -304,6 +304,55 @@ RULES: tuple[Rule, ...] = (
         ("OP-3", "RS-1", "LG-1", "ID-2"),
     ),
     Rule(
+        "SetResourceStatus.unknown-last-error",
+        REQUIRED,
+        ("Online", "Offline"),
+        "Before a status report of ClusterResourceStateUnknown, the reporting thread calls "
+        "SetLastError with the error, so that the monitor can learn it with GetLastError.",
+        "S:ns-resapi-resource_status",
+        ("RS-6",),
+        policy="The page says the DLL 'should call the function SetLastError', in the same "
+        "words it uses for CheckPoint; the monitor has no other way to learn the error, and "
+        "CONTRACT.md reads it as required. Judged on the reporting thread's last-error value "
+        "when the report arrives: ERROR_SUCCESS (0) there is the violation.",
+    ),
+    Rule(
+        "LogEvent.level",
+        REQUIRED,
+        ("Open", "Online", "Offline", "Terminate", "Close"),
+        "LogEvent is given a LOG_LEVEL: LOG_INFORMATION, LOG_WARNING, LOG_ERROR or LOG_SEVERE "
+        "(0 to 3).",
+        "S:nc-resapi-plog_event_routine",
+        ("LG-2", "LG-1"),
+        policy="The page defines LOG_LEVEL and gives no level of its own (CONTRACT.md marks it "
+        "Ref); as with BOOL returns, the signature is the contract: a value outside the four "
+        "documented ones cannot be classified in the cluster log, so rescheck requires it.",
+    ),
+    Rule(
+        "LogEvent.entry-length",
+        RECOMMENDED,
+        ("Open", "Online", "Offline", "Terminate", "Close"),
+        "Each cluster-log entry (resource type, line break, resource name, ': ' and the "
+        "message) fits the documented 500 characters; a longer one is cut.",
+        "S:nc-resapi-plog_event_routine",
+        ("LG-3",),
+        policy="The page states the 500-character limit as what the cluster log does, not as a "
+        "duty of the DLL, and gives no level. What is cut is lost to whoever reads the log, so "
+        "rescheck reports it as recommended: it warns and never makes a run non-compliant.",
+    ),
+    Rule(
+        "ClusWorker.fresh-structure",
+        REQUIRED,
+        ("Online", "Offline"),
+        "ClusWorkerCreate is given a zero-initialised CLUS_WORKER, never one that already "
+        "started a thread.",
+        "S:nf-resapi-clusworkercreate",
+        ("WK-1",),
+        policy="rescheck's ClusWorkerCreate refuses a CLUS_WORKER whose hThread is set "
+        "(ERROR_INVALID_PARAMETER) and records it; Windows leaves the behaviour undefined. "
+        "Only that kind of non-fresh structure can be seen.",
+    ),
+    Rule(
         "LooksAlive.bool",
         REQUIRED,
         ("LooksAlive",),

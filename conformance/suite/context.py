@@ -41,9 +41,9 @@ class Violation(Exception):
         return excerpt + self.lines
 
 
-def counted(n: int, noun: str) -> str:
+def counted(n: int, noun: str, plural: str | None = None) -> str:
     """``1 call``, ``2 calls``: the figures in a check's message."""
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+    return f"{n} {noun}" if n == 1 else f"{n} {plural or noun + 's'}"
 
 
 class NotApplicable(Exception):

@@ -98,3 +98,6 @@ UNCLAIMED_OPTIONAL = frozenset({"Online.failure-event"})
 #: Rules that need two calls to overlap: a target whose entry points return in microseconds
 #: (fixtures.conforming) may give them nothing to judge.
 NEEDS_OVERLAP = frozenset({"Terminate.concurrent"})
+#: A target that always knows its state never reports ClusterResourceStateUnknown, so RS-6
+#: has nothing to judge (fixtures.conforming_async takes that path).
+NEVER_UNKNOWN = frozenset({"SetResourceStatus.unknown-last-error"})

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from conformance.rules import CATEGORIES, catalogue, contract_index, observability
-from tests.e2e.conftest import REPO, UNCLAIMED_OPTIONAL, rescheck
+from tests.e2e.conftest import NEVER_UNKNOWN, REPO, UNCLAIMED_OPTIONAL, rescheck
 
 
 def test_conforming_dll_is_compliant_with_reports(write_dll, tmp_path: Path) -> None:
@@ -258,10 +258,9 @@ def test_open_failing_conformantly_cannot_be_judged(write_dll, tmp_path: Path) -
 #: Rules a reference implementation may skip, with why: process_app claims no asynchronous
 #: failure detection; lock_holder does, so LooksAlive is never called (LA-8).
 REFERENCE_SKIPS = {
-    "process_app": UNCLAIMED_OPTIONAL,
-    "lock_holder": frozenset(
-        {"LooksAlive.bool", "LooksAlive.healthy", "LooksAlive.returns", "LooksAlive.timing"}
-    ),
+    "process_app": UNCLAIMED_OPTIONAL | NEVER_UNKNOWN,
+    "lock_holder": NEVER_UNKNOWN
+    | {"LooksAlive.bool", "LooksAlive.healthy", "LooksAlive.returns", "LooksAlive.timing"},
 }
 
 

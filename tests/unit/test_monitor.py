@@ -63,6 +63,7 @@ from conformance.resapi import (
     ClusterResourceOnlinePending,
     ClusterResourceRestartNoNotify,
     ClusterResourceRestartNotify,
+    ClusterResourceStateUnknown,
     ResourceExitStateContinue,
     ResourceExitStateTerminate,
     SetLastError,
@@ -1379,6 +1380,40 @@ def test_log_event_entries_are_limited_to_500_characters(rig):
     assert len(monitor.cluster_log[-1]) == 500, "the cluster log entry should be cut to 500"
     [event] = monitor.trace.callbacks("LogEvent")
     assert len(event.data["message"]) == 500, "the traced message should be cut to 500 too"
+    assert event.data["entry_length"] == len("Scripted\\nr1: ") + 2000, (
+        "the trace should keep the entry's full length, for LogEvent.entry-length"
+    )
+
+
+@pytest.mark.parametrize("set_first", [True, False])
+def test_an_unknown_state_report_keeps_the_reporting_threads_last_error(rig, set_first):
+    """RS-6: the monitor reads GetLastError on the thread that reported ClusterResourceStateUnknown."""
+
+    def online(dll, resid, event_handle):
+        name = resid.split(":", 1)[1]
+
+        def work() -> None:
+            if set_first:
+                SetLastError(ERROR_ACCESS_DENIED)
+            dll.report(name, ClusterResourceStateUnknown, 1)
+            dll.report(name, ClusterResourceOnline, 2)
+
+        dll.spawn(work, name="worker")
+        return ERROR_IO_PENDING
+
+    dll = ScriptedDLL(Online=online)
+    monitor = rig.monitor(dll)
+    resource = rig.open(monitor)
+    assert resource.online() == ClusterResourceOnline, "the pending Online should complete"
+    unknown = [
+        e
+        for e in monitor.trace.callbacks("SetResourceStatus")
+        if e.args["ResourceState"] == ClusterResourceStateUnknown
+    ]
+    expected = ERROR_ACCESS_DENIED if set_first else ERROR_SUCCESS
+    assert [e.data.get("last_error") for e in unknown] == [expected], (
+        f"the report should carry the worker's last error {expected}; got {unknown}"
+    )
 
 
 def test_handles_are_compared_by_value(rig):

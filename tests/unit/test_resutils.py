@@ -10,6 +10,7 @@ from conformance.resutils import (
     ClusWorkerCheckTerminate,
     ClusWorkerCreate,
     ClusWorkerTerminate,
+    observe_calls,
 )
 
 
@@ -41,11 +42,21 @@ def test_terminate_right_after_create_never_races_the_thread_start() -> None:
         )
 
 
-def test_a_used_worker_structure_is_refused() -> None:
-    worker = CLUS_WORKER()
-    assert ClusWorkerCheckTerminate(worker) == FALSE
-    assert ClusWorkerCreate(worker, lambda w, p: ERROR_SUCCESS) == ERROR_SUCCESS
-    assert ClusWorkerCreate(worker, lambda w, p: ERROR_SUCCESS) == ERROR_INVALID_PARAMETER, (
-        "a CLUS_WORKER that already ran must be refused (it is zero-initialised per use)"
-    )
-    ClusWorkerTerminate(worker)
+def test_a_used_worker_structure_is_refused_and_the_harness_is_told() -> None:
+    seen: list[tuple[str, int, str | None]] = []
+    stop_observing = observe_calls(lambda *call: seen.append(call))
+    try:
+        worker = CLUS_WORKER()
+        assert ClusWorkerCheckTerminate(worker) == FALSE
+        assert ClusWorkerCreate(worker, lambda w, p: ERROR_SUCCESS) == ERROR_SUCCESS
+        assert ClusWorkerCreate(worker, lambda w, p: ERROR_SUCCESS) == ERROR_INVALID_PARAMETER, (
+            "a CLUS_WORKER that already ran must be refused (it is zero-initialised per use)"
+        )
+        ClusWorkerTerminate(worker)
+    finally:
+        stop_observing()
+    assert [(name, result) for name, result, _ in seen] == [
+        ("ClusWorkerCreate", ERROR_SUCCESS),
+        ("ClusWorkerCreate", ERROR_INVALID_PARAMETER),
+    ], f"the observer should see both calls and their results; saw {seen}"
+    assert seen[1][2] and "fresh CLUS_WORKER()" in seen[1][2], "with the reason for the refusal"

@@ -1,6 +1,7 @@
 """Importing this package registers every check (one module per contract area)."""
 
 from conformance.suite.checks import (
+    callbacks,
     entry_points,
     instances,
     lifecycle,
@@ -10,4 +11,13 @@ from conformance.suite.checks import (
     timing,
 )
 
-__all__ = ["entry_points", "instances", "lifecycle", "pending", "startup", "terminate", "timing"]
+__all__ = [
+    "callbacks",
+    "entry_points",
+    "instances",
+    "lifecycle",
+    "pending",
+    "startup",
+    "terminate",
+    "timing",
+]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from conformance.monitor.trace import MONITOR, Trace, TraceEvent
 from conformance.resapi import (
     ERROR_IO_PENDING,
+    ERROR_SUCCESS,
     ClusterResourceFailed,
     ClusterResourceOffline,
     ClusterResourceOfflinePending,
@@ -196,3 +197,22 @@ def stops_after_terminate(ctx: RunContext) -> str:
     if not terminated:
         raise ctx.nothing_to_judge("Terminate was never called", runs)
     return f"no status report after any of {terminated} Terminate calls"
+
+
+@check("SetResourceStatus.unknown-last-error")
+def unknown_last_error(ctx: RunContext) -> str:
+    runs, reports = _reports(ctx)
+    unknown = [(t, e) for t, e in reports if "last_error" in e.data]  # Unknown, while pending
+    if not unknown:
+        raise ctx.nothing_to_judge("the DLL never reported ClusterResourceStateUnknown", runs)
+    for trace, event in unknown:
+        if event.data.get("last_error") == ERROR_SUCCESS:
+            raise Violation(
+                "a worker reported ClusterResourceStateUnknown without calling SetLastError "
+                "first; the monitor's GetLastError read ERROR_SUCCESS",
+                trace,
+                [event],
+            )
+    return (
+        f"{counted(len(unknown), 'report')} of ClusterResourceStateUnknown, each after SetLastError"
+    )
