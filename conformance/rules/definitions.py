@@ -122,6 +122,18 @@ RULES: tuple[Rule, ...] = (
         ("ON-9", "ON-3"),
     ),
     Rule(
+        "Online.reads-properties",
+        RECOMMENDED,
+        ("Online",),
+        "Online (or its worker) reads the current values of the resource's private properties, "
+        "rather than values cached when the instance was opened.",
+        "W:implementing-online",
+        ("ON-7",),
+        policy="Judged only for a DLL that reads values under its Parameters key at all: each "
+        "Online that brings the resource online must read there between the Online call and "
+        "ClusterResourceOnline.",
+    ),
+    Rule(
         "Offline.return-code",
         REQUIRED,
         ("Offline",),
@@ -408,6 +420,18 @@ RULES: tuple[Rule, ...] = (
             policy=_CRASH_POLICY,
         )
         for entry, ids, page in _ENTRY_POINTS
+    ),
+    Rule(
+        "DllMain.timing",
+        RECOMMENDED,
+        ("DllMain",),
+        "Loading the DLL returns within 300 ms; for a Python resource DLL that is executing the "
+        "module, which does what LoadLibrary and DllMain do for a real DLL.",
+        "W:implementing-dllmain",
+        ("DM-4", "RM-5"),
+        policy="A Python DLL has no DllMain: its module's top-level code runs when the Resource "
+        "Monitor loads it, as DLL_PROCESS_ATTACH does, so that time is measured. Each scenario "
+        "loads the module afresh, which gives repeated samples; the median is judged.",
     ),
     *(
         Rule(

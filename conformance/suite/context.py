@@ -75,7 +75,13 @@ class ScenarioRun:
 
     def monitor(self) -> ResourceMonitor:
         """A new monitor on a fresh load of the target (its own trace)."""
-        monitor = ResourceMonitor(self.target.new_host(), self.target.resource_type, self.policy)
+        trace = Trace()
+        loading = trace.now()
+        host = self.target.new_host()
+        trace.add(  # the DllMain of a Python DLL: executing its module (DM-4)
+            CALL, "DllMain", start=loading, end=trace.now(), args={}, result=True
+        )
+        monitor = ResourceMonitor(host, self.target.resource_type, self.policy, trace)
         self.monitors.append(monitor)
         self.traces.append(monitor.trace)
         return monitor

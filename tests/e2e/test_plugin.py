@@ -10,12 +10,13 @@ from conformance.rules import catalogue
 from tests.e2e.conftest import NEEDS_OVERLAP, NEVER_UNKNOWN, REPO, UNCLAIMED_OPTIONAL
 
 RULES = len(catalogue())
-#: The synchronous test DLL never pends, logs nothing, starts no ClusWorker and has no
-#: companion, so four SetResourceStatus rules, Terminate.stops-workers, the callback rules
-#: (Callbacks.resource-handle, two LogEvent rules, ClusWorker.fresh-structure), the four probe
-#: rules and the unclaimed optional feature have nothing to judge: skipped, never passed.
-#: Its entry points return in microseconds, so Terminate.concurrent may catch no overlap.
-SKIPPED_FOR_SYNC = 13 + len(UNCLAIMED_OPTIONAL) + len(NEEDS_OVERLAP)
+#: The synchronous test DLL never pends, logs nothing, starts no ClusWorker, reads no private
+#: property and has no companion, so four SetResourceStatus rules, Terminate.stops-workers,
+#: the callback rules (Callbacks.resource-handle, two LogEvent rules, ClusWorker.fresh-structure),
+#: Online.reads-properties, the four probe rules and the unclaimed optional feature have nothing
+#: to judge: skipped, never passed. Its entry points return in microseconds, so
+#: Terminate.concurrent may catch no overlap.
+SKIPPED_FOR_SYNC = 14 + len(UNCLAIMED_OPTIONAL) + len(NEEDS_OVERLAP)
 
 
 def assert_clean(result: pytest.RunResult, failed: int = 0) -> None:

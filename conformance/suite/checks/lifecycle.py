@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from conformance.monitor.trace import CALL, CALLBACK, MONITOR
+from conformance.monitor.trace import CALL, CALLBACK, MONITOR, TraceEvent
 from conformance.resapi import (
     ERROR_IO_PENDING,
     ERROR_RESOURCE_NOT_AVAILABLE,
@@ -170,3 +170,60 @@ def no_database_writes(ctx: RunContext) -> str:
                     [event],
                 )
     return f"no cluster-database write from {', '.join(NO_WRITE_ENTRIES)}"
+
+
+#: ClusterReg* calls that read values (opening a key reads none).
+VALUE_READS = ("ClusterRegQueryValue", "ClusterRegEnumValue")
+
+
+def _reads_parameters(event: TraceEvent) -> bool:
+    return (
+        event.kind == CALLBACK
+        and event.name in VALUE_READS
+        and str(event.args.get("key", "")).endswith("\\Parameters")
+    )
+
+
+@check("Online.reads-properties")
+def online_reads_properties(ctx: RunContext) -> str:
+    runs = ctx.scenarios(*ALL)
+    judged = 0
+    for run in runs:
+        for trace in run.traces:
+            events = list(trace)
+            readers = {e.resource for e in events if _reads_parameters(e)}
+            for online in (e for e in events if e.kind == CALL and e.name == "Online"):
+                if online.resource not in readers:
+                    continue
+                reached = next(
+                    (
+                        e
+                        for e in events
+                        if e.kind == MONITOR
+                        and e.name == "state"
+                        and e.data.get("op") == online.data.get("op")
+                        and e.data.get("state") == "ClusterResourceOnline"
+                    ),
+                    None,
+                )
+                if reached is None:
+                    continue  # Online.brings-online judges an Online that did not
+                judged += 1
+                if not any(
+                    _reads_parameters(e)
+                    and e.resource == online.resource
+                    and online.seq < e.seq < reached.seq
+                    for e in events
+                ):
+                    raise Violation(
+                        "Online brought the resource online without reading its private "
+                        "properties (it reads them elsewhere, so it has some); read the current "
+                        "values in Online or its worker, they may have changed since Open",
+                        trace,
+                        [online, reached],
+                    )
+    if not judged:
+        raise ctx.nothing_to_judge(
+            "the DLL reads no private properties (no value read under its Parameters key)", runs
+        )
+    return f"{counted(judged, 'Online')} read the current private properties"

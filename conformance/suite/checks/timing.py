@@ -55,6 +55,7 @@ def _timing(entry: str):
 
 
 for _entry in (
+    "DllMain",
     "Startup",
     "Open",
     "Close",
