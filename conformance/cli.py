@@ -115,6 +115,12 @@ def build_parser() -> argparse.ArgumentParser:
         default="IsAlive",
         help="what the monitor does when a failure event is signalled (CONTRACT.md §11 item 1)",
     )
+    run.add_argument(
+        "--in-process",
+        action="store_true",
+        help="host the target in rescheck's own process (faster; a crashing target then ends "
+        "the run, and Process.survives is not judged)",
+    )
     run.add_argument("-q", "--quiet", action="store_true", help="print only the verdict")
 
     rules = commands.add_parser("rules", help="print the rule catalogue")
@@ -193,7 +199,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if not rules:
         raise UsageError(f"no rule matches {args.select}; see `rescheck rules` for the ids")
     target = load_target(
-        args.resource_type, args.companion, args.type_name, dict(args.properties), policy
+        args.resource_type,
+        args.companion,
+        args.type_name,
+        dict(args.properties),
+        policy,
+        "in-process" if args.in_process else "isolated",
     )
     directory = Path(
         args.report_dir or Path("reports") / re.sub(r"[^\w.-]+", "_", Path(target.given).stem)

@@ -48,6 +48,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="F",
         help="factor for the monitor's documented timers",
     )
+    group.addoption(
+        "--rescheck-in-process",
+        action="store_true",
+        help="host the target in the pytest process (faster, no crash containment)",
+    )
     parser.addini("resource_type", "resource DLL to check (like --resource-type)", default=None)
 
 
@@ -81,6 +86,7 @@ def pytest_configure(config: pytest.Config) -> None:
             config.getoption("rescheck_type_name"),
             properties,
             policy,
+            "in-process" if config.getoption("rescheck_in_process") else "isolated",
         )
     except UsageError as exc:
         raise pytest.UsageError(f"rescheck: {exc}") from None

@@ -19,7 +19,9 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, Protocol
 
-from conformance.monitor.threads import harness_thread
+from conformance.companion import Companion, ProbeContext
+from conformance.monitor.threads import harness_thread, stacks, target_threads
+from conformance.monitor.usage import Usage, settled
 from conformance.resapi import V1_ENTRY_POINTS
 
 
@@ -31,6 +33,8 @@ class CallOutcome:
     start: float = 0.0  # time.perf_counter() just before the call
     end: float | None = None  # ... just after it; None when it did not return in time
     thread: str = ""
+    stacks: str | None = None  # the host's threads when the call outlived its deadline
+    crashed: str | None = None  # how the host process ended during the call (isolated hosting)
 
     @property
     def returned(self) -> bool:
@@ -46,8 +50,14 @@ class MonitorCallbacks(Protocol):
         self, ResourceHandle: Any, LogLevel: Any, FormatString: Any, *args: Any
     ) -> None: ...
 
+    def host_exited(self, how: str, output: str) -> None:
+        """The host process ended outside any call (isolated hosting): the target killed it."""
+
 
 class Host(Protocol):
+    #: perf_counter() just before and just after the target's module was executed
+    loaded: tuple[float, float]
+
     def startup(
         self,
         ResourceType: str,
@@ -59,11 +69,32 @@ class Host(Protocol):
 
     def table_version(self) -> Any: ...
 
+    def table_shape(self) -> dict[str, str]:
+        """For Version and each entry point of the table Startup returned: ``absent``,
+        ``none``, ``callable``, ``value:<type>`` or ``raises:<error>``; ``__type__`` is the
+        table's type name."""
+
     def has(self, entry: str) -> bool: ...
 
     def call(
         self, entry: str, args: tuple[Any, ...], timeout: float, resource: str | None
     ) -> CallOutcome: ...
+
+    # --- what the target holds, for the audits (TE-2, RS-2, CL-4) ---------------------------
+    def thread_baseline(self) -> Any:
+        """An opaque token: the threads running now."""
+
+    def lingering(self, baseline: Any) -> list[str]:
+        """Evidence lines (name and stack) for each target thread started since ``baseline``."""
+
+    def usage(self, baseline: Any, level: Usage | None) -> Usage:
+        """Threads since ``baseline``, open fds and live children, settled towards ``level``."""
+
+    def properties_for(self, resource_name: str) -> dict[str, Any]:
+        """The companion's private property values for an instance, from where it lives."""
+
+    def companion(self, kind: str, context: ProbeContext) -> Any:
+        """Run the companion's ``probe`` or ``breaker`` where the target lives."""
 
     def close(self) -> None: ...
 
@@ -78,12 +109,18 @@ def current_entry() -> tuple[str, str | None] | None:
 
 
 class _Job:
-    __slots__ = ("args", "done", "entry", "fn", "outcome", "resource")
+    __slots__ = ("args", "done", "entry", "fn", "on_done", "outcome", "resource")
 
     def __init__(
-        self, fn: Callable[..., Any], args: tuple[Any, ...], entry: str, resource: str | None
+        self,
+        fn: Callable[..., Any],
+        args: tuple[Any, ...],
+        entry: str,
+        resource: str | None,
+        on_done: Callable[[CallOutcome], None] | None = None,
     ):
         self.fn, self.args, self.entry, self.resource = fn, args, entry, resource
+        self.on_done = on_done
         self.done = threading.Event()
         self.outcome = CallOutcome()
 
@@ -103,6 +140,8 @@ class _Job:
         finally:
             _context.value = None
             self.done.set()
+            if self.on_done is not None:
+                self.on_done(outcome)
 
 
 class CallRunner:
@@ -126,15 +165,16 @@ class CallRunner:
             with self._lock:
                 self._idle.append(inbox)
 
-    def run(
+    def submit(
         self,
         fn: Callable[..., Any],
         args: tuple[Any, ...],
-        timeout: float,
         entry: str,
         resource: str | None,
-    ) -> CallOutcome:
-        job = _Job(fn, args, entry, resource)
+        on_done: Callable[[CallOutcome], None] | None = None,
+    ) -> _Job:
+        """Start the call on an idle (or new) call thread and return at once."""
+        job = _Job(fn, args, entry, resource, on_done)
         with self._lock:
             inbox = self._idle.pop() if self._idle else None
             if inbox is None:
@@ -149,6 +189,17 @@ class CallRunner:
                 )
                 harness_thread(thread).start()
         inbox.put(job)
+        return job
+
+    def run(
+        self,
+        fn: Callable[..., Any],
+        args: tuple[Any, ...],
+        timeout: float,
+        entry: str,
+        resource: str | None,
+    ) -> CallOutcome:
+        job = self.submit(fn, args, entry, resource)
         if not job.done.wait(timeout):
             job.outcome.end = None  # still running; the thread stays with the target
             return CallOutcome(start=job.outcome.start, thread=job.outcome.thread)
@@ -164,9 +215,16 @@ class CallRunner:
 class InProcessHost:
     """Hosts a Python resource DLL module (already freshly executed) in this process."""
 
-    def __init__(self, module: ModuleType) -> None:
+    def __init__(
+        self,
+        module: ModuleType,
+        loaded: tuple[float, float] = (0.0, 0.0),
+        companion: Companion | None = None,
+    ) -> None:
         self.module = module
+        self.loaded = loaded
         self.table: Any = None
+        self._companion = companion or Companion()
         self._runner = CallRunner()
 
     def startup(
@@ -186,9 +244,7 @@ class InProcessHost:
             callbacks.LogEvent,
         )
         outcome = self._runner.run(startup, args, timeout, "Startup", None)
-        value = outcome.value
-        if outcome.returned and isinstance(value, tuple) and len(value) == 2 and value[0] == 0:
-            self.table = value[1]
+        self.table = startup_table(outcome)
         return outcome
 
     def table_version(self) -> Any:
@@ -196,6 +252,9 @@ class InProcessHost:
             return getattr(self.table, "Version", None)
         except Exception:  # a property of the target's that raises is no version
             return None
+
+    def table_shape(self) -> dict[str, str]:
+        return table_shape(self.table)
 
     def has(self, entry: str) -> bool:
         try:
@@ -209,5 +268,49 @@ class InProcessHost:
         fn = getattr(self.table, entry)
         return self._runner.run(fn, args, timeout, entry, resource)
 
+    def thread_baseline(self) -> Any:
+        return set(threading.enumerate())
+
+    def lingering(self, baseline: Any) -> list[str]:
+        return stacks(target_threads(baseline))
+
+    def usage(self, baseline: Any, level: Usage | None) -> Usage:
+        return settled(baseline, level)
+
+    def properties_for(self, resource_name: str) -> dict[str, Any]:
+        return self._companion.properties_for(resource_name)
+
+    def companion(self, kind: str, context: ProbeContext) -> Any:
+        routine = getattr(self._companion, kind)
+        return routine(context)
+
     def close(self) -> None:
         self._runner.close()
+
+
+def startup_table(outcome: CallOutcome) -> Any:
+    """The function table out of Startup's ``(status, table)``, when it returned success."""
+    value = outcome.value
+    if outcome.returned and isinstance(value, tuple) and len(value) == 2 and value[0] == 0:
+        return value[1]
+    return None
+
+
+def table_shape(table: Any) -> dict[str, str]:
+    shape: dict[str, str] = {"__type__": type(table).__name__}
+    for name in ("Version", *V1_ENTRY_POINTS):
+        try:
+            value = getattr(table, name)
+        except AttributeError:
+            shape[name] = "absent"
+            continue
+        except Exception as exc:
+            shape[name] = f"raises:{type(exc).__name__}: {exc}"
+            continue
+        if value is None:
+            shape[name] = "none"
+        elif callable(value) and name != "Version":
+            shape[name] = "callable"
+        else:
+            shape[name] = f"value:{type(value).__name__}"
+    return shape

@@ -100,6 +100,10 @@ class EntryPointHung(MonitorError):
     """An entry point did not return within DeadlockTimeout; the monitor is now unusable."""
 
 
+class HostCrashed(MonitorError):
+    """The target ended its host process (isolated hosting); nothing more can be called."""
+
+
 class EntryPointNull(MonitorError):
     """The scenario needs an entry point that the function table leaves NULL."""
 
@@ -292,8 +296,10 @@ class ResourceMonitor:
                 self.policy.deadlock_seconds,
             )
         self._finish(event, outcome)
+        if outcome.crashed is not None:
+            self._crash(event, outcome.crashed)
         if outcome.end is None:
-            self._wedge(event)
+            self._wedge(event, outcome.stacks)
         value = outcome.value
         shaped = isinstance(value, tuple) and len(value) == 2
         status = value[0] if shaped else None
@@ -857,8 +863,10 @@ class ResourceMonitor:
         event = self.trace.add(CALL, entry, resource=resource, args=args, data=dict(data or {}))
         outcome = self.host.call(entry, call_args, self.policy.deadlock_seconds, resource)
         self._finish(event, outcome)
+        if outcome.crashed is not None:
+            self._crash(event, outcome.crashed)
         if outcome.end is None:
-            self._wedge(event)
+            self._wedge(event, outcome.stacks)
         return event, outcome
 
     @staticmethod
@@ -866,6 +874,10 @@ class ResourceMonitor:
         return {"ResourceId": resource.resid}, (resource.resid,)
 
     def _refuse_if_wedged(self) -> None:
+        if self.wedged is not None and "crashed" in self.wedged.data:
+            raise HostCrashed(
+                f"the host process has ended ({self.wedged.data['crashed']})", self.wedged
+            )
         if self.wedged is not None:
             raise EntryPointHung(
                 f"the monitor is wedged: an earlier {self.wedged.name} call did not return",
@@ -883,18 +895,10 @@ class ResourceMonitor:
         if outcome.error_traceback:
             event.data["traceback"] = outcome.error_traceback
 
-    def _wedge(self, event: TraceEvent) -> None:
+    def _wedge(self, event: TraceEvent, host_stacks: str | None = None) -> None:
         """An entry point outlived DeadlockTimeout: keep the stacks as evidence (the hung
-        thread's first) and stop."""
-        frames = sys._current_frames()
-        names = {t.ident: t.name for t in threading.enumerate()}
-        order = sorted(frames, key=lambda ident: names.get(ident) != event.thread)
-        stacks = []
-        for ident in order:
-            mark = " (the call that did not return)" if names.get(ident) == event.thread else ""
-            stack = "".join(traceback.format_stack(frames[ident])[-8:])[-STACK_LIMIT:]
-            stacks.append(f"Thread {names.get(ident, ident)}{mark}:\n{stack}")
-        event.data["stacks"] = "\n".join(stacks)[:STACKS_LIMIT]
+        thread's first; an isolated host dumps its own) and stop."""
+        event.data["stacks"] = (host_stacks or self._local_stacks(event.thread))[:STACKS_LIMIT]
         event.data["deadlock_timeout_s"] = self.policy.deadlock_seconds
         self.wedged = event
         self._stopping.set()
@@ -903,6 +907,35 @@ class ResourceMonitor:
             f"({self.policy.deadlock_seconds:.1f} s, scaled)",
             event,
         )
+
+    @staticmethod
+    def _local_stacks(hung: str) -> str:
+        frames = sys._current_frames()
+        names = {t.ident: t.name for t in threading.enumerate()}
+        order = sorted(frames, key=lambda ident: names.get(ident) != hung)
+        stacks = []
+        for ident in order:
+            mark = " (the call that did not return)" if names.get(ident) == hung else ""
+            stack = "".join(traceback.format_stack(frames[ident])[-8:])[-STACK_LIMIT:]
+            stacks.append(f"Thread {names.get(ident, ident)}{mark}:\n{stack}")
+        return "\n".join(stacks)
+
+    def _crash(self, event: TraceEvent, how: str) -> None:
+        """The host process ended during the call: the resource type is gone (HostCrashed)."""
+        event.data["crashed"] = how
+        self.wedged = event
+        self._stopping.set()
+        raise HostCrashed(f"{event.name} ended the host process ({how})", event)
+
+    def host_exited(self, how: str, output: str) -> None:
+        """The host process ended between calls: a thread of the target killed it."""
+        if self.wedged is not None or self._shut_down:
+            return
+        self.wedged = self.trace.monitor("host process ended", None, crashed=how, output=output)
+        self._stopping.set()
+        for resource in self.resources:
+            with resource.cond:
+                resource.cond.notify_all()
 
     def _require_open(self, resource: Resource) -> None:
         if not resource.opened:

@@ -85,6 +85,11 @@ def _plain(value: Any) -> bool:
     return value is None or isinstance(value, (bool, int, float, str))
 
 
+#: When set on a thread, the perf_counter() at which the target made the callback this thread
+#: is answering (isolated hosting: it was made in the host process, a moment ago).
+made_at = threading.local()
+
+
 class Trace:
     """A thread-safe, append-only list of events on one monotonic clock."""
 
@@ -95,7 +100,8 @@ class Trace:
         self._seq = itertools.count(1)
 
     def now(self) -> float:
-        return time.perf_counter() - self.origin
+        at = getattr(made_at, "value", None)  # a callback that crossed from a host process
+        return (time.perf_counter() if at is None else at) - self.origin
 
     def add(self, kind: str, name: str, **fields: Any) -> TraceEvent:
         fields.setdefault("start", self.now())

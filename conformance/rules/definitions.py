@@ -408,6 +408,20 @@ RULES: tuple[Rule, ...] = (
         "W:function-calls-to-avoid-in-resource-dlls",
         ("RM-7",),
     ),
+    Rule(
+        "Process.survives",
+        REQUIRED,
+        ("Online", "Offline", "Terminate", "LooksAlive", "IsAlive", "Open", "Close"),
+        "The DLL never ends the Resource Monitor process it is loaded in: no exit, abort or "
+        "fatal signal, from an entry point or from a thread of its own.",
+        "W:resource-monitor",
+        ("RM-1", "RM-2"),
+        policy="The Resource Monitor runs DLLs in a process of its own so that a failing DLL "
+        "cannot take the Cluster service down (RM-1); a DLL that ends that process takes every "
+        "resource it hosts with it. As for entry points that raise, no page gives a level, and "
+        "rescheck treats it as required. Judged only with isolated hosting (the default): "
+        "in-process, the crash would end rescheck too.",
+    ),
     *(
         Rule(
             f"{entry}.returns",

@@ -12,6 +12,7 @@ from typing import Any
 from conformance.monitor.monitor import (
     EntryPointHung,
     EntryPointNull,
+    HostCrashed,
     Resource,
     ResourceMonitor,
     StartupFailed,
@@ -76,10 +77,15 @@ class ScenarioRun:
     def monitor(self) -> ResourceMonitor:
         """A new monitor on a fresh load of the target (its own trace)."""
         trace = Trace()
-        loading = trace.now()
         host = self.target.new_host()
-        trace.add(  # the DllMain of a Python DLL: executing its module (DM-4)
-            CALL, "DllMain", start=loading, end=trace.now(), args={}, result=True
+        start, end = host.loaded  # the DllMain of a Python DLL: executing its module (DM-4)
+        trace.add(
+            CALL,
+            "DllMain",
+            start=start - trace.origin,
+            end=end - trace.origin,
+            args={},
+            result=True,
         )
         monitor = ResourceMonitor(host, self.target.resource_type, self.policy, trace)
         self.monitors.append(monitor)
@@ -89,7 +95,13 @@ class ScenarioRun:
     def open(
         self, monitor: ResourceMonitor, name: str, common: dict[str, int] | None = None
     ) -> Resource:
-        resource = monitor.open(name, self.target.companion.properties_for(name), common)
+        try:
+            properties = self.target.properties_for(monitor.host, name)
+        except Exception as exc:
+            raise Halt(
+                Stop(f"the companion's properties raised {type(exc).__name__}: {exc}")
+            ) from None
+        resource = monitor.open(name, properties, common)
         if not resource.opened:
             event = monitor.trace.calls("Open")[-1]
             if event.error or event.end is None:
@@ -161,6 +173,8 @@ class RunContext:
                     run.stop = Stop(str(exc), f"{entry}.returns")
                 except EntryPointNull as exc:
                     run.stop = Stop(str(exc), "FunctionTable.entry-points")
+                except HostCrashed as exc:
+                    run.stop = Stop(str(exc), "Process.survives")
                 except Exception as exc:
                     run.failure = f"{type(exc).__name__}: {exc}"
                     raise  # the first check reports it as an internal error, with the traceback

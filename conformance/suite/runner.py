@@ -41,7 +41,7 @@ def run_suite(
         "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "target_sha256": target.sha256(),
         "target_kind": target.kind,
-        "hosting": "in-process",
+        "hosting": target.hosting,
         "resource_api_versions": "0x100 (V1)",
         **policy.describe(),
     }
@@ -69,6 +69,7 @@ def check_resource_type(
     policy: Policy | None = None,
     select: list[str] | None = None,
     strict: bool = False,
+    hosting: str = "isolated",
 ) -> RunResult:
     """Load ``target`` (a dotted module or a .py path) and run the suite against it.
 
@@ -77,5 +78,5 @@ def check_resource_type(
     'compliant'
     """
     policy = policy or Policy()
-    loaded = load_target(target, companion, type_name, properties, policy)
+    loaded = load_target(target, companion, type_name, properties, policy, hosting)
     return run_suite(loaded, policy, select_rules(select), strict)

@@ -14,8 +14,9 @@ from collections.abc import Callable
 
 from conformance.companion import ProbeContext
 from conformance.monitor.monitor import MonitorError, Resource, ResourceMonitor, StartupFailed
-from conformance.monitor.threads import harness_thread, stacks, target_threads
+from conformance.monitor.threads import harness_thread
 from conformance.monitor.trace import CALLBACK, TraceEvent
+from conformance.monitor.usage import Usage
 from conformance.resapi import (
     CLRES_VERSION_V1_00,
     CLRES_VERSION_V4_00,
@@ -26,7 +27,6 @@ from conformance.resapi import (
     ClusterResourceOnline,
 )
 from conformance.suite.context import Halt, ScenarioRun, Stop
-from conformance.suite.usage import Usage, settled
 
 #: Poll intervals for test instances (resource-level overrides, FP-2/FP-4): 20 s and 40 s
 #: documented, so 200 ms / 400 ms at the default scale.
@@ -122,7 +122,7 @@ def terminate_pending(run: ScenarioRun) -> None:
             and resource.online() != ClusterResourceOnline
         ):
             break
-        before = set(threading.enumerate())
+        before = monitor.host.thread_baseline()
         start = getattr(resource, entry.lower())
         start(wait=False)
         if monitor.trace.calls(entry)[-1].result != ERROR_IO_PENDING:
@@ -134,11 +134,11 @@ def terminate_pending(run: ScenarioRun) -> None:
         resource.terminate()
         pended.append(f"{entry} ({moment})")
         terminate = monitor.trace.calls("Terminate")[-1]
-        run.wait_for(lambda before=before: not target_threads(before), LINGER_S)
-        left = target_threads(before)
+        run.wait_for(lambda before=before: not monitor.host.lingering(before), LINGER_S)
+        left = monitor.host.lingering(before)
         if left:
             lingering.append(
-                {"entry": f"{entry} ({moment})", "terminate": terminate, "stacks": stacks(left)}
+                {"entry": f"{entry} ({moment})", "terminate": terminate, "stacks": left}
             )
         time.sleep(TERMINATE_GRACE_S)
     run.notes["pended"] = pended
@@ -254,16 +254,16 @@ def leak_audit(run: ScenarioRun) -> None:
     monitor = run.monitor()
     monitor.startup()
     _require(monitor, "Open", "Online", "Offline", "Close")
-    before = set(threading.enumerate())
+    before = monitor.host.thread_baseline()
     usage: list[Usage] = []
     for cycle in range(LEAK_CYCLES + 1):
         resource = run.open(monitor, f"rescheck-leak-{cycle}", QUIET_POLLS)
         if resource.online() == ClusterResourceOnline:
             resource.offline()
         resource.close()
-        usage.append(settled(before, usage[0] if usage else None))
+        usage.append(monitor.host.usage(before, usage[0] if usage else None))
     run.notes["usage"] = usage
-    run.notes["leftover_stacks"] = stacks(target_threads(before))
+    run.notes["leftover_stacks"] = monitor.host.lingering(before)
 
 
 def entity(run: ScenarioRun) -> None:
@@ -280,20 +280,20 @@ def entity(run: ScenarioRun) -> None:
     _require(monitor, "Open", "Online", "Offline", "IsAlive", "Close")
     resource = run.open(monitor, "rescheck-entity", QUIET_POLLS)
     context = ProbeContext(resource.name, resource.properties())
-    run.notes["opened"] = (monitor.trace.calls("Open")[-1], _probe(run, context))
+    run.notes["opened"] = (monitor.trace.calls("Open")[-1], _probe(monitor, context))
     if resource.online() != ClusterResourceOnline:
         raise Halt(Stop(f"{resource.name} did not come online", "Online.brings-online"))
-    up = _probe(run, context)
+    up = _probe(monitor, context)
     run.notes["started"] = (monitor.trace.calls("Online")[-1], up)
     if up and companion.breaker is not None:
         try:
-            companion.breaker(context)
+            monitor.host.companion("breaker", context)
         except Exception as exc:
             raise Halt(
                 Stop(f"the companion's breaker raised {type(exc).__name__}: {exc}")
             ) from None
         run.notes["broken"] = monitor.trace.monitor("the companion broke the entity", resource.name)
-        if run.wait_for(lambda: not _probe(run, context), ENTITY_WAIT_S):
+        if run.wait_for(lambda: not _probe(monitor, context), ENTITY_WAIT_S):
             run.notes["down"] = True
             if resource.looks_alive_off:  # the failure event may tell the monitor first
                 resource.wait_state({ClusterResourceFailed}, ENTITY_WAIT_S)
@@ -309,18 +309,16 @@ def entity(run: ScenarioRun) -> None:
     if closing.online() != ClusterResourceOnline:
         return
     context = ProbeContext(closing.name, closing.properties())
-    if _probe(run, context):
+    if _probe(monitor, context):
         closing.close()  # while online: Close must stop it (CL-3)
-        stopped = run.wait_for(lambda: not _probe(run, context), ENTITY_WAIT_S)
+        stopped = run.wait_for(lambda: not _probe(monitor, context), ENTITY_WAIT_S)
         run.notes["closed_online"] = (monitor.trace.calls("Close")[-1], stopped)
 
 
-def _probe(run: ScenarioRun, context: ProbeContext) -> bool:
-    """The companion's probe; one that raises cannot judge anything."""
-    probe = run.target.companion.probe
-    assert probe is not None
+def _probe(monitor: ResourceMonitor, context: ProbeContext) -> bool:
+    """The companion's probe, run where the target lives; one that raises judges nothing."""
     try:
-        return bool(probe(context))
+        return bool(monitor.host.companion("probe", context))
     except Exception as exc:
         raise Halt(Stop(f"the companion's probe raised {type(exc).__name__}: {exc}")) from None
 

@@ -8,18 +8,28 @@ line, with exit code 2.
 from __future__ import annotations
 
 import importlib.util
+import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from conformance.companion import Companion, validate
+from conformance.companion import Companion, ProbeContext, validate
 from conformance.errors import TargetLoadError, UsageError
 from conformance.monitor.host import Host, InProcessHost
-from conformance.monitor.monitor import EntryPointHung, ResourceMonitor, StartupFailed
+from conformance.monitor.isolated import IsolatedHost
+from conformance.monitor.monitor import (
+    EntryPointHung,
+    HostCrashed,
+    ResourceMonitor,
+    StartupFailed,
+)
 from conformance.monitor.policy import Policy
 from conformance.resapi import CLRES_VERSION_V1_00, V1_ENTRY_POINTS, error_name
 from conformance.targets.pydll import ModuleRef, load_fresh, resolve
+
+#: Where the target runs: its own host process (the default, as RHS), or the harness's.
+HOSTINGS = ("isolated", "in-process")
 
 
 @dataclass
@@ -27,12 +37,23 @@ class Target:
     given: str
     kind: str
     resource_type: str
-    companion: Companion
+    companion: Companion  # with isolated hosting, probe and breaker run in the host process
     ref: ModuleRef
+    hosting: str = "isolated"
+    companion_path: str | None = None
+    overrides: dict[str, Any] = field(default_factory=dict)  # -o NAME=VALUE
 
     def new_host(self) -> Host:
         """A host with a fresh copy of the target, as a new Resource Monitor process has."""
-        return InProcessHost(load_fresh(self.ref))
+        if self.hosting == "in-process":
+            start = time.perf_counter()
+            module = load_fresh(self.ref)
+            return InProcessHost(module, (start, time.perf_counter()), self.companion)
+        return IsolatedHost(self.ref, self.companion_path)
+
+    def properties_for(self, host: Host, resource_name: str) -> dict[str, Any]:
+        """An instance's private properties: the companion's (where it lives), then ``-o``."""
+        return {**host.properties_for(resource_name), **self.overrides}
 
     def sha256(self) -> str:
         return self.ref.sha256()
@@ -53,22 +74,48 @@ def load_target(
     type_name: str | None = None,
     overrides: Mapping[str, Any] | None = None,
     policy: Policy | None = None,
+    hosting: str = "isolated",
 ) -> Target:
-    """Resolve, load and preflight a target; raise `UsageError` for anything unusable."""
+    """Resolve, load and preflight a target; raise `UsageError` for anything unusable.
+
+    With isolated hosting the module is never executed in this process: a host process loads
+    it and says what it declares (type name, companion), then runs the preflight."""
+    if hosting not in HOSTINGS:
+        raise UsageError(f"unknown hosting {hosting!r}; choose one of {', '.join(HOSTINGS)}")
     if not given:
         raise UsageError("no resource type given; pass --resource-type MODULE_OR_PATH")
     ref = resolve(given)
-    module = load_fresh(ref)
-    companion = _find_companion(ref, module, companion_path).with_overrides(overrides or {})
-    name = (
-        type_name
-        or companion.resource_type
-        or _declared_type_name(module)
-        or ref.name.rpartition(".")[2]
+    host: Host
+    if hosting == "in-process":
+        module = load_fresh(ref)
+        companion = _find_companion(ref, module, companion_path).with_overrides(overrides or {})
+        declared = _declared_type_name(module)
+        host = InProcessHost(module, companion=companion)
+    else:
+        host = IsolatedHost(ref, companion_path)
+        companion, declared = _companion_in_host(host.info)
+    name = type_name or companion.resource_type or declared or ref.name.rpartition(".")[2]
+    target = Target(
+        given, "python-dll", name, companion, ref, hosting, companion_path, dict(overrides or {})
     )
-    target = Target(given, "python-dll", name, companion, ref)
-    preflight(target, policy or Policy())
+    preflight(target, policy or Policy(), host)
     return target
+
+
+def _runs_in_host(context: ProbeContext) -> bool:
+    raise RuntimeError("the companion's probe and breaker run in the host process")
+
+
+def _companion_in_host(info: dict[str, Any]) -> tuple[Companion, str | None]:
+    """What the host process found: the companion's data, with its code left there."""
+    found = info["companion"]
+    companion = Companion(
+        resource_type=found["resource_type"],
+        features=frozenset(found["features"]),
+        probe=_runs_in_host if found["probe"] else None,
+        breaker=_runs_in_host if found["breaker"] else None,
+    )
+    return companion, info["declared_type"]
 
 
 #: Module constants a DLL commonly names its type with (the C samples use a #define).
@@ -128,46 +175,35 @@ def _startup_failure(target: Target, exc: StartupFailed) -> str:
     )
 
 
-_ABSENT = object()
-
-
-def _table_attribute(target: Target, table: object, name: str) -> Any:
-    try:
-        return getattr(table, name)
-    except AttributeError:
-        return _ABSENT
-    except Exception as exc:
-        raise TargetLoadError(
-            f"{target.given}: reading the function table's {name} raised "
-            f"{type(exc).__name__}: {exc}; make the table's attributes plain values"
-        ) from None
-
-
-def preflight(target: Target, policy: Policy) -> None:
+def preflight(target: Target, policy: Policy, host: Host | None = None) -> None:
     """Startup once with the harness's version range and check the table's shape."""
-    monitor = ResourceMonitor(target.new_host(), target.resource_type, policy)
+    monitor = ResourceMonitor(host or target.new_host(), target.resource_type, policy)
     try:
         monitor.startup()
-    except EntryPointHung as exc:
+    except (EntryPointHung, HostCrashed) as exc:
         raise TargetLoadError(f"{target.given}: {exc}") from None
     except StartupFailed as exc:
         if exc.cause != "table-version":  # a table out of range is Startup.table-version's
             raise TargetLoadError(_startup_failure(target, exc)) from None
     finally:
         monitor.shutdown()
-    table = monitor.host.table  # type: ignore[attr-defined]
-    values = {name: _table_attribute(target, table, name) for name in ("Version", *V1_ENTRY_POINTS)}
-    present = [e for e in V1_ENTRY_POINTS if values[e] is not _ABSENT]
-    if values["Version"] is _ABSENT or not present:
+    shape = monitor.host.table_shape()
+    for name, kind in shape.items():
+        if kind.startswith("raises:"):
+            raise TargetLoadError(
+                f"{target.given}: reading the function table's {name} raised "
+                f"{kind.removeprefix('raises:')}; make the table's attributes plain values"
+            )
+    present = [e for e in V1_ENTRY_POINTS if shape.get(e, "absent") != "absent"]
+    if shape.get("Version", "absent") == "absent" or not present:
         raise TargetLoadError(
-            f"{target.given}: Startup returned {type(table).__name__} as its function table; a table "
-            "is an object with Version and the entry points as attributes, for example "
+            f"{target.given}: Startup returned {shape['__type__']} as its function table; a "
+            "table is an object with Version and the entry points as attributes, for example "
             "conformance.resapi.FunctionTable(Version=CLRES_VERSION_V1_00, Open=Open, ...)"
         )
     for entry in present:
-        value = values[entry]
-        if value is not None and not callable(value):
+        if shape[entry].startswith("value:"):
             raise TargetLoadError(
-                f"{target.given}: the function table's {entry} is a {type(value).__name__}, "
-                "not a function (use None for NULL)"
+                f"{target.given}: the function table's {entry} is a "
+                f"{shape[entry].removeprefix('value:')}, not a function (use None for NULL)"
             )

@@ -56,7 +56,7 @@ BUDGET_S = 0.3
 
 @pytest.fixture(scope="module")
 def target() -> Target:
-    return load_target(str(DLL))
+    return load_target(str(DLL), hosting="in-process")  # the DLL itself, in this process
 
 
 @pytest.fixture

@@ -4,12 +4,12 @@ companion's probe sees it (ON-9, IA-3, CL-3)."""
 from __future__ import annotations
 
 from conformance.monitor.trace import CALL, MONITOR, Trace, TraceEvent
+from conformance.monitor.usage import Usage
 from conformance.resapi import BOOL_is_TRUE
 from conformance.suite.checks.entry_points import ALL
 from conformance.suite.context import NotApplicable, RunContext, ScenarioRun, Violation
 from conformance.suite.registry import check
 from conformance.suite.scenarios import ENTITY_WAIT_S, LEAK_CYCLES
-from conformance.suite.usage import Usage
 
 
 def _open_call(trace: Trace, name: str) -> TraceEvent:

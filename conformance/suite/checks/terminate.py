@@ -92,6 +92,7 @@ def instance_usable(ctx: RunContext) -> str:
 
 #: The entry points Terminate may overlap (TE-4; ResourceControl is issue 4's).
 OVERLAPPING = ("Online", "Offline", "LooksAlive", "IsAlive")
+POLLS = ("LooksAlive", "IsAlive")
 
 
 def _overlap(a: TraceEvent, b: TraceEvent) -> bool:
@@ -103,9 +104,14 @@ def _overlap(a: TraceEvent, b: TraceEvent) -> bool:
 @check("Terminate.concurrent")
 def concurrent(ctx: RunContext) -> str:
     run = ctx.scenario("terminate-concurrent")
-    # an entry point that raises or hangs on its own is judged by its `.returns` rule
+    # what an entry point does on its own is judged by its `.returns` and `.bool` rules
     alone = [e for r in ctx.scenarios(*ALL) for _, e in r.events(CALL)]
     own = {e.name for e in alone if e.error or e.end is None}
+    own |= {
+        e.name
+        for e in alone
+        if e.name in POLLS and e.end is not None and not e.error and not is_bool(e.result)
+    }
     judged: dict[str, int] = {}
     for trace in run.traces:
         calls = trace.calls()
@@ -146,7 +152,7 @@ def _judge_overlapping(
             shown,
             ["Stacks when the monitor gave up:", *str(event.data.get("stacks", "")).splitlines()],
         )
-    if event.name in ("LooksAlive", "IsAlive") and not is_bool(event.result):
+    if event.name in POLLS and not is_bool(event.result):
         raise Violation(
             f"{event.name} returned {short_repr(event.result)} {during}; a BOOL is TRUE (1) "
             "or FALSE (0)",

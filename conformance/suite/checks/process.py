@@ -1,0 +1,41 @@
+"""The process the DLL is loaded in (CONTRACT.md §9, RM-1): it must survive the DLL."""
+
+from __future__ import annotations
+
+from conformance.monitor.trace import CALL, TraceEvent
+from conformance.suite.checks.entry_points import ALL
+from conformance.suite.context import NotApplicable, RunContext, Violation, counted
+from conformance.suite.registry import check
+
+
+@check("Process.survives")
+def process_survives(ctx: RunContext) -> str:
+    if ctx.target.hosting != "isolated":
+        raise NotApplicable(
+            "in-process hosting: a DLL that ends the process would end rescheck too; run with "
+            "isolated hosting (the default) to judge it"
+        )
+    runs = ctx.scenarios(*ALL, "entity")
+    for run in runs:
+        for trace in run.traces:
+            for event in trace:
+                how = event.data.get("crashed")
+                if how is None:
+                    continue
+                where = (
+                    f"while {event.name} ran"
+                    if event.kind == CALL
+                    else "between calls (a thread of the DLL ended it)"
+                )
+                raise Violation(
+                    f"the host process ended ({how}) {where}",
+                    trace,
+                    [event],
+                    [*_output_lines(event)],
+                )
+    return f"the host process survived {counted(len(runs), 'scenario')}"
+
+
+def _output_lines(event: TraceEvent) -> list[str]:
+    text = str(event.data.get("output") or event.data.get("traceback") or "")
+    return ["What the host process wrote last:", *text.splitlines()[-30:]] if text else []
