@@ -1,7 +1,8 @@
-"""Prints the reference monitor's overhead per entry-point call, in-process.
+"""Prints the reference monitor's overhead per entry-point call, in-process and isolated.
 
 Compares calling a trivial target's LooksAlive, IsAlive and a synchronous Online/Offline
-pair directly with calling them through the monitor (call thread, locks, trace). Figures,
+pair directly with calling them through the monitor (call thread, locks, trace), with the
+target in this process and in its own host process (the round trip over the socket). Figures,
 not a pass/fail test: run it on a quiet machine and read the numbers.
 
     python3 benchmarks/monitor_overhead.py [--calls N]
@@ -11,13 +12,36 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import tempfile
 import time
+from pathlib import Path
 from types import SimpleNamespace
 
-from conformance.monitor.host import InProcessHost
-from conformance.monitor.monitor import ResourceMonitor
+from conformance.monitor.host import Host, InProcessHost
+from conformance.monitor.isolated import IsolatedHost
+from conformance.monitor.monitor import Resource, ResourceMonitor
 from conformance.monitor.policy import Policy
 from conformance.resapi import ERROR_SUCCESS, FunctionTable
+from conformance.targets.pydll import resolve
+
+#: The same trivial DLL as a module, for the host process.
+TRIVIAL_MODULE = """
+from conformance.resapi import ERROR_SUCCESS, FunctionTable
+
+TABLE = FunctionTable(
+    Open=lambda name, key, handle: object(),
+    Close=lambda resid: None,
+    Online=lambda resid, event: ERROR_SUCCESS,
+    Offline=lambda resid: ERROR_SUCCESS,
+    Terminate=lambda resid: None,
+    LooksAlive=lambda resid: True,
+    IsAlive=lambda resid: True,
+)
+
+
+def Startup(ResourceType, MinVersionSupported, MaxVersionSupported, SetResourceStatus, LogEvent):
+    return ERROR_SUCCESS, TABLE
+"""
 
 
 def trivial_dll() -> SimpleNamespace:
@@ -44,39 +68,60 @@ def per_call_us(fn, calls: int, repeats: int = 5) -> float:
     return statistics.median(batches)
 
 
+def online(host: Host) -> tuple[ResourceMonitor, Resource]:
+    # Polls far apart so the monitor's own polling does not compete with the measurement.
+    monitor = ResourceMonitor(host, "Trivial", Policy(time_scale=1.0))
+    monitor.startup()
+    resource = monitor.open(
+        "bench", common={"LooksAlivePollInterval": 10**9, "IsAlivePollInterval": 10**9}
+    )
+    resource.online()
+    return monitor, resource
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=2000)
     args = parser.parse_args()
 
     dll = trivial_dll()
-    # Polls far apart so the monitor's own polling does not compete with the measurement.
-    monitor = ResourceMonitor(InProcessHost(dll), "Trivial", Policy(time_scale=1.0))
-    monitor.startup()
-    resource = monitor.open(
-        "bench", common={"LooksAlivePollInterval": 10**9, "IsAlivePollInterval": 10**9}
-    )
+    monitor, resource = online(InProcessHost(dll))
     resid = resource.resid
-    resource.online()
-
-    rows = [
-        ("LooksAlive", lambda: dll.table.LooksAlive(resid), resource.looks_alive),
-        ("IsAlive", lambda: dll.table.IsAlive(resid), resource.is_alive),
-        (
-            "Offline+Online",
-            lambda: (dll.table.Offline(resid), dll.table.Online(resid, None)),
-            lambda: (resource.offline(), resource.online()),
-        ),
-    ]
-    print(
-        f"{'entry point':16} {'direct µs':>10} {'monitor µs':>11} {'overhead µs':>12}   (median of 5 batches of {args.calls})"
-    )
-    for name, direct, through in rows:
-        d = per_call_us(direct, args.calls)
-        m = per_call_us(through, args.calls // (2 if "+" in name else 1))
-        print(f"{name:16} {d:10.2f} {m:11.2f} {m - d:12.2f}")
-    print(f"trace events recorded: {len(monitor.trace)}")
+    with tempfile.TemporaryDirectory() as folder:
+        module = Path(folder) / "trivial_dll.py"
+        module.write_text(TRIVIAL_MODULE, "utf-8")
+        isolated_monitor, isolated = online(IsolatedHost(resolve(str(module))))
+        rows = [
+            ("LooksAlive", lambda: dll.table.LooksAlive(resid), "looks_alive"),
+            ("IsAlive", lambda: dll.table.IsAlive(resid), "is_alive"),
+            (
+                "Offline+Online",
+                lambda: (dll.table.Offline(resid), dll.table.Online(resid, None)),
+                "offline+online",
+            ),
+        ]
+        print(
+            f"{'entry point':16} {'direct µs':>10} {'monitor µs':>11} {'overhead µs':>12} "
+            f"{'isolated µs':>12}   (median of 5 batches of {args.calls})"
+        )
+        for name, direct, method in rows:
+            pair = "+" in method
+            calls = args.calls // (2 if pair else 1)
+            d = per_call_us(direct, args.calls)
+            m = per_call_us(_through(resource, method), calls)
+            i = per_call_us(_through(isolated, method), calls // 4)
+            print(f"{name:16} {d:10.2f} {m:11.2f} {m - d:12.2f} {i:12.2f}")
+        print(
+            f"trace events recorded: {len(monitor.trace)} in-process, {len(isolated_monitor.trace)} isolated"
+        )
+        isolated_monitor.shutdown()
     monitor.shutdown()
+
+
+def _through(resource: Resource, method: str):
+    if method == "offline+online":
+        return lambda: (resource.offline(), resource.online())
+    return getattr(resource, method)
 
 
 if __name__ == "__main__":

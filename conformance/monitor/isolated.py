@@ -134,7 +134,8 @@ class IsolatedHost:
         self._conn = Connection(os.dup(ours.detach()))
         child_fd = theirs.detach()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "conformance.monitor.hostproc", str(child_fd)],
+            # the target in the command line says, in ps, whose host this is
+            [sys.executable, "-m", "conformance.monitor.hostproc", str(child_fd), ref.given],
             pass_fds=(child_fd,),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,

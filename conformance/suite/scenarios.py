@@ -183,10 +183,12 @@ def terminate_concurrent(run: ScenarioRun) -> None:
                 )
             )
         caller.start()
-        run.wait_for(lambda entry=entry, seen=seen: len(monitor.trace.calls(entry)) > seen, 1.0)
-        time.sleep(round_ * CONCURRENT_STAGGER_S)
-        resource.terminate()
-        caller.join(POLL_LOOP_S + monitor.policy.deadlock_seconds)
+        try:
+            run.wait_for(lambda entry=entry, seen=seen: len(monitor.trace.calls(entry)) > seen, 1.0)
+            time.sleep(round_ * CONCURRENT_STAGGER_S)
+            resource.terminate()
+        finally:  # the other call's outcome is in the trace before anything judges it
+            caller.join(POLL_LOOP_S + monitor.policy.deadlock_seconds)
         resource.wait_state({ClusterResourceOffline, ClusterResourceFailed}, ENTITY_WAIT_S)
     if resource.state == ClusterResourceOnline:
         resource.offline()

@@ -1,0 +1,91 @@
+"""Containment (isolated hosting): whatever a hostile target does, `rescheck run` finishes in
+bounded time with a verdict and evidence, and leaves no process behind."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import REPO, rescheck
+
+#: A whole run against a hostile target: generous, it only has to be bounded.
+RUN_LIMIT_S = 120
+
+
+def _run(tmp_path: Path, name: str) -> tuple[subprocess.CompletedProcess[str], dict, float]:
+    started = time.perf_counter()
+    done = rescheck(
+        "run",
+        "--resource-type",
+        f"fixtures/hostile/{name}.py",
+        "--report-dir",
+        str(tmp_path / name),
+        cwd=REPO,
+        timeout=RUN_LIMIT_S,
+    )
+    took = time.perf_counter() - started
+    assert done.returncode in (0, 1), (
+        f"expected a verdict (exit 0 or 1) for {name}, got {done.returncode}:\n"
+        f"{done.stdout[-3000:]}{done.stderr[-3000:]}"
+    )
+    assert "Traceback" not in done.stderr, f"rescheck itself failed on {name}:\n{done.stderr}"
+    results = json.loads((tmp_path / name / "results.json").read_text("utf-8"))
+    return done, results, took
+
+
+def _check(results: dict, rule: str) -> dict:
+    [found] = [c for c in results["checks"] if c["id"] == rule]
+    return found
+
+
+def _alive(marker: str) -> list[str]:
+    found = subprocess.run(["pgrep", "-af", marker], capture_output=True, text=True)
+    return [line for line in found.stdout.splitlines() if "pgrep" not in line]
+
+
+@pytest.mark.parametrize(
+    ("name", "how"),
+    [("online_exits", "exit code 13"), ("isalive_segfaults", "killed by SIGSEGV")],
+)
+def test_a_target_that_ends_its_process_fails_process_survives(
+    tmp_path: Path, name: str, how: str
+) -> None:
+    done, results, _ = _run(tmp_path, name)
+    survives = _check(results, "Process.survives")
+    assert survives["outcome"] == "failed" and how in survives["message"], (
+        f"expected Process.survives to fail with {how!r} for {name}; got {survives}"
+    )
+    failed = [c["id"] for c in results["checks"] if c["outcome"] in ("failed", "error")]
+    assert failed == ["Process.survives"], f"expected only Process.survives to fail; got {failed}"
+    assert done.returncode == 1 and results["verdict"] == "non-compliant"
+    decided = [c for c in results["checks"] if c["outcome"] in ("passed", "failed")]
+    assert len(decided) > 5, "the rest of the suite must still be decided after the crash"
+    assert not _alive(f"hostproc [0-9]+ fixtures/hostile/{name}"), "no host may outlive the run"
+
+
+def test_megabytes_on_stdout_and_stderr_do_not_disturb_the_run(tmp_path: Path) -> None:
+    done, results, _ = _run(tmp_path, "stdout_flood")
+    assert results["verdict"] == "compliant", (
+        f"a target that only floods its output conforms; got {results['verdict']}:\n"
+        + "\n".join(
+            f"{c['id']}: {c['message']}" for c in results["checks"] if c["outcome"] != "passed"
+        )
+    )
+    assert len(done.stdout) < 100_000, "the target's output must not reach rescheck's own"
+
+
+def test_children_and_threads_the_target_leaves_behind_are_reported_and_killed(
+    tmp_path: Path,
+) -> None:
+    _, results, _ = _run(tmp_path, "leaves_children")
+    releases = _check(results, "Close.releases")
+    assert releases["outcome"] == "failed" and "children" in releases["message"], releases
+    assert not _alive("sleep 3141"), "the target's children must be killed with its host"
+    _, results, took = _run(tmp_path, "thread_bomb")
+    releases = _check(results, "Close.releases")
+    assert releases["outcome"] == "failed" and "threads" in releases["message"], releases
+    assert took < RUN_LIMIT_S
