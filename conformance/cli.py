@@ -48,9 +48,20 @@ def _time_scale(text: str) -> float:
     return value
 
 
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0 s, got {value}; e.g. --budget 600")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     from conformance import __version__
     from conformance.monitor.policy import ASYNC_FAILURE_POLICIES, DEFAULT_TIME_SCALE
+    from conformance.suite.runner import DEFAULT_BUDGET_S
 
     parser = _Parser(
         prog="rescheck",
@@ -114,6 +125,14 @@ def build_parser() -> argparse.ArgumentParser:
         choices=ASYNC_FAILURE_POLICIES,
         default="IsAlive",
         help="what the monitor does when a failure event is signalled (CONTRACT.md §11 item 1)",
+    )
+    run.add_argument(
+        "--budget",
+        type=_positive_seconds,
+        default=DEFAULT_BUDGET_S,
+        metavar="SECONDS",
+        help=f"the run's wall-clock budget; checks not started by then are reported as not "
+        f"judged (default {DEFAULT_BUDGET_S:.0f})",
     )
     run.add_argument(
         "--in-process",
@@ -232,7 +251,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             )
 
     try:
-        result = run_suite(target, policy, rules, args.strict, progress)
+        result = run_suite(target, policy, rules, args.strict, progress, args.budget)
     except KeyboardInterrupt:
         partial = read_log(directory)
         write_reports(partial, directory)

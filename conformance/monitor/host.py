@@ -53,6 +53,9 @@ class MonitorCallbacks(Protocol):
     def host_exited(self, how: str, output: str) -> None:
         """The host process ended outside any call (isolated hosting): the target killed it."""
 
+    def thread_raised(self, thread: str, error: str, traceback_text: str) -> None:
+        """An exception escaped a thread of the target (isolated hosting)."""
+
 
 class Host(Protocol):
     #: perf_counter() just before and just after the target's module was executed

@@ -17,6 +17,7 @@ import signal
 import sys
 import threading
 import time
+import traceback
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -75,6 +76,7 @@ class HostServer:
             self.conn.send(message)
 
     def serve(self) -> None:
+        threading.excepthook = self._escaped
         observe_last_error(lambda code: self.note("SetLastError", code))
         resutils.observe_calls(lambda *call: self.note("resutils", call))
         harness_thread(
@@ -95,6 +97,16 @@ class HostServer:
                 os._exit(0)
             else:
                 getattr(self, f"_on_{kind}")(*message[1:])
+
+    def _escaped(self, args: threading.ExceptHookArgs) -> None:
+        """An exception left a thread of the target: in a C DLL, that ends the process."""
+        if args.exc_type is SystemExit:
+            return  # the thread's own way to end, like ExitThread
+        error = f"{args.exc_type.__name__}: {args.exc_value}"[:500]
+        text = "".join(
+            traceback.format_exception(args.exc_type, args.exc_value, args.exc_traceback)
+        )
+        self.note("thread-exception", (error, text[-4000:]))
 
     # --- callbacks of the target ----------------------------------------------------------
     def callback(self, name: str, payload: Any) -> Any:

@@ -52,6 +52,8 @@ READY_TIMEOUT_S = 30.0
 STACKS_WAIT_S = 0.5
 #: A callback thread with nothing to do for this long ends.
 PROXY_IDLE_S = 2.0
+#: Callbacks of one target thread waiting to be answered, at most.
+PROXY_BACKLOG = 1000
 
 
 class _Tail:
@@ -87,7 +89,8 @@ class _Proxy:
     with the same name (so the trace names the target's thread)."""
 
     def __init__(self, host: IsolatedHost, ident: int, name: str) -> None:
-        self.inbox: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()
+        # bounded: a target that floods callbacks waits for them to be answered
+        self.inbox: queue.Queue[tuple[Any, ...]] = queue.Queue(maxsize=PROXY_BACKLOG)
         self._host, self._ident = host, ident
         self.thread = harness_thread(
             threading.Thread(target=self._run, name=name or "target-thread", daemon=True)
@@ -315,6 +318,8 @@ class IsolatedHost:
         elif name == "LogEvent":
             handle, level, format_string, args = payload
             callbacks.LogEvent(handle, level, format_string, *args)
+        elif name == "thread-exception":
+            callbacks.thread_raised(threading.current_thread().name, *payload)
         return None
 
     @staticmethod

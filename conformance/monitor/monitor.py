@@ -39,6 +39,7 @@ import sys
 import threading
 import time
 import traceback
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -80,6 +81,8 @@ from conformance.resapi import (
 
 #: The largest LogEvent entry the cluster log keeps (LG-3).
 LOG_ENTRY_LIMIT = 500
+#: Entries the monitor's cluster log keeps (the latest ones; memory stays bounded).
+CLUSTER_LOG_KEPT = 10_000
 #: How often a signalled failure event is looked for (the monitor waits on it, LA-8).
 EVENT_CHECK_S = 0.01
 #: Evidence kept when a call outlives DeadlockTimeout: per thread, and in all.
@@ -252,7 +255,7 @@ class ResourceMonitor:
         self.policy = policy or Policy()
         self.trace = trace or Trace()
         self.db = database or InMemoryClusterDatabase()
-        self.cluster_log: list[str] = []
+        self.cluster_log: deque[str] = deque(maxlen=CLUSTER_LOG_KEPT)
         self.resources: list[Resource] = []
         self.wedged: TraceEvent | None = None
         self._serial = threading.Lock()  # every entry point but Terminate (RM-4)
@@ -926,6 +929,16 @@ class ResourceMonitor:
         self.wedged = event
         self._stopping.set()
         raise HostCrashed(f"{event.name} ended the host process ({how})", event)
+
+    def thread_raised(self, thread: str, error: str, traceback_text: str) -> None:
+        """An exception escaped a thread of the target: a C DLL's process would end here."""
+        self.trace.monitor(
+            "exception escaped a thread of the target",
+            current_entry()[1] if current_entry() else None,
+            thread=thread,
+            escaped=error,
+            traceback=traceback_text,
+        )
 
     def host_exited(self, how: str, output: str) -> None:
         """The host process ended between calls: a thread of the target killed it."""

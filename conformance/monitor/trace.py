@@ -85,6 +85,9 @@ def _plain(value: Any) -> bool:
     return value is None or isinstance(value, (bool, int, float, str))
 
 
+#: Callbacks of one name a trace keeps (LogEvent, SetResourceStatus, ...); the rest are counted.
+CALLBACK_LIMIT = 20_000
+
 #: When set on a thread, the perf_counter() at which the target made the callback this thread
 #: is answering (isolated hosting: it was made in the host process, a moment ago).
 made_at = threading.local()
@@ -98,18 +101,42 @@ class Trace:
         self._events: list[TraceEvent] = []
         self._lock = threading.Lock()
         self._seq = itertools.count(1)
+        self._callbacks: dict[str, int] = {}
 
     def now(self) -> float:
         at = getattr(made_at, "value", None)  # a callback that crossed from a host process
         return (time.perf_counter() if at is None else at) - self.origin
 
     def add(self, kind: str, name: str, **fields: Any) -> TraceEvent:
+        """Record an event. Past CALLBACK_LIMIT callbacks of one name, a callback is still
+        returned (the monitor answers it as always) but no longer kept: memory stays bounded
+        whatever a target floods the monitor with."""
         fields.setdefault("start", self.now())
         fields.setdefault("thread", threading.current_thread().name)
         with self._lock:
             event = TraceEvent(next(self._seq), kind, name, **fields)
+            if kind == CALLBACK:
+                count = self._callbacks[name] = self._callbacks.get(name, 0) + 1
+                if count > CALLBACK_LIMIT:
+                    if count == CALLBACK_LIMIT + 1:
+                        self._events.append(
+                            TraceEvent(
+                                next(self._seq),
+                                MONITOR,
+                                "callbacks no longer recorded",
+                                start=event.start,
+                                end=event.start,
+                                data={"callback": name, "recorded": CALLBACK_LIMIT},
+                            )
+                        )
+                    return event
             self._events.append(event)
         return event
+
+    def dropped(self) -> dict[str, int]:
+        """Callbacks answered but not kept, by name."""
+        with self._lock:
+            return {n: c - CALLBACK_LIMIT for n, c in self._callbacks.items() if c > CALLBACK_LIMIT}
 
     def instant(self, kind: str, name: str, **fields: Any) -> TraceEvent:
         """An event that ends as it starts (a callback the monitor answers at once)."""

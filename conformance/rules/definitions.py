@@ -413,7 +413,8 @@ RULES: tuple[Rule, ...] = (
         REQUIRED,
         ("Online", "Offline", "Terminate", "LooksAlive", "IsAlive", "Open", "Close"),
         "The DLL never ends the Resource Monitor process it is loaded in: no exit, abort or "
-        "fatal signal, from an entry point or from a thread of its own.",
+        "fatal signal, from an entry point or from a thread of its own, and no exception "
+        "escapes a thread of its own (in a DLL written in C, that ends the process).",
         "W:resource-monitor",
         ("RM-1", "RM-2"),
         policy="The Resource Monitor runs DLLs in a process of its own so that a failing DLL "

@@ -9,11 +9,14 @@ from datetime import datetime, timezone
 from typing import Any
 
 from conformance.monitor.policy import Policy
-from conformance.report.model import CheckResult, RunResult
+from conformance.report.model import ERROR, CheckResult, RunResult
 from conformance.rules import Rule, catalogue
 from conformance.suite.context import RunContext
 from conformance.suite.registry import evaluate
 from conformance.targets import Target, load_target
+
+#: The whole run's wall-clock budget by default (a run of process_app takes about 10 s).
+DEFAULT_BUDGET_S = 1800.0
 
 
 def select_rules(patterns: list[str] | None) -> list[Rule]:
@@ -30,8 +33,10 @@ def run_suite(
     rules: list[Rule] | None = None,
     strict: bool = False,
     on_result: Callable[[CheckResult], None] | None = None,
+    budget: float = DEFAULT_BUDGET_S,
 ) -> RunResult:
-    """Check ``target`` against ``rules`` (default: the whole catalogue)."""
+    """Check ``target`` against ``rules`` (default: the whole catalogue). Once ``budget``
+    seconds have passed, the checks not yet started are reported as not judged."""
     from conformance import __version__
 
     policy = policy or Policy()
@@ -47,9 +52,18 @@ def run_suite(
     }
     ctx = RunContext(target, policy)
     started = time.perf_counter()
+    result.info["budget_s"] = budget
     try:
         for rule in rules if rules is not None else catalogue():
-            check = evaluate(rule, ctx)
+            if time.perf_counter() - started > budget:
+                check = CheckResult.for_rule(
+                    rule,
+                    ERROR,
+                    f"not judged: the run used up its wall-clock budget ({budget:.0f} s); "
+                    "raise it with --budget, or select fewer rules",
+                )
+            else:
+                check = evaluate(rule, ctx)
             result.checks.append(check)
             if on_result is not None:
                 on_result(check)

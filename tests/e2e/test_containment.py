@@ -49,7 +49,11 @@ def _alive(marker: str) -> list[str]:
 
 @pytest.mark.parametrize(
     ("name", "how"),
-    [("online_exits", "exit code 13"), ("isalive_segfaults", "killed by SIGSEGV")],
+    [
+        ("online_exits", "exit code 13"),
+        ("isalive_segfaults", "killed by SIGSEGV"),
+        ("worker_raises", "escaped the DLL's thread 'ClusWorker' (KeyError"),
+    ],
 )
 def test_a_target_that_ends_its_process_fails_process_survives(
     tmp_path: Path, name: str, how: str

@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 
 from conformance.clusapi import HKEY, ClusterRegOpenKey, ClusterRegQueryValue
+from conformance.monitor import trace as trace_module
 from conformance.monitor.host import InProcessHost
 from conformance.monitor.monitor import (
     LOG_ENTRY_LIMIT,
@@ -37,7 +38,7 @@ from conformance.monitor.monitor import (
     StartupFailed,
 )
 from conformance.monitor.policy import Policy
-from conformance.monitor.trace import CALL, MONITOR, TraceEvent
+from conformance.monitor.trace import CALL, CALLBACK, MONITOR, Trace, TraceEvent
 from conformance.resapi import (
     CLRES_VERSION_V1_00,
     CLRES_VERSION_V2_00,
@@ -1583,3 +1584,16 @@ def test_open_without_a_successful_startup_is_refused_cleanly(rig, how):
     assert not monitor.trace.calls("Open"), (
         "an Open that was never made should not be in the trace (it would fail FT checks)"
     )
+
+
+def test_a_callback_flood_is_answered_but_only_partly_recorded(monkeypatch):
+    """Memory stays bounded: past the limit, callbacks are counted, not kept."""
+    monkeypatch.setattr(trace_module, "CALLBACK_LIMIT", 50)
+    trace = Trace()
+    for i in range(120):
+        trace.instant(CALLBACK, "LogEvent", args={"i": i})
+    kept = trace.callbacks("LogEvent")
+    assert len(kept) == 50, f"the first 50 LogEvent callbacks should be kept, got {len(kept)}"
+    assert trace.dropped() == {"LogEvent": 70}, "the others should be counted"
+    [note] = [e for e in trace if e.name == "callbacks no longer recorded"]
+    assert note.data == {"callback": "LogEvent", "recorded": 50}, "once, saying what was dropped"
