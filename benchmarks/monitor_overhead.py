@@ -15,16 +15,14 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
 from conformance.monitor.host import Host, InProcessHost
 from conformance.monitor.isolated import IsolatedHost
 from conformance.monitor.monitor import Resource, ResourceMonitor
 from conformance.monitor.policy import Policy
-from conformance.resapi import ERROR_SUCCESS, FunctionTable
-from conformance.targets.pydll import resolve
+from conformance.targets.pydll import load_fresh, resolve
 
-#: The same trivial DLL as a module, for the host process.
+#: A trivial DLL, loaded in this process and in a host process.
 TRIVIAL_MODULE = """
 from conformance.resapi import ERROR_SUCCESS, FunctionTable
 
@@ -42,19 +40,6 @@ TABLE = FunctionTable(
 def Startup(ResourceType, MinVersionSupported, MaxVersionSupported, SetResourceStatus, LogEvent):
     return ERROR_SUCCESS, TABLE
 """
-
-
-def trivial_dll() -> SimpleNamespace:
-    table = FunctionTable(
-        Open=lambda name, key, handle: object(),
-        Close=lambda resid: None,
-        Online=lambda resid, event: ERROR_SUCCESS,
-        Offline=lambda resid: ERROR_SUCCESS,
-        Terminate=lambda resid: None,
-        LooksAlive=lambda resid: True,
-        IsAlive=lambda resid: True,
-    )
-    return SimpleNamespace(Startup=lambda *args: (ERROR_SUCCESS, table), table=table)
 
 
 def per_call_us(fn, calls: int, repeats: int = 5) -> float:
@@ -84,19 +69,20 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=2000)
     args = parser.parse_args()
 
-    dll = trivial_dll()
-    monitor, resource = online(InProcessHost(dll))
-    resid = resource.resid
     with tempfile.TemporaryDirectory() as folder:
         module = Path(folder) / "trivial_dll.py"
         module.write_text(TRIVIAL_MODULE, "utf-8")
-        isolated_monitor, isolated = online(IsolatedHost(resolve(str(module))))
+        ref = resolve(str(module))
+        dll = load_fresh(ref)
+        monitor, resource = online(InProcessHost(dll))
+        resid = resource.resid
+        isolated_monitor, isolated = online(IsolatedHost(ref))
         rows = [
-            ("LooksAlive", lambda: dll.table.LooksAlive(resid), "looks_alive"),
-            ("IsAlive", lambda: dll.table.IsAlive(resid), "is_alive"),
+            ("LooksAlive", lambda: dll.TABLE.LooksAlive(resid), "looks_alive"),
+            ("IsAlive", lambda: dll.TABLE.IsAlive(resid), "is_alive"),
             (
                 "Offline+Online",
-                lambda: (dll.table.Offline(resid), dll.table.Online(resid, None)),
+                lambda: (dll.TABLE.Offline(resid), dll.TABLE.Online(resid, None)),
                 "offline+online",
             ),
         ]

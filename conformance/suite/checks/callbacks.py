@@ -4,7 +4,7 @@ LG-*) and ClusWorker structures (§3.5, WK-1)."""
 from __future__ import annotations
 
 from conformance.monitor.monitor import LOG_ENTRY_LIMIT
-from conformance.monitor.trace import CALLBACK, short_repr
+from conformance.monitor.trace import CALLBACK, Trace, TraceEvent, short_repr
 from conformance.resapi import ERROR_INVALID_PARAMETER, LOG_LEVEL
 from conformance.suite.checks.entry_points import ALL
 from conformance.suite.context import RunContext, Violation, counted
@@ -17,12 +17,17 @@ def _is_level(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value in LEVELS
 
 
-@check("LogEvent.level")
-def log_level(ctx: RunContext) -> str:
+def _log_entries(ctx: RunContext) -> list[tuple[Trace, TraceEvent]]:
     runs = ctx.scenarios(*ALL)
     entries = [(t, e) for run in runs for t, e in run.events(CALLBACK, "LogEvent")]
     if not entries:
         raise ctx.nothing_to_judge("the DLL never called LogEvent", runs)
+    return entries
+
+
+@check("LogEvent.level")
+def log_level(ctx: RunContext) -> str:
+    entries = _log_entries(ctx)
     for trace, event in entries:
         level = event.args.get("LogLevel")
         if not _is_level(level):
@@ -37,10 +42,7 @@ def log_level(ctx: RunContext) -> str:
 
 @check("LogEvent.entry-length")
 def log_entry_length(ctx: RunContext) -> str:
-    runs = ctx.scenarios(*ALL)
-    entries = [(t, e) for run in runs for t, e in run.events(CALLBACK, "LogEvent")]
-    if not entries:
-        raise ctx.nothing_to_judge("the DLL never called LogEvent", runs)
+    entries = _log_entries(ctx)
     longest = max(e.data.get("entry_length", 0) for _, e in entries)
     for trace, event in entries:
         length = event.data.get("entry_length", 0)
