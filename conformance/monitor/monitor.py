@@ -103,6 +103,10 @@ class EntryPointHung(MonitorError):
     """An entry point did not return within DeadlockTimeout; the monitor is now unusable."""
 
 
+class RunAbandoned(MonitorError):
+    """The harness gave up on the run (its wall-clock budget was spent): nothing is blamed."""
+
+
 class HostCrashed(MonitorError):
     """The target ended its host process (isolated hosting); nothing more can be called."""
 
@@ -866,6 +870,9 @@ class ResourceMonitor:
         event = self.trace.add(CALL, entry, resource=resource, args=args, data=dict(data or {}))
         outcome = self.host.call(entry, call_args, self.policy.deadlock_seconds, resource)
         self._finish(event, outcome)
+        if self.wedged is not None and "abandoned" in self.wedged.data:
+            event.data["abandoned"] = True  # cut short by rescheck: not the target's doing
+            self._refuse_if_wedged()
         if outcome.crashed is not None:
             self._crash(event, outcome.crashed)
         if outcome.end is None:
@@ -877,6 +884,8 @@ class ResourceMonitor:
         return {"ResourceId": resource.resid}, (resource.resid,)
 
     def _refuse_if_wedged(self) -> None:
+        if self.wedged is not None and "abandoned" in self.wedged.data:
+            raise RunAbandoned(f"rescheck stopped the run: {self.wedged.data['abandoned']}")
         if self.wedged is not None and "crashed" in self.wedged.data:
             raise HostCrashed(
                 f"the host process has ended ({self.wedged.data['crashed']})", self.wedged
@@ -939,6 +948,17 @@ class ResourceMonitor:
             escaped=error,
             traceback=traceback_text,
         )
+
+    def abandon(self, why: str) -> None:
+        """Stop now, for a reason of the harness's: refuse every call from here on and close
+        the host (an isolated host's process is killed, so calls in flight come back)."""
+        if self.wedged is None:
+            self.wedged = self.trace.monitor("abandoned", None, abandoned=why)
+        self._stopping.set()
+        for resource in self.resources:
+            with resource.cond:
+                resource.cond.notify_all()
+        self.host.close()
 
     def host_exited(self, how: str, output: str) -> None:
         """The host process ended between calls: a thread of the target killed it."""

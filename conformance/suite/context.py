@@ -15,9 +15,11 @@ from conformance.monitor.monitor import (
     HostCrashed,
     Resource,
     ResourceMonitor,
+    RunAbandoned,
     StartupFailed,
 )
 from conformance.monitor.policy import Policy
+from conformance.monitor.threads import harness_thread
 from conformance.monitor.trace import CALL, Trace, TraceEvent
 from conformance.targets import Target
 
@@ -73,9 +75,12 @@ class ScenarioRun:
     stop: Stop | None = None
     notes: dict[str, Any] = field(default_factory=dict)
     failure: str | None = None  # rescheck itself failed in the scenario: nothing is judged
+    abandoned: threading.Event = field(default_factory=threading.Event)  # the run's budget
 
     def monitor(self) -> ResourceMonitor:
         """A new monitor on a fresh load of the target (its own trace)."""
+        if self.abandoned.is_set():
+            raise RunAbandoned("rescheck stopped the run: its wall-clock budget was spent")
         trace = Trace()
         host = self.target.new_host()
         start, end = host.loaded  # the DllMain of a Python DLL: executing its module (DM-4)
@@ -90,6 +95,8 @@ class ScenarioRun:
         monitor = ResourceMonitor(host, self.target.resource_type, self.policy, trace)
         self.monitors.append(monitor)
         self.traces.append(monitor.trace)
+        if self.abandoned.is_set():  # the budget ran out while this host was starting
+            monitor.abandon("the run's wall-clock budget was spent")
         return monitor
 
     def open(
@@ -148,18 +155,34 @@ class Halt(Exception):
 class RunContext:
     """One conformance run: scenario results are computed once and shared by the checks."""
 
-    def __init__(self, target: Target, policy: Policy | None = None) -> None:
+    def __init__(
+        self, target: Target, policy: Policy | None = None, deadline: float | None = None
+    ) -> None:
         self.target = target
         self.policy = policy or Policy()
         self._runs: dict[str, ScenarioRun] = {}
         self._lock = threading.Lock()
+        self.abandoned = threading.Event()
+        self._watchdog: threading.Timer | None = None
+        if deadline is not None:
+            wait = max(0.0, deadline - time.perf_counter())
+            self._watchdog = threading.Timer(wait, self._abandon, (wait,))
+            self._watchdog.daemon = True
+            harness_thread(self._watchdog).start()
+
+    def _abandon(self, budget: float) -> None:
+        """The run's budget is spent: stop the scenario under way, whatever it waits for."""
+        self.abandoned.set()
+        for run in list(self._runs.values()):
+            for monitor in list(run.monitors):
+                monitor.abandon(f"the run's wall-clock budget ({budget:.0f} s) was spent")
 
     def scenario(self, name: str) -> ScenarioRun:
         from conformance.suite.scenarios import SCENARIOS
 
         with self._lock:
             if name not in self._runs:
-                run = ScenarioRun(name, self.target, self.policy)
+                run = ScenarioRun(name, self.target, self.policy, abandoned=self.abandoned)
                 self._runs[name] = run  # run once, whatever happens
                 try:
                     SCENARIOS[name](run)
@@ -175,6 +198,8 @@ class RunContext:
                     run.stop = Stop(str(exc), "FunctionTable.entry-points")
                 except HostCrashed as exc:
                     run.stop = Stop(str(exc), "Process.survives")
+                except RunAbandoned as exc:
+                    run.stop = Stop(str(exc))
                 except Exception as exc:
                     run.failure = f"{type(exc).__name__}: {exc}"
                     raise  # the first check reports it as an internal error, with the traceback
@@ -205,6 +230,8 @@ class RunContext:
         return NotApplicable(what)
 
     def close(self) -> None:
+        if self._watchdog is not None:
+            self._watchdog.cancel()
         for run in self._runs.values():
             for monitor in run.monitors:
                 monitor.shutdown()

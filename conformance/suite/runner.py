@@ -50,8 +50,8 @@ def run_suite(
         "resource_api_versions": "0x100 (V1)",
         **policy.describe(),
     }
-    ctx = RunContext(target, policy)
     started = time.perf_counter()
+    ctx = RunContext(target, policy, deadline=started + budget)
     result.info["budget_s"] = budget
     try:
         for rule in rules if rules is not None else catalogue():

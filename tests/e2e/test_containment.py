@@ -93,3 +93,27 @@ def test_children_and_threads_the_target_leaves_behind_are_reported_and_killed(
     releases = _check(results, "Close.releases")
     assert releases["outcome"] == "failed" and "threads" in releases["message"], releases
     assert took < RUN_LIMIT_S
+
+
+def test_the_budget_stops_a_run_in_the_middle_of_a_scenario_and_blames_nobody(
+    tmp_path: Path,
+) -> None:
+    started = time.perf_counter()
+    done = rescheck(
+        "run",
+        "--resource-type",
+        "fixtures/conforming.py",
+        "--report-dir",
+        str(tmp_path / "r"),
+        "--budget",
+        "1.5",
+        cwd=REPO,
+        timeout=RUN_LIMIT_S,
+    )
+    took = time.perf_counter() - started
+    assert done.returncode == 2, f"a run cut short cannot be judged: exit 2, got {done.returncode}"
+    results = json.loads((tmp_path / "r" / "results.json").read_text("utf-8"))
+    failed = [c["id"] for c in results["checks"] if c["outcome"] == "failed"]
+    assert not failed, f"stopping the run is rescheck's doing, not the target's; failed: {failed}"
+    assert any("budget" in c["message"] for c in results["checks"] if c["outcome"] == "error")
+    assert took < 30, f"the run should end soon after its 1.5 s budget, took {took:.1f} s"

@@ -114,8 +114,8 @@ def concurrent(ctx: RunContext) -> str:
     }
     judged: dict[str, int] = {}
     for trace in run.traces:
-        if any("crashed" in e.data for e in trace):
-            continue  # the host process ended: Process.survives judges that
+        if any("crashed" in e.data or "abandoned" in e.data for e in trace):
+            continue  # the host process ended (Process.survives judges it) or rescheck stopped
         calls = trace.calls()
         for term in (c for c in calls if c.name == "Terminate"):
             others = [c for c in calls if c.name in OVERLAPPING and _overlap(c, term)]
