@@ -95,6 +95,14 @@ def test_children_and_threads_the_target_leaves_behind_are_reported_and_killed(
     assert took < RUN_LIMIT_S
 
 
+def test_a_log_flood_gets_a_verdict_and_small_reports(tmp_path: Path) -> None:
+    _, results, took = _run(tmp_path, "log_flood")
+    assert results["verdict"] in ("compliant", "non-compliant"), results["verdict"]
+    size = sum(f.stat().st_size for f in (tmp_path / "log_flood").iterdir())
+    assert size < 5_000_000, f"the reports must stay small whatever the target logs: {size} B"
+    assert took < RUN_LIMIT_S
+
+
 def test_the_budget_stops_a_run_in_the_middle_of_a_scenario_and_blames_nobody(
     tmp_path: Path,
 ) -> None:
