@@ -9,6 +9,7 @@ the run; a host in a separate process can take its place without changing the mo
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import queue
 import threading
@@ -144,7 +145,19 @@ class _Job:
             _context.value = None
             self.done.set()
             if self.on_done is not None:
-                self.on_done(outcome)
+                try:
+                    self.on_done(outcome)
+                except Exception as exc:  # the call thread must live on to serve others
+                    fallback = CallOutcome(
+                        start=outcome.start,
+                        end=outcome.end,
+                        thread=outcome.thread,
+                        error=f"its result could not be reported: {type(exc).__name__}: {exc}"[
+                            :500
+                        ],
+                    )
+                    with contextlib.suppress(Exception):
+                        self.on_done(fallback)
 
 
 class CallRunner:

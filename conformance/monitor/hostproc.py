@@ -13,6 +13,7 @@ from __future__ import annotations
 import faulthandler
 import itertools
 import os
+import pickle
 import signal
 import sys
 import threading
@@ -32,11 +33,11 @@ from conformance.monitor.host import (
     table_shape,
 )
 from conformance.monitor.monitor import RESOURCE_HANDLE
-from conformance.monitor.remote import RemoteRef, is_plain
-from conformance.monitor.threads import harness_thread, stacks, target_threads
+from conformance.monitor.remote import TUPLE_DEPTH, TUPLE_LENGTH, RemoteRef, plain
+from conformance.monitor.threads import harness_thread, is_harness_thread, stacks, target_threads
 from conformance.monitor.trace import short_repr
 from conformance.monitor.usage import settled
-from conformance.resapi import HANDLE, V1_ENTRY_POINTS, GetLastError, observe_last_error
+from conformance.resapi import HANDLE, GetLastError, observe_last_error
 
 #: How often handed-out failure events are looked at.
 EVENT_POLL_S = 0.005
@@ -72,8 +73,9 @@ class HostServer:
 
     # --- the socket ------------------------------------------------------------------------
     def send(self, *message: Any) -> None:
+        data = pickle.dumps(message)  # outside the lock: a slow pickle blocks no one else
         with self._send_lock:
-            self.conn.send(message)
+            self.conn.send_bytes(data)
 
     def serve(self) -> None:
         threading.excepthook = self._escaped
@@ -102,6 +104,8 @@ class HostServer:
         """An exception left a thread of the target: in a C DLL, that ends the process."""
         if args.exc_type is SystemExit:
             return  # the thread's own way to end, like ExitThread
+        if args.thread is not None and is_harness_thread(args.thread):
+            return  # ours (a reply that could not be sent is reported with the call)
         error = f"{args.exc_type.__name__}: {args.exc_value}"[:500]
         text = "".join(
             traceback.format_exception(args.exc_type, args.exc_value, args.exc_traceback)
@@ -166,10 +170,18 @@ class HostServer:
 
     # --- values ----------------------------------------------------------------------------
     def encode(self, value: Any, depth: int = 0) -> Any:
-        if type(value) is tuple and len(value) <= 64 and depth < 3:
+        """What the harness may receive for ``value``: plain data, its own handles, or a
+        RemoteRef naming the object, which stays here."""
+        if type(value) is tuple and depth < TUPLE_DEPTH and len(value) <= TUPLE_LENGTH[depth]:
             return tuple(self.encode(item, depth + 1) for item in value)
-        if is_plain(value) or isinstance(value, (RESOURCE_HANDLE, RemoteRef)):
-            return value  # (a RESOURCE_HANDLE is the harness's own, sent with Open)
+        try:
+            is_plain, sent = plain(value)
+        except Exception:  # a subclass whose base value cannot be read
+            is_plain, sent = False, None
+        if is_plain:
+            return sent
+        if type(value) in (RESOURCE_HANDLE, RemoteRef):
+            return value  # the harness's own (a RESOURCE_HANDLE comes with Open)
         with self._lock:
             ref = self._ref_of.get(id(value))
             if ref is None:
@@ -246,7 +258,10 @@ class HostServer:
 
     def _on_call(self, rid: int, entry: str, args: tuple[Any, ...], resource: str | None) -> None:
         real = tuple(self.decode(a) for a in args)
-        fn = getattr(self.table, entry) if entry in V1_ENTRY_POINTS else None
+        table = self.table
+
+        def fn(*call_args: Any) -> Any:  # the table is the target's: read it on the call thread
+            return getattr(table, entry)(*call_args)
 
         def done(outcome: CallOutcome) -> None:
             handles = {
@@ -260,10 +275,15 @@ class HostServer:
         self.runner.submit(fn, real, entry, resource, done)
 
     def _on_audit(self, rid: int, what: str, arg: Any) -> None:
+        self._aside(f"audit-{what}", lambda: self._audit(rid, what, arg))
+
+    def _audit(self, rid: int, what: str, arg: Any) -> None:
+        # threads are named by (ident, native id): an ident is reused as soon as a thread ends
         if what == "baseline":
-            answer: Any = [t.ident for t in threading.enumerate()]
+            answer: Any = [(t.ident, t.native_id) for t in threading.enumerate()]
         else:
-            baseline = {t for t in threading.enumerate() if t.ident in set(arg[0])}
+            known = {tuple(pair) for pair in arg[0]}
+            baseline = {t for t in threading.enumerate() if (t.ident, t.native_id) in known}
             if what == "lingering":
                 answer = stacks(target_threads(baseline))
             else:
@@ -271,11 +291,25 @@ class HostServer:
         self.send("done", rid, answer, None, None)
 
     def _on_properties(self, rid: int, resource: str) -> None:
-        try:
-            answer = ("ok", dict(self.companion.properties_for(resource)))
-        except Exception as exc:
-            answer = ("raised", f"{type(exc).__name__}: {exc}")
-        self.send("done", rid, answer, None, None)
+        def run() -> None:
+            try:
+                answer = (
+                    "ok",
+                    {
+                        str(k): self.encode(v)
+                        for k, v in self.companion.properties_for(resource).items()
+                    },
+                )
+            except Exception as exc:
+                answer = ("raised", f"{type(exc).__name__}: {exc}")
+            self.send("done", rid, answer, None, None)
+
+        self._aside("companion-properties", run)
+
+    def _aside(self, name: str, work: Any) -> None:
+        """Work that runs the target's or the companion's code, or waits: never on the
+        thread that reads the harness's messages."""
+        harness_thread(threading.Thread(target=work, name=name, daemon=True)).start()
 
     def _on_companion(self, rid: int, kind: str, resource: str, properties: Any) -> None:
         def run() -> None:
@@ -286,7 +320,7 @@ class HostServer:
                 answer = ("raised", f"{type(exc).__name__}: {exc}")
             self.send("done", rid, answer, None, None)
 
-        harness_thread(threading.Thread(target=run, name=f"companion-{kind}", daemon=True)).start()
+        self._aside(f"companion-{kind}", run)
 
     def _outcome(self, outcome: CallOutcome) -> dict[str, Any]:
         return {
@@ -322,7 +356,9 @@ class HostServer:
 
 
 def main() -> None:
-    conn = Connection(int(sys.argv[1]))
+    fd = int(sys.argv[1])
+    os.set_inheritable(fd, False)  # processes the target starts do not get the harness's socket
+    conn = Connection(fd)
     HostServer(conn).serve()
 
 

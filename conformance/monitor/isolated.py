@@ -35,7 +35,7 @@ from conformance.companion import ProbeContext
 from conformance.errors import TargetLoadError
 from conformance.monitor import host as host_module
 from conformance.monitor.host import CallOutcome, MonitorCallbacks
-from conformance.monitor.remote import RemoteEvent
+from conformance.monitor.remote import RemoteEvent, loads
 from conformance.monitor.threads import harness_thread
 from conformance.monitor.trace import made_at
 from conformance.monitor.usage import Usage
@@ -77,6 +77,9 @@ class _Tail:
                 self.size += len(chunk)
                 while self.size - len(self.data[0]) >= OUTPUT_TAIL:
                     self.size -= len(self.data.popleft())
+
+    def close(self) -> None:
+        self._stream.close()
 
     def text(self) -> str:
         tail = b"".join(self.data)[-OUTPUT_TAIL:].decode("utf-8", "replace")
@@ -128,13 +131,15 @@ class IsolatedHost:
         self._proxy_lock = threading.Lock()
         self._ids = itertools.count(1)
         self._exit: str | None = None
+        self._refused: str | None = None  # why the harness stopped reading this host
+        self._dumping = 0  # stacks of a hung call are being dumped
         self._closing = False
         self._ready: queue.SimpleQueue[dict[str, Any]] = queue.SimpleQueue()
         fd, stacks = tempfile.mkstemp(prefix="rescheck-stacks-")
         os.close(fd)
         self._stacks_file = Path(stacks)
-        ours, theirs = socket.socketpair()
-        self._conn = Connection(os.dup(ours.detach()))
+        self._sock, theirs = socket.socketpair()
+        self._conn = Connection(os.dup(self._sock.fileno()))
         child_fd = theirs.detach()
         self.process = subprocess.Popen(
             # the target in the command line says, in ps, whose host this is
@@ -153,6 +158,9 @@ class IsolatedHost:
             threading.Thread(target=self._read, name="host-reader", daemon=True)
         )
         self._reader.start()
+        harness_thread(  # the child's end of the socket may live on in a process it forked
+            threading.Thread(target=self._wait_exit, name="host-waiter", daemon=True)
+        ).start()
         self._send(
             "init",
             {
@@ -188,10 +196,16 @@ class IsolatedHost:
         with self._send_lock:
             self._conn.send(message)
 
+    def _wait_exit(self) -> None:
+        """When the child exits, end the reader's wait even if a fork holds the socket."""
+        self.process.wait()
+        with contextlib.suppress(OSError):
+            self._sock.shutdown(socket.SHUT_RDWR)
+
     def _read(self) -> None:
         try:
             while True:
-                message = self._conn.recv()
+                message = loads(self._conn.recv_bytes())
                 kind = message[0]
                 if kind == "done":
                     self._done(message)
@@ -205,6 +219,10 @@ class IsolatedHost:
                     self._ready.put(message[1])
         except (EOFError, OSError):
             pass
+        except Exception as exc:  # a message the harness refuses to read: end this host
+            self._refused = f"{type(exc).__name__}: {exc}"
+            with contextlib.suppress(OSError):
+                self.process.kill()
         self._ended()
 
     def _done(self, message: tuple[Any, ...]) -> None:
@@ -230,12 +248,15 @@ class IsolatedHost:
         except subprocess.TimeoutExpired:
             code = None
         self._exit = _describe_exit(code)
+        if self._refused is not None:
+            self._exit = f"stopped by rescheck: it sent what the harness refuses ({self._refused})"
         self._ready.put({"error": f"the host process ended while loading ({self._exit})"})
         waiting = list(self._pending.values())
         for slot in waiting:
             slot[0].set()  # each call in flight reports the end itself
-        if not waiting and not self._closing and self._callbacks is not None:
-            self._callbacks.host_exited(self._exit, self.output())
+        if waiting or self._closing or self._dumping or self._callbacks is None:
+            return  # (a death while its stacks are dumped belongs to the hung call)
+        self._callbacks.host_exited(self._exit, self.output())
 
     def output(self) -> str:
         out, err = self._stdout.text(), self._stderr.text()
@@ -279,7 +300,8 @@ class IsolatedHost:
         if message[0] == "done":
             self._complete(message)
             return
-        kind, cid, _ident, _name, context, last_error, name, payload, at = message
+        kind, cid, _ident, thread_name, context, last_error, name, payload, at = message
+        threading.current_thread().name = thread_name  # idents are reused; names change
         host_module._context.value = context  # the entry point the target's thread is in
         resapi._last_error.value = last_error
         made_at.value = at  # the trace records when the target made the callback
@@ -389,6 +411,13 @@ class IsolatedHost:
 
     def _dump_stacks(self) -> str:
         """The child's threads, written by faulthandler on SIGUSR1."""
+        self._dumping += 1
+        try:
+            return self._read_stacks()
+        finally:
+            self._dumping -= 1
+
+    def _read_stacks(self) -> str:
         with contextlib.suppress(OSError):
             self._stacks_file.write_bytes(b"")
             os.kill(self.process.pid, signal.SIGUSR1)
@@ -447,11 +476,19 @@ class IsolatedHost:
             self.process.wait(timeout=1.0)
         with contextlib.suppress(OSError):
             os.killpg(self.process.pid, signal.SIGKILL)
+        with contextlib.suppress(OSError):
+            self.process.kill()  # in case it left its process group
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(timeout=5)
         if self._reader is not threading.current_thread():
             self._reader.join(timeout=2)  # it ends at the socket's EOF
         self._conn.close()
+        self._sock.close()
+        for tail in (self._stdout, self._stderr):
+            tail.thread.join(timeout=1)  # at EOF; a process that escaped may still hold it
+            if not tail.thread.is_alive():
+                with contextlib.suppress(OSError):
+                    tail.close()
         self._stacks_file.unlink(missing_ok=True)
 
 

@@ -7,13 +7,22 @@ the harness holds a `RemoteRef` or a `RemoteEvent` that names them.
 
 from __future__ import annotations
 
+import importlib
+import io
+import pickle
 import threading
+from enum import IntEnum
 from typing import Any
 
-#: Values that cross as they are; anything else stays in the host behind a RemoteRef.
+#: Types that cross as they are (exact types: a subclass could carry the target's code).
 PLAIN = (type(None), bool, int, float, str, bytes)
-#: Longest plain str/bytes sent as itself (a flood is cut, not shipped).
+#: Longest str/bytes sent whole; longer ones are cut (and still longer than any limit checked).
 PLAIN_LIMIT = 65536
+#: Ints wider than this cross as a RemoteRef (a report cannot show 10**5000 anyway).
+INT_BITS = 64
+#: Tuples cross element by element, this deep and this long at most.
+TUPLE_DEPTH = 3
+TUPLE_LENGTH = (64, 16, 16)
 
 
 class RemoteRef:
@@ -54,12 +63,48 @@ class RemoteEvent:
         return self.text
 
 
-def is_plain(value: Any, depth: int = 0) -> bool:
-    """True for data that means the same on both sides (and is not too big to send)."""
-    if isinstance(value, (str, bytes)):
-        return len(value) <= PLAIN_LIMIT
-    if isinstance(value, PLAIN):
-        return True
-    if isinstance(value, tuple) and depth < 3 and len(value) <= 64:
-        return all(is_plain(item, depth + 1) for item in value)
-    return False
+def plain(value: Any) -> tuple[bool, Any]:
+    """``(True, what to send)`` when ``value`` is plain data: of an exact plain type, or a
+    subclass reduced to its base value (without running the subclass's code); else False."""
+    kind = type(value)
+    if kind in PLAIN:
+        if kind is int and value.bit_length() > INT_BITS:
+            return False, None
+        if kind in (str, bytes):
+            return True, value[:PLAIN_LIMIT]
+        return True, value
+    if isinstance(value, IntEnum) and kind.__module__ == "conformance.resapi":
+        return True, value  # the harness's own enums (LOG_LEVEL, CLUSTER_RESOURCE_STATE, ...)
+    for base, convert in ((int, int.__int__), (float, float.__float__)):
+        if isinstance(value, base):
+            return plain(convert(value))
+    if isinstance(value, str):
+        return True, str.__str__(value)[:PLAIN_LIMIT]
+    if isinstance(value, bytes):
+        return True, bytes.__getitem__(value, slice(0, PLAIN_LIMIT))
+    return False, None
+
+
+#: What the harness accepts when it unpickles a message from a host: its own classes only.
+SAFE_CLASSES = {
+    ("conformance.monitor.remote", "RemoteRef"),
+    ("conformance.monitor.monitor", "RESOURCE_HANDLE"),
+    ("conformance.monitor.usage", "Usage"),
+}
+
+
+class SafeUnpickler(pickle.Unpickler):
+    """Unpickles a host's message without ever running or importing the target's code."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) in SAFE_CLASSES:
+            return super().find_class(module, name)
+        if module == "conformance.resapi":
+            found = getattr(importlib.import_module(module), name, None)
+            if isinstance(found, type) and issubclass(found, IntEnum):
+                return found
+        raise pickle.UnpicklingError(f"a host sent {module}.{name}, which the harness refuses")
+
+
+def loads(data: bytes) -> Any:
+    return SafeUnpickler(io.BytesIO(data)).load()

@@ -20,6 +20,10 @@ def harness_thread(thread: threading.Thread) -> threading.Thread:
     return thread
 
 
+def is_harness_thread(thread: threading.Thread) -> bool:
+    return thread in _HARNESS
+
+
 def target_threads(baseline: Collection[threading.Thread]) -> list[threading.Thread]:
     """Live threads that were not running at ``baseline`` and are not the harness's."""
     return [

@@ -9,6 +9,7 @@ of the target's own, a worker).
 from __future__ import annotations
 
 import itertools
+import reprlib
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -24,12 +25,19 @@ CALLBACK = "callback"  # a call from the target into the monitor (SetResourceSta
 MONITOR = "monitor"  # something the monitor itself decided (state change, timeout, ...)
 
 
+#: Bounded reprs: a target may return a huge nested tuple or an int of 10**5000 digits.
+_REPR = reprlib.Repr()
+_REPR.maxstring = _REPR.maxother = REPR_LIMIT
+_REPR.maxlong = 60
+_REPR.maxlevel = 3
+
+
 def short_repr(value: Any) -> str:
-    if isinstance(value, IntEnum):
+    if type(value).__module__ == "conformance.resapi" and isinstance(value, IntEnum):
         return f"{value.name}({int(value)})"
     try:
-        text = repr(value)
-    except Exception as exc:  # a hostile __repr__
+        text = _REPR.repr(value)
+    except Exception as exc:  # a hostile __repr__, or an int too long to print
         text = f"<unrepresentable {type(value).__name__}: {type(exc).__name__}>"
     return text if len(text) <= REPR_LIMIT else text[: REPR_LIMIT - 3] + "..."
 
@@ -82,7 +90,9 @@ class TraceEvent:
 
 
 def _plain(value: Any) -> bool:
-    return value is None or isinstance(value, (bool, int, float, str))
+    if isinstance(value, int) and not isinstance(value, bool):
+        return -(2**63) <= value < 2**64  # JSON and reports cope; a huge int is shown as text
+    return value is None or isinstance(value, (bool, float, str))
 
 
 #: Callbacks of one name a trace keeps (LogEvent, SetResourceStatus, ...); the rest are counted.

@@ -3,7 +3,7 @@ Online/Offline return documented codes (CONTRACT.md §2–§5)."""
 
 from __future__ import annotations
 
-from conformance.monitor.trace import Trace, TraceEvent
+from conformance.monitor.trace import Trace, TraceEvent, short_repr
 from conformance.resapi import (
     DWORD_MAX,
     ERROR_RESOURCE_NOT_AVAILABLE,
@@ -85,7 +85,7 @@ def _bool(entry: str):
         for trace, event in back:
             if not is_bool(event.result):
                 raise Violation(
-                    f"{entry} returned {event.result!r} ({type(event.result).__name__}); "
+                    f"{entry} returned {short_repr(event.result)} ({type(event.result).__name__}); "
                     "a BOOL is TRUE (1) or FALSE (0)",
                     trace,
                     [event],
@@ -107,7 +107,9 @@ def online_return_code(ctx: RunContext) -> str:
     for trace, event in back:
         if not is_dword(event.result):
             raise Violation(
-                f"Online returned {event.result!r}, which is not a DWORD status", trace, [event]
+                f"Online returned {short_repr(event.result)}, which is not a DWORD status",
+                trace,
+                [event],
             )
         if event.result == ERROR_RESOURCE_NOT_AVAILABLE and not quorum:
             raise Violation(
@@ -125,6 +127,8 @@ def offline_return_code(ctx: RunContext) -> str:
     for trace, event in back:
         if not is_dword(event.result):
             raise Violation(
-                f"Offline returned {event.result!r}, which is not a DWORD status", trace, [event]
+                f"Offline returned {short_repr(event.result)}, which is not a DWORD status",
+                trace,
+                [event],
             )
     return f"{counted(len(back), 'Offline call')} returned a DWORD status"

@@ -3,7 +3,7 @@ companion's probe sees it (ON-9, IA-3, CL-3)."""
 
 from __future__ import annotations
 
-from conformance.monitor.trace import CALL, MONITOR, Trace, TraceEvent
+from conformance.monitor.trace import CALL, MONITOR, Trace, TraceEvent, short_repr
 from conformance.monitor.usage import Usage
 from conformance.resapi import BOOL_is_TRUE
 from conformance.suite.checks.entry_points import ALL
@@ -32,7 +32,7 @@ def isolated(ctx: RunContext) -> str:
     first, second = (_open_call(trace, name) for name in run.notes["opened"])
     if _same(first.result, second.result):
         raise Violation(
-            f"Open returned the same RESID ({first.result!r}) for two instances",
+            f"Open returned the same RESID ({short_repr(first.result)}) for two instances",
             trace,
             [first, second],
         )
@@ -46,7 +46,7 @@ def isolated(ctx: RunContext) -> str:
     for after, call in judged:
         if not BOOL_is_TRUE(call.result):
             raise Violation(
-                f"after {after}, IsAlive of {call.resource} returned {call.result!r}: operating "
+                f"after {after}, IsAlive of {call.resource} returned {short_repr(call.result)}: operating "
                 "on one instance changed what another reports",
                 trace,
                 [call],
@@ -155,7 +155,7 @@ def detects_failure(ctx: RunContext) -> str:
         if BOOL_is_TRUE(calls[0].result):
             raise Violation(
                 "the entity has crashed (the companion's probe says so), yet IsAlive returned "
-                f"{calls[0].result!r}",
+                f"{short_repr(calls[0].result)}",
                 trace,
                 [broken, calls[0]],
             )

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from conformance.monitor.trace import CALL, CALLBACK, MONITOR, TraceEvent
+from conformance.monitor.trace import CALL, CALLBACK, MONITOR, TraceEvent, short_repr
 from conformance.resapi import (
     ERROR_IO_PENDING,
     ERROR_RESOURCE_NOT_AVAILABLE,
@@ -116,7 +116,7 @@ def _healthy(ctx: RunContext, entry: str) -> str:
             continue
         if not BOOL_is_TRUE(event.result):
             raise Violation(
-                f"{entry} returned {event.result!r} for a resource that came online and was not disturbed",
+                f"{entry} returned {short_repr(event.result)} for a resource that came online and was not disturbed",
                 trace,
                 [event],
             )
@@ -147,7 +147,7 @@ def resource_handle(ctx: RunContext) -> str:
             seen += 1
             if not event.data.get("known_handle"):
                 raise Violation(
-                    f"{event.name} was called with {event.args.get('ResourceHandle')!r}, which is not "
+                    f"{event.name} was called with {short_repr(event.args.get('ResourceHandle'))}, which is not "
                     "the ResourceHandle of an open instance",
                     trace,
                     [event],

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conformance.monitor.trace import MONITOR, Trace, TraceEvent
+from conformance.monitor.trace import MONITOR, Trace, TraceEvent, short_repr
 from conformance.resapi import (
     ERROR_IO_PENDING,
     ERROR_SUCCESS,
@@ -78,7 +78,7 @@ def only_when_pending(ctx: RunContext) -> str:
             )
         if call.end is not None and call.result != ERROR_IO_PENDING:
             raise Violation(
-                f"a worker reported status during {call.name}, which then returned {call.result!r} "
+                f"a worker reported status during {call.name}, which then returned {short_repr(call.result)} "
                 "instead of ERROR_IO_PENDING",
                 trace,
                 [call, event],
@@ -98,7 +98,7 @@ def checkpoint(ctx: RunContext) -> str:
         judged += 1
         value = event.args.get("CheckPoint")
         if not isinstance(value, int) or isinstance(value, bool):
-            raise Violation(f"CheckPoint is {value!r}, not a DWORD", trace, [event])
+            raise Violation(f"CheckPoint is {short_repr(value)}, not a DWORD", trace, [event])
         key = (id(trace), op)
         if key in last and value <= last[key][0]:
             raise Violation(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conformance.monitor.trace import Trace, TraceEvent
+from conformance.monitor.trace import Trace, TraceEvent, short_repr
 from conformance.resapi import (
     CLRES_VERSIONS,
     ERROR_REVISION_MISMATCH,
@@ -34,7 +34,7 @@ def revision_mismatch(ctx: RunContext) -> str:
             )
         if event.result != ERROR_REVISION_MISMATCH:
             table = event.data.get("table_version")
-            extra = f" with a table of version {table!r}" if table is not None else ""
+            extra = f" with a table of version {short_repr(table)}" if table is not None else ""
             raise Violation(
                 f"Startup returned {error_name(event.result)}{extra} for versions "
                 f"0x{low:x}..0x{high:x}, which contain no Resource API version; expected "
@@ -67,7 +67,7 @@ def table_version(ctx: RunContext) -> str:
         low, high = event.args["MinVersionSupported"], event.args["MaxVersionSupported"]
         if version not in CLRES_VERSIONS:
             raise Violation(
-                f"the function table's Version is {version!r}, not a documented CLRES_VERSION "
+                f"the function table's Version is {short_repr(version)}, not a documented CLRES_VERSION "
                 f"({', '.join(hex(v) for v in CLRES_VERSIONS)})",
                 trace,
                 [event],

@@ -1,0 +1,144 @@
+"""IsolatedHost on its own: what crosses from a target's host process, and what never does."""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conformance.monitor.isolated import IsolatedHost
+from conformance.targets.pydll import resolve
+
+WAIT = 10.0
+
+
+class Callbacks:
+    """Records what the host hands to the monitor."""
+
+    def __init__(self) -> None:
+        self.logs: list[tuple[Any, ...]] = []
+        self.exits: list[str] = []
+
+    def SetResourceStatus(self, ResourceHandle: Any, ResourceStatus: Any) -> int:
+        return 0
+
+    def LogEvent(self, ResourceHandle: Any, LogLevel: Any, FormatString: Any, *args: Any) -> None:
+        self.logs.append((LogLevel, FormatString, args, threading.current_thread().name))
+
+    def host_exited(self, how: str, output: str) -> None:
+        self.exits.append(how)
+
+    def thread_raised(self, thread: str, error: str, traceback_text: str) -> None:
+        pass
+
+
+def host_for(tmp_path: Path, source: str) -> IsolatedHost:
+    module = tmp_path / f"dll_{len(list(tmp_path.iterdir()))}.py"
+    module.write_text(source, "utf-8")
+    return IsolatedHost(resolve(str(module)))
+
+
+def test_values_of_the_targets_own_classes_cross_as_plain_data_without_running_its_code(
+    tmp_path: Path,
+) -> None:
+    marker = tmp_path / "ran-in"
+    host = host_for(
+        tmp_path,
+        f"""
+import enum, os
+
+class Level(enum.IntEnum):
+    INFO = 1
+
+class Sneaky(int):
+    def __reduce__(self):
+        return (os.system, ("echo harness >> {marker}",))
+
+def Startup(ResourceType, Min, Max, SetResourceStatus, LogEvent):
+    LogEvent(None, Level.INFO, "hello %1", "x")
+    return Sneaky(0), None
+""",
+    )
+    callbacks = Callbacks()
+    try:
+        outcome = host.startup("T", 0x100, 0x100, callbacks, WAIT)
+    finally:
+        host.close()
+    assert outcome.value == (0, None) and type(outcome.value[0]) is int, (
+        f"an int subclass should arrive as a plain int; got {outcome.value!r}"
+    )
+    assert [(type(level), level) for level, *_ in callbacks.logs] == [(int, 1)], callbacks.logs
+    assert not marker.exists(), "the target's code must never run in the harness's process"
+    assert not any(name.startswith("dll_") for name in sys.modules), "nor its module be imported"
+
+
+def test_a_host_leaves_no_file_descriptor_behind(tmp_path: Path) -> None:
+    source = "def Startup(*args):\n    return 0, None\n"
+    host_for(tmp_path, source).close()  # warm up whatever is created once
+    before = len(os.listdir("/proc/self/fd"))
+    for _ in range(5):
+        host_for(tmp_path, source).close()
+    time.sleep(0.2)
+    after = len(os.listdir("/proc/self/fd"))
+    assert after <= before, f"open fds went from {before} to {after} over 5 hosts"
+
+
+def test_a_host_ended_by_a_forked_process_is_still_seen(tmp_path: Path) -> None:
+    host = host_for(
+        tmp_path,
+        """
+import os, threading, time
+
+def Startup(*args):
+    if os.fork() == 0:
+        time.sleep(30)  # the fork keeps the host's socket and pipes open
+        os._exit(0)
+    threading.Timer(0.3, os._exit, (7,)).start()
+    return 0, None
+""",
+    )
+    callbacks = Callbacks()
+    try:
+        host.startup("T", 0x100, 0x100, callbacks, WAIT)
+        deadline = time.perf_counter() + WAIT
+        while not callbacks.exits and time.perf_counter() < deadline:
+            time.sleep(0.05)
+    finally:
+        host.close()
+    assert callbacks.exits == ["exit code 7"], (
+        f"the host's exit should be reported although a fork holds its socket: {callbacks.exits}"
+    )
+
+
+@pytest.mark.parametrize("names", [("alpha", "beta", "gamma")])
+def test_callbacks_carry_the_name_of_the_thread_that_made_them(
+    tmp_path: Path, names: tuple[str, ...]
+) -> None:
+    host = host_for(
+        tmp_path,
+        f"""
+import threading
+
+def Startup(ResourceType, Min, Max, SetResourceStatus, LogEvent):
+    for name in {names!r}:  # one after the other: the ident of each is reused
+        thread = threading.Thread(target=LogEvent, args=(None, 0, "from %1", name), name=name)
+        thread.start()
+        thread.join()
+    return 0, None
+""",
+    )
+    callbacks = Callbacks()
+    try:
+        host.startup("T", 0x100, 0x100, callbacks, WAIT)
+        deadline = time.perf_counter() + WAIT  # other threads' callbacks may still be on the way
+        while len(callbacks.logs) < len(names) and time.perf_counter() < deadline:
+            time.sleep(0.01)
+    finally:
+        host.close()
+    seen = [(args[0], thread) for _, _, args, thread in callbacks.logs]
+    assert seen == [(name, name) for name in names], f"expected each thread's own name: {seen}"
