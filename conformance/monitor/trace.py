@@ -35,6 +35,8 @@ _REPR.maxlevel = 3
 def short_repr(value: Any) -> str:
     if type(value).__module__ == "conformance.resapi" and isinstance(value, IntEnum):
         return f"{value.name}({int(value)})"
+    if type(value) is int and value.bit_length() > 1000:
+        return f"<an int of {value.bit_length()} bits>"
     try:
         text = _REPR.repr(value)
     except Exception as exc:  # a hostile __repr__, or an int too long to print

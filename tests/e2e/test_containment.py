@@ -103,6 +103,16 @@ def test_a_log_flood_gets_a_verdict_and_small_reports(tmp_path: Path) -> None:
     assert took < RUN_LIMIT_S
 
 
+def test_huge_return_values_are_judged_like_any_other(tmp_path: Path) -> None:
+    _, results, took = _run(tmp_path, "huge_values")
+    failed = sorted(c["id"] for c in results["checks"] if c["outcome"] in ("failed", "error"))
+    assert failed == ["IsAlive.bool", "LooksAlive.bool"], (
+        f"a 5000-digit int and a 10 MB string are not BOOLs, and nothing else breaks: {failed}"
+    )
+    assert "bits" in _check(results, "IsAlive.bool")["message"], "the int is described, not printed"
+    assert took < RUN_LIMIT_S
+
+
 def test_the_budget_stops_a_run_in_the_middle_of_a_scenario_and_blames_nobody(
     tmp_path: Path,
 ) -> None:

@@ -85,7 +85,7 @@ def _bool(entry: str):
         for trace, event in back:
             if not is_bool(event.result):
                 raise Violation(
-                    f"{entry} returned {short_repr(event.result)} ({type(event.result).__name__}); "
+                    f"{entry} returned {short_repr(event.result)} ({getattr(event.result, 'type_name', type(event.result).__name__)}); "
                     "a BOOL is TRUE (1) or FALSE (0)",
                     trace,
                     [event],
