@@ -1,4 +1,4 @@
-"""What a target holds in the harness's process: threads, file descriptors, child processes.
+"""What a target holds in the process that hosts it: threads, file descriptors, children.
 
 The leak audit (CL-4) compares these after repeated Open/Online/Offline/Close cycles; Linux's
 /proc is the source, so the figures are exact and cost no dependency.

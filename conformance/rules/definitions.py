@@ -48,7 +48,7 @@ _PROBE_POLICY = (
     "is skipped with that reason, never passed. The probe is given 2 s to see the change."
 )
 _LEAK_POLICY = (
-    "Measured in the harness's process (threads, /proc/self/fd, live child processes) after "
+    "Measured in the process hosting the DLL (threads, /proc/self/fd, live child processes) after "
     "each cycle, settling for up to 0.5 s; growth by at least half the number of audited "
     "cycles is a leak. The first cycle sets the level, so lazy one-time set-up is allowed."
 )
