@@ -135,3 +135,62 @@ def test_the_budget_stops_a_run_in_the_middle_of_a_scenario_and_blames_nobody(
     assert not failed, f"stopping the run is rescheck's doing, not the target's; failed: {failed}"
     assert any("budget" in c["message"] for c in results["checks"] if c["outcome"] == "error")
     assert took < 30, f"the run should end soon after its 1.5 s budget, took {took:.1f} s"
+
+
+#: How each entry point is made to hang or to end its process, in a fixture-base subclass.
+MISCHIEF = {
+    "hang": "threading.Event().wait()",
+    "exit": "os._exit(9)",
+}
+ENTRY_ARGS = {
+    "Open": "self, ResourceName, ResourceKey, ResourceHandle",
+    "Close": "self, ResourceId",
+    "Online": "self, ResourceId, EventHandle",
+    "Offline": "self, ResourceId",
+    "Terminate": "self, ResourceId",
+    "LooksAlive": "self, ResourceId",
+    "IsAlive": "self, ResourceId",
+}
+
+
+@pytest.mark.parametrize("entry", sorted(ENTRY_ARGS))
+@pytest.mark.parametrize("how", sorted(MISCHIEF))
+def test_each_entry_point_that_hangs_or_exits_gets_its_verdict(
+    tmp_path: Path, entry: str, how: str
+) -> None:
+    dll = tmp_path / f"{how}_{entry.lower()}.py"
+    dll.write_text(
+        f"import os, threading\n"
+        f"from fixtures._dll_base import Dll\n\n\n"
+        f"class Hostile(Dll):\n"
+        f"    def {entry}({ENTRY_ARGS[entry]}):\n"
+        f"        {MISCHIEF[how]}\n\n\n"
+        f"Startup = Hostile().Startup\n",
+        "utf-8",
+    )
+    rule = f"{entry}.returns" if how == "hang" else "Process.survives"
+    started = time.perf_counter()
+    done = rescheck(
+        "run",
+        "--resource-type",
+        str(dll),
+        "--report-dir",
+        str(tmp_path / "r"),
+        "--select",
+        rule,
+        cwd=REPO,
+        timeout=RUN_LIMIT_S,
+    )
+    took = time.perf_counter() - started
+    assert done.returncode == 1, (
+        f"expected a non-compliant verdict, got exit {done.returncode}:\n{done.stdout}{done.stderr}"
+    )
+    results = json.loads((tmp_path / "r" / "results.json").read_text("utf-8"))
+    [check] = results["checks"]
+    assert check["outcome"] == "failed", f"expected {rule} to fail: {check}"
+    if how == "hang":
+        assert any(f"in {entry}" in line for line in check["evidence"]), (
+            f"the stacks should show where {entry} hangs:\n" + "\n".join(check["evidence"])
+        )
+    assert took < 60, f"a {how} in {entry} took {took:.0f} s to judge"
+    assert not _alive(f"hostproc [0-9]+ .*{dll.name}"), "no host may outlive the run"
