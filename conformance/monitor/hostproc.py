@@ -251,7 +251,7 @@ class HostServer:
             except Exception:  # a property of the target's that raises is no version
                 version = None
             shape = (table_shape(self.table), version)
-            self.send("done", rid, self._outcome(outcome), shape, threading.get_ident())
+            self.send("done", rid, self._outcome(outcome), shape)
 
         args = (resource_type, low, high, self.SetResourceStatus, self.LogEvent)
         self.runner.submit(self.module.Startup, args, "Startup", None, done)
@@ -270,7 +270,7 @@ class HostServer:
                 if isinstance(a, HANDLE) and a.value is not None
             }
             # from the call's own thread: after every callback it made (SetLastError, ...)
-            self.send("done", rid, self._outcome(outcome), handles, threading.get_ident())
+            self.send("done", rid, self._outcome(outcome), handles)
 
         self.runner.submit(fn, real, entry, resource, done)
 
@@ -288,7 +288,7 @@ class HostServer:
                 answer = stacks(target_threads(baseline))
             else:
                 answer = settled(baseline, arg[1])
-        self.send("done", rid, answer, None, None)
+        self.send("done", rid, answer, None)
 
     def _on_properties(self, rid: int, resource: str) -> None:
         def run() -> None:
@@ -302,7 +302,7 @@ class HostServer:
                 )
             except Exception as exc:
                 answer = ("raised", f"{type(exc).__name__}: {exc}")
-            self.send("done", rid, answer, None, None)
+            self.send("done", rid, answer, None)
 
         self._aside("companion-properties", run)
 
@@ -318,7 +318,7 @@ class HostServer:
                 answer = ("ok", bool(routine(ProbeContext(resource, properties))))
             except Exception as exc:
                 answer = ("raised", f"{type(exc).__name__}: {exc}")
-            self.send("done", rid, answer, None, None)
+            self.send("done", rid, answer, None)
 
         self._aside(f"companion-{kind}", run)
 

@@ -13,6 +13,7 @@ process group, so nothing the target started outlives the run.
 from __future__ import annotations
 
 import contextlib
+import heapq
 import itertools
 import os
 import queue
@@ -93,7 +94,7 @@ class _Proxy:
 
     def __init__(self, host: IsolatedHost, ident: int, name: str) -> None:
         # bounded: a target that floods callbacks waits for them to be answered
-        self.inbox: queue.Queue[tuple[Any, ...]] = queue.Queue(maxsize=PROXY_BACKLOG)
+        self.inbox: queue.Queue[tuple[int, tuple[Any, ...]]] = queue.Queue(maxsize=PROXY_BACKLOG)
         self._host, self._ident = host, ident
         self.thread = harness_thread(
             threading.Thread(target=self._run, name=name or "target-thread", daemon=True)
@@ -129,6 +130,12 @@ class IsolatedHost:
         self._events: dict[int, RemoteEvent] = {}
         self._proxies: dict[int, _Proxy] = {}
         self._proxy_lock = threading.Lock()
+        # the order in which the host sent callbacks and answers (see _done)
+        self._order = threading.Lock()
+        self._seqs = itertools.count(1)
+        self._unanswered: list[int] = []  # heap of callbacks handed to proxies
+        self._gone: set[int] = set()  # answered, still in the heap
+        self._held: list[tuple[int, tuple[Any, ...]]] = []  # answers waiting for callbacks
         self._ids = itertools.count(1)
         self._exit: str | None = None
         self._refused: str | None = None  # why the harness stopped reading this host
@@ -226,14 +233,27 @@ class IsolatedHost:
         self._ended()
 
     def _done(self, message: tuple[Any, ...]) -> None:
-        """A call's answer, delivered after the callbacks its thread made before it."""
-        ident = message[4]
-        with self._proxy_lock:
-            proxy = self._proxies.get(ident) if ident is not None else None
-            if proxy is not None:
-                proxy.inbox.put(message)
+        """A call's answer is delivered once every callback the host sent before it (from any
+        of its threads) has been answered: a LogEvent made before Close came back is seen
+        while the instance is still open, as in-process."""
+        with self._order:
+            seq = next(self._seqs)
+            if self._unanswered and self._unanswered[0] < seq:
+                self._held.append((seq, message))
                 return
         self._complete(message)
+
+    def _answered(self, seq: int) -> None:
+        """A callback was answered: deliver the answers that were waiting for it."""
+        with self._order:
+            self._gone.add(seq)
+            while self._unanswered and self._unanswered[0] in self._gone:
+                self._gone.discard(heapq.heappop(self._unanswered))
+            oldest = self._unanswered[0] if self._unanswered else None
+            ready = [m for s, m in self._held if oldest is None or s < oldest]
+            self._held = [(s, m) for s, m in self._held if not (oldest is None or s < oldest)]
+        for message in ready:
+            self._complete(message)
 
     def _complete(self, message: tuple[Any, ...]) -> None:
         slot = self._pending.pop(message[1], None)
@@ -282,11 +302,14 @@ class IsolatedHost:
     # --- callbacks -------------------------------------------------------------------------
     def _dispatch(self, message: tuple[Any, ...]) -> None:
         ident, name = message[2], message[3]
+        with self._order:
+            seq = next(self._seqs)
+            heapq.heappush(self._unanswered, seq)
         with self._proxy_lock:
             proxy = self._proxies.get(ident)
             if proxy is None:
                 proxy = self._proxies[ident] = _Proxy(self, ident, name)
-            proxy.inbox.put(message)
+            proxy.inbox.put((seq, message))
 
     def _retire(self, ident: int, proxy: _Proxy) -> bool:
         with self._proxy_lock:
@@ -296,10 +319,14 @@ class IsolatedHost:
                 del self._proxies[ident]
             return True
 
-    def _answer(self, message: tuple[Any, ...]) -> None:
-        if message[0] == "done":
-            self._complete(message)
-            return
+    def _answer(self, item: tuple[int, tuple[Any, ...]]) -> None:
+        seq, message = item
+        try:
+            self._answer_one(message)
+        finally:
+            self._answered(seq)
+
+    def _answer_one(self, message: tuple[Any, ...]) -> None:
         kind, cid, _ident, thread_name, context, last_error, name, payload, at = message
         threading.current_thread().name = thread_name  # idents are reused; names change
         host_module._context.value = context  # the entry point the target's thread is in

@@ -142,3 +142,34 @@ def Startup(ResourceType, Min, Max, SetResourceStatus, LogEvent):
         host.close()
     seen = [(args[0], thread) for _, _, args, thread in callbacks.logs]
     assert seen == [(name, name) for name in names], f"expected each thread's own name: {seen}"
+
+
+def test_callbacks_another_thread_made_before_a_call_returned_are_answered_first(
+    tmp_path: Path,
+) -> None:
+    """As in-process: what the target logged before a call returned is seen before the call's
+    answer, from whichever thread it logged (else a LogEvent made before Close came back would
+    look like one made after it)."""
+    host = host_for(
+        tmp_path,
+        """
+import threading
+
+def Startup(ResourceType, Min, Max, SetResourceStatus, LogEvent):
+    def flood():
+        for i in range(3000):
+            LogEvent(None, 0, "entry %1!u!", i)
+
+    thread = threading.Thread(target=flood, name="flooder")
+    thread.start()
+    thread.join()
+    return 0, None
+""",
+    )
+    callbacks = Callbacks()
+    try:
+        host.startup("T", 0x100, 0x100, callbacks, WAIT)
+        seen = len(callbacks.logs)
+    finally:
+        host.close()
+    assert seen == 3000, f"all 3000 entries should be answered before Startup's answer; {seen}"
