@@ -34,7 +34,13 @@ from conformance.monitor.host import (
 )
 from conformance.monitor.monitor import RESOURCE_HANDLE
 from conformance.monitor.remote import TUPLE_DEPTH, TUPLE_LENGTH, RemoteRef, plain
-from conformance.monitor.threads import harness_thread, is_harness_thread, stacks, target_threads
+from conformance.monitor.threads import (
+    all_stacks,
+    harness_thread,
+    is_harness_thread,
+    stacks,
+    target_threads,
+)
 from conformance.monitor.trace import short_repr
 from conformance.monitor.usage import settled
 from conformance.resapi import HANDLE, GetLastError, observe_last_error
@@ -281,6 +287,8 @@ class HostServer:
         # threads are named by (ident, native id): an ident is reused as soon as a thread ends
         if what == "baseline":
             answer: Any = [(t.ident, t.native_id) for t in threading.enumerate()]
+        elif what == "stacks":  # when faulthandler could not write them (SIGUSR1 taken)
+            answer = all_stacks()
         else:
             known = {tuple(pair) for pair in arg[0]}
             baseline = {t for t in threading.enumerate() if (t.ident, t.native_id) in known}

@@ -49,7 +49,8 @@ if TYPE_CHECKING:
 OUTPUT_TAIL = 4096
 #: How long the child may take to start and load the module.
 READY_TIMEOUT_S = 30.0
-#: How long faulthandler gets to write the stacks of a hung child.
+#: How long a hung child gets to send its stacks, and then faulthandler to write them.
+STACKS_ASK_S = 0.3
 STACKS_WAIT_S = 0.5
 #: A callback thread with nothing to do for this long ends.
 PROXY_IDLE_S = 2.0
@@ -445,6 +446,11 @@ class IsolatedHost:
             self._dumping -= 1
 
     def _read_stacks(self) -> str:
+        # asked first: a host whose Python still runs answers, and a target that took SIGUSR1
+        # over is not killed by it; a host stuck with the GIL held only answers faulthandler
+        slot = self._request(STACKS_ASK_S, "audit", "stacks", None)
+        if slot is not None and slot[1]:
+            return str(slot[1])
         with contextlib.suppress(OSError):
             self._stacks_file.write_bytes(b"")
             os.kill(self.process.pid, signal.SIGUSR1)
@@ -457,8 +463,10 @@ class IsolatedHost:
                 break  # written and no longer growing
             size = now
         with contextlib.suppress(OSError):
-            return self._stacks_file.read_text("utf-8", "replace") or "(no stacks written)"
-        return "(the host process wrote no stacks)"
+            text = self._stacks_file.read_text("utf-8", "replace")
+            if text:
+                return text
+        return "(the host process gave no stacks: it did not answer, and wrote none on SIGUSR1)"
 
     # --- audits and the companion ----------------------------------------------------------
     def thread_baseline(self) -> Any:

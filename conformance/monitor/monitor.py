@@ -35,10 +35,8 @@ from __future__ import annotations
 import contextlib
 import itertools
 import re
-import sys
 import threading
 import time
-import traceback
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -48,7 +46,7 @@ from conformance import resutils
 from conformance.clusapi import HKEY, ClusterDatabase, InMemoryClusterDatabase
 from conformance.monitor.host import CallOutcome, Host, current_entry
 from conformance.monitor.policy import Policy
-from conformance.monitor.threads import harness_thread
+from conformance.monitor.threads import all_stacks, harness_thread
 from conformance.monitor.trace import CALL, CALLBACK, Trace, TraceEvent
 from conformance.resapi import (
     CLRES_VERSION_V1_00,
@@ -86,7 +84,6 @@ CLUSTER_LOG_KEPT = 10_000
 #: How often a signalled failure event is looked for (the monitor waits on it, LA-8).
 EVENT_CHECK_S = 0.01
 #: Evidence kept when a call outlives DeadlockTimeout: per thread, and in all.
-STACK_LIMIT = 1500
 STACKS_LIMIT = 6000
 _NOT_CALLED = object()
 
@@ -910,7 +907,7 @@ class ResourceMonitor:
     def _wedge(self, event: TraceEvent, host_stacks: str | None = None) -> None:
         """An entry point outlived DeadlockTimeout: keep the stacks as evidence (the hung
         thread's first; an isolated host dumps its own) and stop."""
-        event.data["stacks"] = (host_stacks or self._local_stacks(event.thread))[:STACKS_LIMIT]
+        event.data["stacks"] = (host_stacks or all_stacks(event.thread))[:STACKS_LIMIT]
         event.data["deadlock_timeout_s"] = self.policy.deadlock_seconds
         self.wedged = event
         self._stopping.set()
@@ -919,18 +916,6 @@ class ResourceMonitor:
             f"({self.policy.deadlock_seconds:.1f} s, scaled)",
             event,
         )
-
-    @staticmethod
-    def _local_stacks(hung: str) -> str:
-        frames = sys._current_frames()
-        names = {t.ident: t.name for t in threading.enumerate()}
-        order = sorted(frames, key=lambda ident: names.get(ident) != hung)
-        stacks = []
-        for ident in order:
-            mark = " (the call that did not return)" if names.get(ident) == hung else ""
-            stack = "".join(traceback.format_stack(frames[ident])[-8:])[-STACK_LIMIT:]
-            stacks.append(f"Thread {names.get(ident, ident)}{mark}:\n{stack}")
-        return "\n".join(stacks)
 
     def _crash(self, event: TraceEvent, how: str) -> None:
         """The host process ended during the call: the resource type is gone (HostCrashed)."""

@@ -10,6 +10,8 @@ import weakref
 from collections.abc import Collection
 
 _HARNESS: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
+#: Characters of stack kept per thread when every thread's stack is taken.
+STACK_LIMIT = 1500
 #: Lines of stack kept per thread in evidence.
 STACK_LINES = 6
 
@@ -42,3 +44,18 @@ def stacks(threads: Collection[threading.Thread]) -> list[str]:
             for entry in traceback.format_stack(frame)[-STACK_LINES:]:
                 lines.extend("    " + line for line in entry.rstrip().splitlines())
     return lines
+
+
+def all_stacks(hung: str = "") -> str:
+    """Every other thread's stack, the thread named ``hung`` first (the call that did not
+    return)."""
+    frames = sys._current_frames()
+    frames.pop(threading.get_ident(), None)  # the thread asking is not evidence
+    names = {t.ident: t.name for t in threading.enumerate()}
+    order = sorted(frames, key=lambda ident: names.get(ident) != hung)
+    found = []
+    for ident in order:
+        mark = " (the call that did not return)" if hung and names.get(ident) == hung else ""
+        stack = "".join(traceback.format_stack(frames[ident])[-8:])[-STACK_LIMIT:]
+        found.append(f"Thread {names.get(ident, ident)}{mark}:\n{stack}")
+    return "\n".join(found)
