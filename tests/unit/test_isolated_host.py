@@ -24,6 +24,11 @@ class Callbacks:
         self.logs: list[tuple[Any, ...]] = []
         self.exits: list[str] = []
 
+    def snapshot(self) -> Callbacks:
+        copy = Callbacks()
+        copy.logs, copy.exits = list(self.logs), list(self.exits)
+        return copy
+
     def SetResourceStatus(self, ResourceHandle: Any, ResourceStatus: Any) -> int:
         return 0
 
@@ -35,6 +40,16 @@ class Callbacks:
 
     def thread_raised(self, thread: str, error: str, traceback_text: str) -> None:
         pass
+
+
+def started(host: IsolatedHost) -> Callbacks:
+    """Run the host's Startup, then close it; what reached the monitor by Startup's answer."""
+    callbacks = Callbacks()
+    try:
+        host.startup("T", 0x100, 0x100, callbacks, WAIT)
+        return Callbacks.snapshot(callbacks)
+    finally:
+        host.close()
 
 
 def host_for(tmp_path: Path, source: str) -> IsolatedHost:
@@ -132,14 +147,7 @@ def Startup(ResourceType, Min, Max, SetResourceStatus, LogEvent):
     return 0, None
 """,
     )
-    callbacks = Callbacks()
-    try:
-        host.startup("T", 0x100, 0x100, callbacks, WAIT)
-        deadline = time.perf_counter() + WAIT  # other threads' callbacks may still be on the way
-        while len(callbacks.logs) < len(names) and time.perf_counter() < deadline:
-            time.sleep(0.01)
-    finally:
-        host.close()
+    callbacks = started(host)
     seen = [(args[0], thread) for _, _, args, thread in callbacks.logs]
     assert seen == [(name, name) for name in names], f"expected each thread's own name: {seen}"
 
@@ -166,10 +174,5 @@ def Startup(ResourceType, Min, Max, SetResourceStatus, LogEvent):
     return 0, None
 """,
     )
-    callbacks = Callbacks()
-    try:
-        host.startup("T", 0x100, 0x100, callbacks, WAIT)
-        seen = len(callbacks.logs)
-    finally:
-        host.close()
+    seen = len(started(host).logs)
     assert seen == 3000, f"all 3000 entries should be answered before Startup's answer; {seen}"
