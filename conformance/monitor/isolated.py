@@ -191,7 +191,7 @@ class IsolatedHost:
         if "error" in ready:
             self.close()
             message = ready["error"]
-            if "ended while loading" in message:
+            if ready.get("ended"):  # the host died: its last words say why
                 self._stderr.thread.join(timeout=1)
                 said = [line for line in self._stderr.text().splitlines() if line.strip()]
                 message = f"{ref.given}: {message}" + (f": {said[-1].strip()}" if said else "")
@@ -271,7 +271,9 @@ class IsolatedHost:
         self._exit = _describe_exit(code)
         if self._refused is not None:
             self._exit = f"stopped by rescheck: it sent what the harness refuses ({self._refused})"
-        self._ready.put({"error": f"the host process ended while loading ({self._exit})"})
+        self._ready.put(
+            {"error": f"the host process ended while loading ({self._exit})", "ended": True}
+        )
         waiting = list(self._pending.values())
         for slot in waiting:
             slot[0].set()  # each call in flight reports the end itself

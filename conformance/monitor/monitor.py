@@ -300,10 +300,6 @@ class ResourceMonitor:
                 self.policy.deadlock_seconds,
             )
         self._finish(event, outcome)
-        if outcome.crashed is not None:
-            self._crash(event, outcome.crashed)
-        if outcome.end is None:
-            self._wedge(event, outcome.stacks)
         value = outcome.value
         shaped = isinstance(value, tuple) and len(value) == 2
         status = value[0] if shaped else None
@@ -867,13 +863,6 @@ class ResourceMonitor:
         event = self.trace.add(CALL, entry, resource=resource, args=args, data=dict(data or {}))
         outcome = self.host.call(entry, call_args, self.policy.deadlock_seconds, resource)
         self._finish(event, outcome)
-        if self.wedged is not None and "abandoned" in self.wedged.data:
-            event.data["abandoned"] = True  # cut short by rescheck: not the target's doing
-            self._refuse_if_wedged()
-        if outcome.crashed is not None:
-            self._crash(event, outcome.crashed)
-        if outcome.end is None:
-            self._wedge(event, outcome.stacks)
         return event, outcome
 
     @staticmethod
@@ -894,6 +883,18 @@ class ResourceMonitor:
             )
 
     def _finish(self, event: TraceEvent, outcome: CallOutcome) -> None:
+        """Record how the call went; raise when it leaves the monitor unusable: the run was
+        abandoned meanwhile, the host process ended, or the call did not return."""
+        self._record(event, outcome)
+        if self.wedged is not None and "abandoned" in self.wedged.data:
+            event.data["abandoned"] = True  # cut short by rescheck: not the target's doing
+            self._refuse_if_wedged()
+        if outcome.crashed is not None:
+            self._crash(event, outcome.crashed)
+        if outcome.end is None:
+            self._wedge(event, outcome.stacks)
+
+    def _record(self, event: TraceEvent, outcome: CallOutcome) -> None:
         if outcome.start:
             event.start = outcome.start - self.trace.origin
         event.thread = outcome.thread or event.thread
@@ -909,8 +910,7 @@ class ResourceMonitor:
         thread's first; an isolated host dumps its own) and stop."""
         event.data["stacks"] = (host_stacks or all_stacks(event.thread))[:STACKS_LIMIT]
         event.data["deadlock_timeout_s"] = self.policy.deadlock_seconds
-        self.wedged = event
-        self._stopping.set()
+        self._stop(event)
         raise EntryPointHung(
             f"{event.name} did not return within DeadlockTimeout "
             f"({self.policy.deadlock_seconds:.1f} s, scaled)",
@@ -920,8 +920,7 @@ class ResourceMonitor:
     def _crash(self, event: TraceEvent, how: str) -> None:
         """The host process ended during the call: the resource type is gone (HostCrashed)."""
         event.data["crashed"] = how
-        self.wedged = event
-        self._stopping.set()
+        self._stop(event)
         raise HostCrashed(f"{event.name} ended the host process ({how})", event)
 
     def thread_raised(self, thread: str, error: str, traceback_text: str) -> None:
@@ -938,18 +937,19 @@ class ResourceMonitor:
         """Stop now, for a reason of the harness's: refuse every call from here on and close
         the host (an isolated host's process is killed, so calls in flight come back)."""
         if self.wedged is None:
-            self.wedged = self.trace.monitor("abandoned", None, abandoned=why)
-        self._stopping.set()
-        for resource in self.resources:
-            with resource.cond:
-                resource.cond.notify_all()
+            self._stop(self.trace.monitor("abandoned", None, abandoned=why))
         self.host.close()
 
     def host_exited(self, how: str, output: str) -> None:
         """The host process ended between calls: a thread of the target killed it."""
         if self.wedged is not None or self._shut_down:
             return
-        self.wedged = self.trace.monitor("host process ended", None, crashed=how, output=output)
+        self._stop(self.trace.monitor("host process ended", None, crashed=how, output=output))
+
+    def _stop(self, event: TraceEvent) -> None:
+        """From ``event`` on, nothing more is called (see `_refuse_if_wedged`) and every wait
+        on a resource ends."""
+        self.wedged = event
         self._stopping.set()
         for resource in self.resources:
             with resource.cond:

@@ -70,6 +70,12 @@ class TraceEvent:
         out["data"] = {k: (v if _plain(v) else short_repr(v)) for k, v in self.data.items()}
         return out
 
+    @property
+    def cut_short(self) -> bool:
+        """The call ended with its host process, or because rescheck stopped the run: its
+        outcome is not the entry point's to answer for."""
+        return "crashed" in self.data or "abandoned" in self.data
+
     def describe(self) -> str:
         """One line, the way a trace excerpt in a report shows it."""
         where = f" [{self.resource}]" if self.resource else ""

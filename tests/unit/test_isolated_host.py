@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from conformance.monitor.isolated import IsolatedHost
+from conformance.monitor.monitor import ResourceMonitor, RunAbandoned
 from conformance.targets.pydll import resolve
 
 WAIT = 10.0
@@ -176,3 +177,19 @@ def Startup(ResourceType, Min, Max, SetResourceStatus, LogEvent):
     )
     seen = len(started(host).logs)
     assert seen == 3000, f"all 3000 entries should be answered before Startup's answer; {seen}"
+
+
+def test_abandoning_a_run_during_startup_blames_nobody(tmp_path: Path) -> None:
+    """The budget ran out while Startup ran: rescheck killed the host, not the target."""
+    host = host_for(tmp_path, "import time\n\ndef Startup(*args):\n    time.sleep(5)\n")
+    monitor = ResourceMonitor(host, "T")
+    threading.Timer(0.3, monitor.abandon, ("the run's wall-clock budget was spent",)).start()
+    try:
+        with pytest.raises(RunAbandoned):
+            monitor.startup()
+    finally:
+        monitor.shutdown()
+    [startup] = monitor.trace.calls("Startup")
+    assert startup.cut_short and "crashed" not in startup.data, (
+        f"a Startup cut short by rescheck is not a crash of the target: {startup.data}"
+    )

@@ -114,7 +114,7 @@ def concurrent(ctx: RunContext) -> str:
     }
     judged: dict[str, int] = {}
     for trace in run.traces:
-        if any("crashed" in e.data or "abandoned" in e.data for e in trace):
+        if any(e.cut_short for e in trace):
             continue  # the host process ended (Process.survives judges it) or rescheck stopped
         calls = trace.calls()
         for term in (c for c in calls if c.name == "Terminate"):
