@@ -19,7 +19,9 @@ once Terminate returns (TE-2).
 Private properties (``Parameters`` subkey, PL-10), read on Online's worker (ON-7, RM-7):
 ``LockPath`` (REG_SZ, absolute path, required), ``Port`` (REG_DWORD, required) and
 ``LockTimeoutMs`` (REG_DWORD, default 5000: how long Online waits, still reporting, while
-another holder has the lock).
+another holder has the lock), and the read-only ``LockMode``. They live in a property table
+that answers the private-property control codes (``_control_codes.py``); a SET while the lock
+is held takes effect at the next Online (ERROR_RESOURCE_PROPERTIES_STORED, RC-7).
 """
 
 from __future__ import annotations
@@ -35,7 +37,11 @@ from typing import Any
 from conformance.clusapi import HKEY, ClusterRegCloseKey, ClusterRegOpenKey, ClusterRegQueryValue
 from conformance.resapi import (
     CLRES_VERSION_V1_00,
+    CLUS_CHAR_UNKNOWN,
+    CLUSCTL_RESOURCE_TYPE_UNKNOWN,
     CLUSCTL_RESOURCE_UNKNOWN,
+    CLUSPROP_FORMAT_DWORD,
+    CLUSPROP_FORMAT_SZ,
     ERROR_ACCESS_DENIED,
     ERROR_BAD_CONFIGURATION,
     ERROR_CLUSTER_RESNAME_NOT_FOUND,
@@ -52,6 +58,8 @@ from conformance.resapi import (
     REG_DWORD,
     REG_SZ,
     RESOURCE_STATUS,
+    RESUTIL_PROPITEM_READ_ONLY,
+    RESUTIL_PROPITEM_REQUIRED,
     ClusterResourceFailed,
     ClusterResourceOffline,
     ClusterResourceOfflinePending,
@@ -63,10 +71,12 @@ from conformance.resapi import (
 )
 from conformance.resutils import (
     CLUS_WORKER,
+    RESUTIL_PROPERTY_ITEM,
     ClusWorkerCheckTerminate,
     ClusWorkerCreate,
     ClusWorkerTerminate,
 )
+from reference_impls._control_codes import characteristics_control, property_control
 from reference_impls._lock_entity import HeldLock
 
 RESOURCE_TYPE = "Lock Holder"
@@ -76,6 +86,31 @@ LOCK_PATH = "LockPath"
 PORT = "Port"
 LOCK_TIMEOUT_MS = "LockTimeoutMs"
 LOCK_TIMEOUT_MS_DEFAULT = 5000
+#: CLUS_CHAR_* of the type and its resources: none applies (not quorum-capable, CC-2).
+CHARACTERISTICS = CLUS_CHAR_UNKNOWN
+#: The private properties (PL-9): a changed value takes effect at the next Online (RC-7).
+PRIVATE_PROPERTIES = (
+    RESUTIL_PROPERTY_ITEM(LOCK_PATH, Format=CLUSPROP_FORMAT_SZ, Flags=RESUTIL_PROPITEM_REQUIRED),
+    RESUTIL_PROPERTY_ITEM(
+        PORT,
+        Format=CLUSPROP_FORMAT_DWORD,
+        Minimum=1,
+        Maximum=0xFFFF,
+        Flags=RESUTIL_PROPITEM_REQUIRED,
+    ),
+    RESUTIL_PROPERTY_ITEM(
+        LOCK_TIMEOUT_MS,
+        Format=CLUSPROP_FORMAT_DWORD,
+        Default=LOCK_TIMEOUT_MS_DEFAULT,
+        Minimum=0,
+        Maximum=3_600_000,
+    ),
+)
+READ_ONLY_PROPERTIES = (
+    RESUTIL_PROPERTY_ITEM(
+        "LockMode", Format=CLUSPROP_FORMAT_SZ, Default="flock", Flags=RESUTIL_PROPITEM_READ_ONLY
+    ),
+)
 
 # Documented system error codes (winerror.h) that conformance.resapi does not list.
 ERROR_PATH_NOT_FOUND = 3
@@ -515,17 +550,36 @@ def IsAlive(ResourceId: Instance) -> bool:
 def ResourceControl(
     ResourceId: Instance, ControlCode: int, InBuffer: bytes | None, OutBuffer: bytearray | None
 ) -> tuple[int, int]:
-    """CLUSCTL_RESOURCE_UNKNOWN succeeds (CC-1); every other code gets default processing (RC-4)."""
-    if _lookup(ResourceId) is None:
+    """CLUSCTL_RESOURCE_UNKNOWN succeeds (CC-1); the private-property codes are answered from
+    the property table (CC-8..CC-13); every other code gets default processing (RC-4)."""
+    inst = _lookup(ResourceId)
+    if inst is None:
         return ERROR_RESOURCE_NOT_FOUND, 0
     if ControlCode == CLUSCTL_RESOURCE_UNKNOWN:
         return ERROR_SUCCESS, 0
-    return ERROR_INVALID_FUNCTION, 0
+    answer = characteristics_control(ControlCode, CHARACTERISTICS, OutBuffer)
+    if answer is not None:
+        return answer
+    with inst.lock:
+        applies_now = inst.held is None
+    answer = property_control(
+        ControlCode,
+        inst.parameters,
+        PRIVATE_PROPERTIES,
+        READ_ONLY_PROPERTIES,
+        InBuffer,
+        OutBuffer,
+        applies_now,
+    )
+    return (ERROR_INVALID_FUNCTION, 0) if answer is None else answer
 
 
 def ResourceTypeControl(
     ResourceTypeName: str, ControlCode: int, InBuffer: bytes | None, OutBuffer: bytearray | None
 ) -> tuple[int, int]:
-    """ERROR_INVALID_FUNCTION for every code, CLUSCTL_RESOURCE_TYPE_UNKNOWN included: the type
-    supports no type control code (CC-30, RT-3)."""
-    return ERROR_INVALID_FUNCTION, 0
+    """TYPE_GET_CHARACTERISTICS is answered, so CLUSCTL_RESOURCE_TYPE_UNKNOWN succeeds (CC-30);
+    the type has no private properties, and every other code gets default processing (RT-3)."""
+    if ControlCode == CLUSCTL_RESOURCE_TYPE_UNKNOWN:
+        return ERROR_SUCCESS, 0
+    answer = characteristics_control(ControlCode, CHARACTERISTICS, OutBuffer)
+    return (ERROR_INVALID_FUNCTION, 0) if answer is None else answer

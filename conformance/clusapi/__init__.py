@@ -10,7 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from conformance.clusapi.database import AccessObserver, ClusterDatabase, InMemoryClusterDatabase
+from conformance.clusapi.database import (
+    AccessObserver,
+    ClusterDatabase,
+    InMemoryClusterDatabase,
+    SqliteClusterDatabase,
+)
 from conformance.resapi import (
     ERROR_FILE_NOT_FOUND,
     ERROR_INVALID_PARAMETER,
@@ -28,6 +33,7 @@ __all__ = [
     "ClusterRegQueryValue",
     "ClusterRegSetValue",
     "InMemoryClusterDatabase",
+    "SqliteClusterDatabase",
 ]
 
 

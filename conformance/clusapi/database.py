@@ -1,12 +1,15 @@
 """The cluster database behind ``ResourceKey``: keys, subkeys and typed values.
 
-`ClusterDatabase` is the interface the monitor and the ClusterReg* functions use; the
-in-memory implementation is enough for single-process runs, and a persistent one can take
-its place without changing either side.
+`ClusterDatabase` is the interface the monitor and the ClusterReg* functions use. A run keeps
+its database in an SQLite file (`SqliteClusterDatabase`): it persists, and every process of
+the run (each host, each node of a quorum run) sees the same keys. `InMemoryClusterDatabase`
+serves unit tests and single monitors.
 """
 
 from __future__ import annotations
 
+import json
+import sqlite3
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -92,3 +95,107 @@ class InMemoryClusterDatabase:
         with self._lock:
             key = self._keys.get(self._norm(path))
             return dict(key.values) if key else {}
+
+
+def _pack(value: Any) -> str:
+    """JSON for a stored value; bytes are tagged, anything else is kept as its text."""
+
+    def default(item: Any) -> Any:
+        if isinstance(item, bytes | bytearray):
+            return {"bytes": bytes(item).hex()}
+        return {"text": repr(item)[:1000]}
+
+    return json.dumps(value, default=default)
+
+
+def _unpack(text: str) -> Any:
+    def hook(item: dict[str, Any]) -> Any:
+        if set(item) == {"bytes"}:
+            return bytes.fromhex(item["bytes"])
+        if set(item) == {"text"}:
+            return item["text"]
+        return item
+
+    return json.loads(text, object_hook=hook)
+
+
+class SqliteClusterDatabase:
+    """The cluster database in one SQLite file, shared by every process that opens it.
+
+    Paths and value names are case-insensitive, like the registry; a value keeps the spelling
+    it was last written with.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("CREATE TABLE IF NOT EXISTS keys (path TEXT PRIMARY KEY)")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS vals (path TEXT, lname TEXT, name TEXT, type INTEGER, "
+            "value TEXT, PRIMARY KEY (path, lname))"
+        )
+
+    @staticmethod
+    def _norm(path: str) -> str:
+        return InMemoryClusterDatabase._norm(path)
+
+    def _query(self, sql: str, *args: Any) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return self._db.execute(sql, args).fetchall()
+
+    def create_key(self, path: str) -> None:
+        parts = [p for p in path.split("\\") if p]
+        with self._lock:
+            self._db.executemany(
+                "INSERT OR IGNORE INTO keys VALUES (?)",
+                [(self._norm("\\".join(parts[:i])),) for i in range(1, len(parts) + 1)],
+            )
+
+    def key_exists(self, path: str) -> bool:
+        return bool(self._query("SELECT 1 FROM keys WHERE path = ?", self._norm(path)))
+
+    def subkeys(self, path: str) -> list[str]:
+        prefix = self._norm(path) + "\\"
+        rows = self._query(
+            "SELECT path FROM keys WHERE substr(path, 1, ?) = ?", len(prefix), prefix
+        )
+        return sorted({row[0][len(prefix) :].split("\\")[0] for row in rows})
+
+    def get_value(self, path: str, name: str) -> tuple[int, Any] | None:
+        rows = self._query(
+            "SELECT type, value FROM vals WHERE path = ? AND lname = ?",
+            self._norm(path),
+            name.lower(),
+        )
+        return (rows[0][0], _unpack(rows[0][1])) if rows else None
+
+    def set_value(self, path: str, name: str, value_type: int, value: Any) -> None:
+        self.create_key(path)
+        self._query(
+            "INSERT OR REPLACE INTO vals VALUES (?, ?, ?, ?, ?)",
+            self._norm(path),
+            name.lower(),
+            name,
+            int(value_type),
+            _pack(value),
+        )
+
+    def delete_value(self, path: str, name: str) -> bool:
+        with self._lock:
+            cursor = self._db.execute(
+                "DELETE FROM vals WHERE path = ? AND lname = ?", (self._norm(path), name.lower())
+            )
+            return cursor.rowcount > 0
+
+    def values(self, path: str) -> dict[str, tuple[int, Any]]:
+        rows = self._query(
+            "SELECT name, type, value FROM vals WHERE path = ? ORDER BY rowid", self._norm(path)
+        )
+        return {name: (kind, _unpack(text)) for name, kind, text in rows}
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()

@@ -47,6 +47,8 @@ from conformance.resapi import HANDLE, GetLastError, observe_last_error
 
 #: How often handed-out failure events are looked at.
 EVENT_POLL_S = 0.005
+#: Bytes kept past the end of an OutBuffer the DLL made longer (evidence of the overrun).
+OVERRUN_KEPT = 4096
 
 
 class _RemoteDatabase:
@@ -269,14 +271,18 @@ class HostServer:
         def fn(*call_args: Any) -> Any:  # the table is the target's: read it on the call thread
             return getattr(table, entry)(*call_args)
 
+        sizes = {i: len(a) for i, a in enumerate(real) if type(a) is bytearray}
+
         def done(outcome: CallOutcome) -> None:
             handles = {
                 i: self._hand_out(a.value)
                 for i, a in enumerate(real)
                 if isinstance(a, HANDLE) and a.value is not None
             }
+            # an OutBuffer goes back as the DLL left it: a grown one cut a little past its size
+            buffers = {i: bytes(real[i][: size + OVERRUN_KEPT]) for i, size in sizes.items()}
             # from the call's own thread: after every callback it made (SetLastError, ...)
-            self.send("done", rid, self._outcome(outcome), handles)
+            self.send("done", rid, self._outcome(outcome), (handles, buffers))
 
         self.runner.submit(fn, real, entry, resource, done)
 

@@ -352,7 +352,7 @@ class IsolatedHost:
         if name == "SetLastError":
             resapi.SetLastError(payload)
         elif name == "resutils":
-            resutils._report(*payload)
+            resutils.report_call(*payload)
         elif name == "observe":
             key, op, path, value_name, write = payload
             observer = self._keys[key].observer
@@ -412,9 +412,12 @@ class IsolatedHost:
         slot = self._request(timeout, "call", entry, sent, resource)
         outcome = self._outcome(slot, timeout)
         if slot is not None and slot[2]:
-            for index, (number, text) in slot[2].items():
+            handles, buffers = slot[2]
+            for index, (number, text) in handles.items():
                 event = self._events[number] = RemoteEvent(number, text)
                 args[index].value = event
+            for index, content in buffers.items():
+                args[index][:] = content  # the OutBuffer as the DLL left it
         return outcome
 
     def _encode(self, value: Any) -> Any:

@@ -69,6 +69,7 @@ from conformance.resapi import (
     ClusterResourceOnlinePending,
     ClusterResourceRestartNotify,
     ClusterResourceStateUnknown,
+    ControlCode,
     GetLastError,
     ResourceExitStateContinue,
     ResourceExitStateTerminate,
@@ -86,6 +87,10 @@ EVENT_CHECK_S = 0.01
 #: Evidence kept when a call outlives DeadlockTimeout: per thread, and in all.
 STACKS_LIMIT = 6000
 _NOT_CALLED = object()
+#: What an OutBuffer holds before a control call (anything the DLL writes is told apart).
+OUT_FILL = 0xA5
+#: Bytes of an OutBuffer kept in the trace.
+CONTROL_OUT_SHOWN = 1024
 
 
 class MonitorError(Exception):
@@ -154,6 +159,43 @@ class PendingOperation:
 
 
 @dataclass
+class ControlResult:
+    """What a ResourceControl or ResourceTypeControl call left behind, as its caller sees it."""
+
+    event: TraceEvent
+    returned: bool  # came back (did not raise, hang or end the host)
+    status: Any  # the DWORD status, when the result had the pinned shape
+    bytes_returned: Any
+    out: bytes | None  # the OutBuffer after the call (None: the call had none)
+    out_size: int | None  # OutBufferSize (None: a NULL OutBuffer)
+    fill: int  # the byte the OutBuffer was filled with before the call
+
+    @property
+    def shaped(self) -> bool:
+        """The result was ``(status, BytesReturned)``, as the pinned mapping says."""
+        return self.event.data.get("shaped", False)
+
+    @property
+    def resized(self) -> bool:
+        """The DLL changed the length of the OutBuffer it was given: in C, a write past the
+        end of the caller's buffer."""
+        return self.out is not None and len(self.out) != self.out_size
+
+    @property
+    def written(self) -> int:
+        """How far into the OutBuffer the DLL wrote: the end of the last byte that differs
+        from the fill (a lower bound: a written byte may equal the fill)."""
+        return len(self.out.rstrip(bytes([self.fill]))) if self.out else 0
+
+    @property
+    def data(self) -> bytes:
+        """The output the caller reads: BytesReturned bytes of the OutBuffer."""
+        if self.out is None or not isinstance(self.bytes_returned, int):
+            return b""
+        return self.out[: max(0, min(self.bytes_returned, self.out_size or 0))]
+
+
+@dataclass
 class Resource:
     monitor: ResourceMonitor
     name: str
@@ -198,6 +240,19 @@ class Resource:
 
     def is_alive(self) -> Any:
         return self.monitor._poll_call(self, "IsAlive")
+
+    def control(
+        self,
+        ControlCode: int,
+        InBuffer: bytes | None = None,
+        OutBufferSize: int | None = None,
+        fill: int = OUT_FILL,
+    ) -> ControlResult:
+        """ResourceControl; ``OutBufferSize`` None passes a NULL OutBuffer."""
+        self.monitor._require_open(self)
+        return self.monitor._control(
+            "ResourceControl", self, self.resid, ControlCode, InBuffer, OutBufferSize, fill
+        )
 
     def poll_while_up(self, entry: str) -> bool:
         """LooksAlive or IsAlive, only while the resource is Online with nothing pending, or
@@ -676,6 +731,73 @@ class ResourceMonitor:
                 if resource.restart_plan is not None and not resource.terminating:
                     resource.restart_at = resource.terminated_at + resource.restart_plan[1]
                 resource.cond.notify_all()
+
+    # --- control codes -----------------------------------------------------------------------
+    def type_control(
+        self,
+        ControlCode: int,
+        InBuffer: bytes | None = None,
+        OutBufferSize: int | None = None,
+        fill: int = OUT_FILL,
+    ) -> ControlResult:
+        """ResourceTypeControl for this monitor's type; ``OutBufferSize`` None is NULL."""
+        if not self._started:
+            raise MonitorError("ResourceTypeControl needs a Startup that returned a table")
+        return self._control(
+            "ResourceTypeControl",
+            None,
+            self.resource_type,
+            ControlCode,
+            InBuffer,
+            OutBufferSize,
+            fill,
+        )
+
+    def _control(
+        self,
+        entry: str,
+        resource: Resource | None,
+        first: Any,
+        code: int,
+        in_buffer: bytes | None,
+        out_size: int | None,
+        fill: int,
+    ) -> ControlResult:
+        """One control call, serialised like every entry point but Terminate (RM-4). The
+        OutBuffer is filled with ``fill`` first, so what the DLL wrote can be told apart."""
+        out = None if out_size is None else bytearray([fill]) * out_size
+        args = {
+            "ResourceId" if resource is not None else "ResourceTypeName": first,
+            "ControlCode": ControlCode(code),
+            "InBufferSize": None if in_buffer is None else len(in_buffer),
+            "OutBufferSize": out_size,
+        }
+        data = {"code": code, "InBuffer": None if in_buffer is None else in_buffer.hex()[:1024]}
+        with self._serial:
+            event, outcome = self._invoke(
+                entry,
+                resource.name if resource is not None else None,
+                args,
+                (first, code, in_buffer, out),
+                data,
+            )
+        value = outcome.value if outcome.returned else None
+        shaped = isinstance(value, tuple) and len(value) == 2
+        event.data["shaped"] = shaped
+        result = ControlResult(
+            event,
+            outcome.returned,
+            value[0] if shaped else None,
+            value[1] if shaped else None,
+            None if out is None else bytes(out),
+            out_size,
+            fill,
+        )
+        if result.out is not None:
+            event.data["OutBuffer"] = result.out[:CONTROL_OUT_SHOWN].hex()
+            if result.resized:
+                event.data["OutBuffer resized to"] = len(result.out)
+        return result
 
     # --- polling -----------------------------------------------------------------------------
     def _poll_call(self, resource: Resource, entry: str, while_up: bool = False) -> Any:

@@ -24,6 +24,8 @@ _ENTRY_POINTS = (
     ("Terminate", ("TE-1", "TE-7"), "S:nc-resapi-pterminate_routine"),
     ("LooksAlive", ("LA-1",), "S:nc-resapi-plooks_alive_routine"),
     ("IsAlive", ("IA-1",), "S:nc-resapi-pis_alive_routine"),
+    ("ResourceControl", ("RC-1",), "S:nc-resapi-presource_control_routine"),
+    ("ResourceTypeControl", ("RT-1",), "S:nc-resapi-presource_type_control_routine"),
 )
 
 #: (entry point, CONTRACT ids of its 300 ms budget, page)
@@ -36,7 +38,126 @@ _BUDGETS = (
     ("Terminate", ("TE-5", "RM-5"), "W:implementing-terminate"),
     ("LooksAlive", ("LA-7", "RM-5"), "W:implementing-looksalive"),
     ("IsAlive", ("IA-6", "RM-5"), "W:implementing-isalive"),
+    ("ResourceControl", ("RC-9", "RM-5"), "W:implementing-resourcecontrol"),
+    ("ResourceTypeControl", ("RC-9", "RM-5"), "W:implementing-resourcetypecontrol"),
 )
+
+_NULL_BUFFER_POLICY = (
+    "RC-5 is the normative page: no buffer, an empty one and one a byte too small each get "
+    "ERROR_MORE_DATA with the size needed. The ClipBook sample answers a NULL OutBuffer with "
+    "ERROR_SUCCESS and the size (RC-10); rescheck follows RC-5, not the sample."
+)
+_FILL_POLICY = (
+    "The OutBuffer is filled before the call, twice with different bytes; a byte the DLL wrote "
+    "is one that differs from a fill. A Python DLL that changes the bytearray's length has, in C "
+    "terms, written past the caller's buffer."
+)
+_INFO_POLICY = (
+    "A type that declares no private properties may return ERROR_INVALID_FUNCTION for every "
+    "private-property code (Microsoft's ClipBook sample does): reported as skipped, with that "
+    "reason, unless its companion claims the 'private-properties' feature."
+)
+
+
+def _control_rules(
+    entry: str, obj: str, ids: dict[str, tuple[str, ...]], page: str
+) -> tuple[Rule, ...]:
+    """The rules both control entry points share; ``obj`` is RESOURCE or RESOURCE_TYPE."""
+    unknown = (
+        f"CLUSCTL_{obj}_UNKNOWN returns ERROR_SUCCESS."
+        if obj == "RESOURCE"
+        else f"CLUSCTL_{obj}_UNKNOWN returns ERROR_SUCCESS when the DLL supports any other type "
+        "code, and ERROR_INVALID_FUNCTION otherwise."
+    )
+    return (
+        Rule(
+            f"{entry}.return-code",
+            REQUIRED,
+            (entry,),
+            f"{entry} returns (status, BytesReturned), both DWORDs.",
+            page,
+            ids["return-code"],
+            policy=_BOOL_POLICY.replace("a BOOL", "two DWORDs").replace(
+                "a value other than TRUE/FALSE (1/0)", "any other result"
+            ),
+        ),
+        Rule(
+            f"{entry}.unknown",
+            REQUIRED,
+            (entry,),
+            unknown,
+            "W:clusctl-resource-unknown"
+            if obj == "RESOURCE"
+            else "W:clusctl-resource-type-unknown",
+            ids["unknown"],
+        ),
+        Rule(
+            f"{entry}.unsupported-codes",
+            REQUIRED,
+            (entry,),
+            "A control code the DLL does not implement returns ERROR_INVALID_FUNCTION.",
+            "S:nc-resapi-pbegin_rescall_routine",
+            ids["unsupported-codes"],
+            policy="Sent: codes of the object with function numbers 0xF00..0xFFF, where no "
+            "control code is documented, and to a resource INITIALIZE and QUERY_DELETE, which "
+            "the docs say not to support. The level is the de-facto one of CONTRACT.md (the "
+            "sample's default branch, and ERROR_INVALID_FUNCTION asks the monitor for its "
+            "default processing, RC-3).",
+        ),
+        Rule(
+            f"{entry}.common-properties",
+            RECOMMENDED,
+            (entry,),
+            "The common-property codes are left to the Resource Monitor: they return "
+            "ERROR_INVALID_FUNCTION.",
+            f"W:clusctl-{obj.lower().replace('_', '-')}-get-common-properties",
+            ids["common-properties"],
+        ),
+        Rule(
+            f"{entry}.more-data",
+            REQUIRED,
+            (entry,),
+            "A code that returns data, given no OutBuffer, an empty one or one too small, returns "
+            "ERROR_MORE_DATA with BytesReturned set to the size it needs.",
+            page,
+            ids["more-data"],
+            policy=_NULL_BUFFER_POLICY,
+        ),
+        Rule(
+            f"{entry}.buffer-bounds",
+            REQUIRED,
+            (entry,),
+            "The DLL never writes past its OutBuffer, and with ERROR_SUCCESS BytesReturned is "
+            "the number of bytes it wrote: never more than it wrote or than the buffer holds.",
+            page,
+            ids["buffer-bounds"],
+            policy=_FILL_POLICY,
+        ),
+        Rule(
+            f"{entry}.well-formed-output",
+            REQUIRED,
+            (entry,),
+            "What the documented data codes return is well formed: DWORDs are 4 bytes (a DLL's "
+            "own flags in the upper 16 bits), class info 8, dependencies a value list, ENUM a "
+            "MULTI_SZ, GET and GET_RO property lists, FMTS a "
+            "property list of one CLUSPROP_WORD per property.",
+            "W:property-lists",
+            ids["well-formed-output"],
+        ),
+        Rule(
+            f"{entry}.characteristics",
+            REQUIRED,
+            (entry,),
+            "GET_CHARACTERISTICS, when the DLL answers it, claims CLUS_CHAR_QUORUM only if "
+            "Arbitrate and Release are both in the function table.",
+            f"W:clusctl-{obj.lower().replace('_', '-')}-get-characteristics",
+            ids["characteristics"],
+            policy="Answering the code is optional (the monitor's default sets the bit from the "
+            "table), but an answer must be accurate: a false CLUS_CHAR_QUORUM makes the cluster "
+            "pick a resource that cannot arbitrate.",
+        ),
+    )
+
 
 _LINGER_POLICY = (
     "RS-2 says 'immediately'; a Python thread needs a moment to unwind, so threads still "
@@ -463,5 +584,81 @@ RULES: tuple[Rule, ...] = (
             "of 50 ms is reported as information only.",
         )
         for entry, ids, page in _BUDGETS
+    ),
+    *_control_rules(
+        "ResourceControl",
+        "RESOURCE",
+        {
+            "return-code": ("RC-1", "RC-6"),
+            "unknown": ("CC-1",),
+            "unsupported-codes": ("RC-4", "RC-3", "CC-25", "CC-28"),
+            "common-properties": ("CC-7", "RC-8"),
+            "more-data": ("RC-5",),
+            "buffer-bounds": ("RC-6", "PL-12"),
+            "well-formed-output": (
+                "PL-1",
+                "PL-2",
+                "PL-3",
+                "PL-4",
+                "PL-8",
+                "CC-3",
+                "CC-4",
+                "CC-5",
+                "CC-8",
+            ),
+            "characteristics": ("CC-2", "AR-8", "CH-2"),
+        },
+        "S:nc-resapi-presource_control_routine",
+    ),
+    *_control_rules(
+        "ResourceTypeControl",
+        "RESOURCE_TYPE",
+        {
+            "return-code": ("RT-1",),
+            "unknown": ("CC-30",),
+            "unsupported-codes": ("RT-3", "RC-4"),
+            "common-properties": ("CC-42",),
+            "more-data": ("RT-1", "RC-5"),
+            "buffer-bounds": ("RT-1", "RC-6"),
+            "well-formed-output": ("CC-32", "CC-33", "CC-34", "CC-35", "CC-36", "PL-1", "PL-3"),
+            "characteristics": ("CC-31", "AR-8"),
+        },
+        "S:nc-resapi-presource_type_control_routine",
+    ),
+    Rule(
+        "ResourceControl.private-properties",
+        REQUIRED,
+        ("ResourceControl",),
+        "A type with private properties answers ENUM, GET, GET_RO and GET_PRIVATE_PROPERTY_FMTS, "
+        "and the answers agree: read-only and read/write names are apart, GET returns every "
+        "listed property that is stored, with the stored value and the format FMTS gives.",
+        "W:clusctl-resource-get-private-properties",
+        ("CC-8", "CC-9", "CC-10", "CC-13", "PL-10"),
+        policy=_INFO_POLICY,
+    ),
+    Rule(
+        "ResourceControl.set-private-properties",
+        REQUIRED,
+        ("ResourceControl",),
+        "SET_PRIVATE_PROPERTIES validates before it writes: VALIDATE refuses exactly what SET "
+        "refuses and writes nothing; a refused SET changes nothing; an accepted one is what GET "
+        "returns next; values of the wrong format and read-only properties are refused.",
+        "W:clusctl-resource-set-private-properties",
+        ("CC-11", "CC-12", "RC-7"),
+        policy="Both ERROR_SUCCESS and ERROR_RESOURCE_PROPERTIES_STORED accept a SET; whether a "
+        "change needed the restart that STORED announces is not observable, so RC-7 is judged "
+        "only as an accepting status. " + _INFO_POLICY,
+    ),
+    Rule(
+        "ResourceControl.malformed-input",
+        REQUIRED,
+        ("ResourceControl",),
+        "SET and VALIDATE_PRIVATE_PROPERTIES refuse a malformed property list (NULL, random "
+        "bytes, truncated, wrong counts or lengths) with ERROR_INVALID_PARAMETER, "
+        "ERROR_INVALID_DATA or ERROR_INSUFFICIENT_BUFFER, and leave the database as it was.",
+        "W:clusctl-resource-set-private-properties",
+        ("CC-11", "CC-12"),
+        policy="For a NULL InBuffer, RPC_X_BAD_STUB_DATA (what ClusterResourceControl callers see) "
+        "is accepted too. Raising instead is the ResourceControl.returns rule's. " + _INFO_POLICY,
     ),
 )

@@ -3,12 +3,16 @@ ways a check ends other than passing."""
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from conformance.clusapi import ClusterDatabase, SqliteClusterDatabase
 from conformance.monitor.monitor import (
     EntryPointHung,
     EntryPointNull,
@@ -76,6 +80,7 @@ class ScenarioRun:
     notes: dict[str, Any] = field(default_factory=dict)
     failure: str | None = None  # rescheck itself failed in the scenario: nothing is judged
     abandoned: threading.Event = field(default_factory=threading.Event)  # the run's budget
+    database: ClusterDatabase | None = None  # the run's; None: each monitor its own
 
     def monitor(self) -> ResourceMonitor:
         """A new monitor on a fresh load of the target (its own trace)."""
@@ -92,7 +97,9 @@ class ScenarioRun:
             args={},
             result=True,
         )
-        monitor = ResourceMonitor(host, self.target.resource_type, self.policy, trace)
+        monitor = ResourceMonitor(
+            host, self.target.resource_type, self.policy, trace, self.database
+        )
         self.monitors.append(monitor)
         self.traces.append(monitor.trace)
         if self.abandoned.is_set():  # the budget ran out while this host was starting
@@ -163,6 +170,9 @@ class RunContext:
         self._runs: dict[str, ScenarioRun] = {}
         self._lock = threading.Lock()
         self.abandoned = threading.Event()
+        # the run's cluster database: one SQLite file, removed with the run
+        self._db_dir = Path(tempfile.mkdtemp(prefix="rescheck-db-"))
+        self.database = SqliteClusterDatabase(str(self._db_dir / "cluster.db"))
         self._watchdog: threading.Timer | None = None
         if deadline is not None:
             wait = max(0.0, deadline - time.perf_counter())
@@ -182,7 +192,9 @@ class RunContext:
 
         with self._lock:
             if name not in self._runs:
-                run = ScenarioRun(name, self.target, self.policy, abandoned=self.abandoned)
+                run = ScenarioRun(
+                    name, self.target, self.policy, abandoned=self.abandoned, database=self.database
+                )
                 self._runs[name] = run  # run once, whatever happens
                 try:
                     SCENARIOS[name](run)
@@ -235,3 +247,5 @@ class RunContext:
         for run in self._runs.values():
             for monitor in run.monitors:
                 monitor.shutdown()
+        self.database.close()
+        shutil.rmtree(self._db_dir, ignore_errors=True)

@@ -20,6 +20,8 @@ from conformance.monitor.usage import Usage
 from conformance.resapi import (
     CLRES_VERSION_V1_00,
     CLRES_VERSION_V4_00,
+    CLUS_OBJECT_RESOURCE,
+    CLUS_OBJECT_RESOURCE_TYPE,
     ERROR_IO_PENDING,
     ClusterResourceDontRestart,
     ClusterResourceFailed,
@@ -27,6 +29,7 @@ from conformance.resapi import (
     ClusterResourceOnline,
 )
 from conformance.suite.context import Halt, ScenarioRun, Stop
+from conformance.suite.controls import ControlRecord, exercise_properties, probe
 
 #: Poll intervals for test instances (resource-level overrides, FP-2/FP-4): 20 s and 40 s
 #: documented, so 200 ms / 400 ms at the default scale.
@@ -348,6 +351,31 @@ def startup_ranges(run: ScenarioRun) -> None:
             monitor.startup(low, high)
 
 
+def control(run: ScenarioRun) -> None:
+    """Both control entry points, on one monitor and one offline instance (see `controls`)."""
+    monitor = run.monitor()
+    monitor.startup()
+    present = [e for e in ("ResourceControl", "ResourceTypeControl") if monitor.host.has(e)]
+    if not present:
+        raise Halt(
+            Stop(
+                "ResourceControl and ResourceTypeControl are NULL", "FunctionTable.control-routines"
+            )
+        )
+    if "ResourceControl" in present:
+        _require(monitor, "Open", "Close")
+        resource = run.open(monitor, "rescheck-control", QUIET_POLLS)
+        record = run.notes["ResourceControl"] = ControlRecord(
+            "ResourceControl", monitor, stored=resource.properties
+        )
+        probe(record, resource.control, CLUS_OBJECT_RESOURCE)
+        exercise_properties(record, resource.control)
+        resource.close()
+    if "ResourceTypeControl" in present:
+        record = run.notes["ResourceTypeControl"] = ControlRecord("ResourceTypeControl", monitor)
+        probe(record, monitor.type_control, CLUS_OBJECT_RESOURCE_TYPE)
+
+
 SCENARIOS: dict[str, Callable[[ScenarioRun], None]] = {
     "lifecycle": lifecycle,
     "terminate-pending": terminate_pending,
@@ -356,4 +384,5 @@ SCENARIOS: dict[str, Callable[[ScenarioRun], None]] = {
     "instances": instances,
     "leak-audit": leak_audit,
     "entity": entity,
+    "control": control,
 }

@@ -98,6 +98,21 @@ UNCLAIMED_OPTIONAL = frozenset({"Online.failure-event"})
 #: Rules that need two calls to overlap: a target whose entry points return in microseconds
 #: (fixtures.conforming) may give them nothing to judge.
 NEEDS_OVERLAP = frozenset({"Terminate.concurrent"})
+#: A DLL that answers no data control code and declares no private properties (the sync test
+#: DLL: UNKNOWN and nothing else) gives these rules nothing to judge: skipped, with that reason.
+NO_CONTROL_DATA = frozenset(
+    {
+        "ResourceControl.more-data",
+        "ResourceControl.well-formed-output",
+        "ResourceControl.characteristics",
+        "ResourceControl.private-properties",
+        "ResourceControl.set-private-properties",
+        "ResourceControl.malformed-input",
+        "ResourceTypeControl.more-data",
+        "ResourceTypeControl.well-formed-output",
+        "ResourceTypeControl.characteristics",
+    }
+)
 #: A target that always knows its state never reports ClusterResourceStateUnknown, so RS-6
 #: has nothing to judge (fixtures.conforming_async takes that path).
 NEVER_UNKNOWN = frozenset({"SetResourceStatus.unknown-last-error"})

@@ -7,7 +7,13 @@ from pathlib import Path
 import pytest
 
 from conformance.rules import catalogue
-from tests.e2e.conftest import NEEDS_OVERLAP, NEVER_UNKNOWN, REPO, UNCLAIMED_OPTIONAL
+from tests.e2e.conftest import (
+    NEEDS_OVERLAP,
+    NEVER_UNKNOWN,
+    NO_CONTROL_DATA,
+    REPO,
+    UNCLAIMED_OPTIONAL,
+)
 
 RULES = len(catalogue())
 #: The synchronous test DLL never pends, logs nothing, starts no ClusWorker, reads no private
@@ -15,8 +21,8 @@ RULES = len(catalogue())
 #: the callback rules (Callbacks.resource-handle, two LogEvent rules, ClusWorker.fresh-structure),
 #: Online.reads-properties, the four probe rules and the unclaimed optional feature have nothing
 #: to judge: skipped, never passed. Its entry points return in microseconds, so
-#: Terminate.concurrent may catch no overlap.
-SKIPPED_FOR_SYNC = 14 + len(UNCLAIMED_OPTIONAL) + len(NEEDS_OVERLAP)
+#: Terminate.concurrent may catch no overlap. It answers no data control code.
+SKIPPED_FOR_SYNC = 14 + len(UNCLAIMED_OPTIONAL) + len(NEEDS_OVERLAP) + len(NO_CONTROL_DATA)
 
 
 def assert_clean(result: pytest.RunResult, failed: int = 0) -> None:

@@ -29,6 +29,7 @@ from conformance.monitor import trace as trace_module
 from conformance.monitor.host import InProcessHost
 from conformance.monitor.monitor import (
     LOG_ENTRY_LIMIT,
+    OUT_FILL,
     RESOURCE_HANDLE,
     EntryPointHung,
     EntryPointNull,
@@ -42,10 +43,14 @@ from conformance.monitor.trace import CALL, CALLBACK, MONITOR, Trace, TraceEvent
 from conformance.resapi import (
     CLRES_VERSION_V1_00,
     CLRES_VERSION_V2_00,
+    CLUSCTL_RESOURCE_GET_CHARACTERISTICS,
+    CLUSCTL_RESOURCE_TYPE_GET_CHARACTERISTICS,
+    CLUSCTL_RESOURCE_UNKNOWN,
     ERROR_ACCESS_DENIED,
     ERROR_BAD_CONFIGURATION,
     ERROR_GEN_FAILURE,
     ERROR_IO_PENDING,
+    ERROR_MORE_DATA,
     ERROR_REVISION_MISMATCH,
     ERROR_SUCCESS,
     HANDLE,
@@ -1597,3 +1602,83 @@ def test_a_callback_flood_is_answered_but_only_partly_recorded(monkeypatch):
     assert trace.dropped() == {"LogEvent": 70}, "the others should be counted"
     [note] = [e for e in trace if e.name == "callbacks no longer recorded"]
     assert note.data == {"callback": "LogEvent", "recorded": 50}, "once, saying what was dropped"
+
+
+# ================================================================================================
+# ResourceControl / ResourceTypeControl (RC-1, RT-1, RM-4)
+# ================================================================================================
+def _writes(data: bytes, grow: bytes = b"") -> Callable[..., Any]:
+    def control(dll, first, code, in_buffer, out_buffer):
+        dll.seen = (code, in_buffer, None if out_buffer is None else len(out_buffer))
+        if out_buffer is None or len(out_buffer) < len(data):
+            return ERROR_MORE_DATA, len(data)
+        out_buffer[: len(data)] = data
+        out_buffer.extend(grow)
+        return ERROR_SUCCESS, len(data)
+
+    return control
+
+
+def test_resource_control_gets_its_buffers_and_the_caller_sees_what_it_wrote(rig):
+    dll = ScriptedDLL(ResourceControl=_writes(b"\1\0\0\0"))
+    monitor = rig.monitor(dll)
+    resource = rig.open(monitor)
+    result = resource.control(CLUSCTL_RESOURCE_GET_CHARACTERISTICS, b"in", 16)
+    assert dll.seen == (CLUSCTL_RESOURCE_GET_CHARACTERISTICS, b"in", 16), (
+        f"the DLL should get the code, the InBuffer and a 16-byte OutBuffer, got {dll.seen}"
+    )
+    assert (result.status, result.bytes_returned, result.data) == (0, 4, b"\1\0\0\0")
+    assert result.written == 4 and not result.resized, "four bytes written, within the buffer"
+    assert result.out == b"\1\0\0\0" + bytes([OUT_FILL]) * 12, "the rest still holds the fill"
+    event = result.event
+    assert repr(event.args["ControlCode"]) == "CLUSCTL_RESOURCE_GET_CHARACTERISTICS (0x01000005)"
+    assert "CLUSCTL_RESOURCE_GET_CHARACTERISTICS" in event.describe(), (
+        f"the trace should name the control code, not only show hex: {event.describe()}"
+    )
+
+
+def test_a_null_out_buffer_is_none_and_an_empty_one_is_a_zero_length_bytearray(rig):
+    dll = ScriptedDLL(ResourceControl=_writes(b"\1\0\0\0"))
+    resource = rig.open(rig.monitor(dll))
+    null = resource.control(CLUSCTL_RESOURCE_GET_CHARACTERISTICS, None, None)
+    assert dll.seen[2] is None and null.out is None, "OutBufferSize None passes NULL"
+    empty = resource.control(CLUSCTL_RESOURCE_GET_CHARACTERISTICS, None, 0)
+    assert dll.seen[2] == 0 and empty.out == b"", "size 0 passes an empty, non-NULL buffer"
+    assert (empty.status, empty.bytes_returned) == (ERROR_MORE_DATA, 4)
+
+
+def test_a_dll_that_grows_its_out_buffer_is_seen_as_writing_past_it(rig):
+    dll = ScriptedDLL(ResourceControl=_writes(b"ab\0\0", grow=b"\0\0"))
+    result = rig.open(rig.monitor(dll)).control(CLUSCTL_RESOURCE_GET_CHARACTERISTICS, None, 4)
+    assert result.resized and len(result.out) == 6, "a longer bytearray is a write past the end"
+
+
+def test_resource_type_control_gets_the_type_name(rig):
+    dll = ScriptedDLL(ResourceTypeControl=_writes(b"\0\0\0\0"))
+    monitor = rig.monitor(dll)
+    result = monitor.type_control(CLUSCTL_RESOURCE_TYPE_GET_CHARACTERISTICS, None, 8)
+    [call] = dll.calls_of("ResourceTypeControl")
+    assert call.args[0] == "Scripted", "the first argument is the type name (RT-1)"
+    assert result.event.args["ResourceTypeName"] == "Scripted" and result.bytes_returned == 4
+
+
+def test_resource_control_is_serialised_but_may_overlap_terminate(rig):
+    inside = threading.Event()
+
+    def slow(dll, *args):
+        inside.set()
+        time.sleep(0.2)
+        return ERROR_SUCCESS, 0
+
+    dll = ScriptedDLL(ResourceControl=slow)
+    monitor = rig.monitor(dll)
+    resource = rig.open(monitor)
+    control = rig.thread(resource.control, CLUSCTL_RESOURCE_UNKNOWN, name="control")
+    assert inside.wait(WAIT), "ResourceControl should have started"
+    poll = rig.thread(resource.is_alive, name="poll")
+    resource.terminate()
+    control.join()
+    poll.join()
+    [rc], [term], [alive] = (dll.calls_of(n) for n in ("ResourceControl", "Terminate", "IsAlive"))
+    assert rc.overlaps(term), "Terminate may run while ResourceControl does (CX-1)"
+    assert not rc.overlaps(alive), "IsAlive waits for ResourceControl (RM-4)"

@@ -18,16 +18,20 @@ import pytest
 
 from conformance.companion import ProbeContext
 from conformance.monitor.monitor import Resource, ResourceMonitor, StartupFailed
+from conformance.proplist import Property, build_property_list, parse_property_list
 from conformance.resapi import (
     CLRES_VERSION_V2_00,
     CLRES_VERSION_V4_00,
     CLUSCTL_RESOURCE_GET_CHARACTERISTICS,
+    CLUSCTL_RESOURCE_GET_PRIVATE_PROPERTIES,
+    CLUSCTL_RESOURCE_SET_PRIVATE_PROPERTIES,
     CLUSCTL_RESOURCE_TYPE_UNKNOWN,
     CLUSCTL_RESOURCE_UNKNOWN,
     ERROR_BAD_CONFIGURATION,
     ERROR_CLUSTER_RESNAME_NOT_FOUND,
     ERROR_INVALID_FUNCTION,
     ERROR_PROCESS_ABORTED,
+    ERROR_RESOURCE_PROPERTIES_STORED,
     ERROR_REVISION_MISMATCH,
     ERROR_SUCCESS,
     ClusterResourceDontRestart,
@@ -336,17 +340,29 @@ def test_process_that_exits_early_makes_online_fail(monitor: ResourceMonitor) ->
 
 def test_control_codes(target: Target, monitor: ResourceMonitor) -> None:
     r, _ctx = _open(target, monitor, "app1")
-    for entry, first, code, expected in (
-        ("ResourceControl", r.resid, CLUSCTL_RESOURCE_UNKNOWN, ERROR_SUCCESS),
-        ("ResourceControl", r.resid, CLUSCTL_RESOURCE_GET_CHARACTERISTICS, ERROR_INVALID_FUNCTION),
-        (
-            "ResourceTypeControl",
-            target.resource_type,
-            CLUSCTL_RESOURCE_TYPE_UNKNOWN,
-            ERROR_INVALID_FUNCTION,
-        ),
-    ):
-        outcome = monitor.host.call(entry, (first, code, None, None), 2.0, r.name)
-        assert outcome.value == (expected, 0), (
-            f"{entry}(0x{code:08x}) should return ({expected}, 0), got {outcome.value!r}"
-        )
+    assert r.control(CLUSCTL_RESOURCE_UNKNOWN).status == ERROR_SUCCESS, "CC-1"
+    chars = r.control(CLUSCTL_RESOURCE_GET_CHARACTERISTICS, None, 4)
+    assert (chars.status, chars.data) == (ERROR_SUCCESS, bytes(4)), "no characteristic (CC-2)"
+    type_unknown = monitor.type_control(CLUSCTL_RESOURCE_TYPE_UNKNOWN)
+    assert type_unknown.status == ERROR_SUCCESS, "it answers a type code, so UNKNOWN (CC-30)"
+    odd = r.control(CLUSCTL_RESOURCE_UNKNOWN | 0x3C00, None, 64)
+    assert odd.status == ERROR_INVALID_FUNCTION, "an unknown code gets default processing"
+
+
+def test_a_property_set_while_online_applies_at_the_next_online(
+    target: Target, monitor: ResourceMonitor
+) -> None:
+    r, _ctx = _open(target, monitor, "app1-props")
+    change = build_property_list([Property.of("StartTimeoutMs", 4000)])
+    offline = r.control(CLUSCTL_RESOURCE_SET_PRIVATE_PROPERTIES, change)
+    assert offline.status == ERROR_SUCCESS, f"offline, a SET applies at once: {offline.status}"
+    got = r.control(CLUSCTL_RESOURCE_GET_PRIVATE_PROPERTIES, None, 4096)
+    values = {p.name: p.value for p in parse_property_list(got.data)}
+    assert values["StartTimeoutMs"] == 4000, f"GET shows what SET stored: {values}"
+    assert r.online() == ClusterResourceOnline
+    online = r.control(CLUSCTL_RESOURCE_SET_PRIVATE_PROPERTIES, change)
+    assert online.status == ERROR_RESOURCE_PROPERTIES_STORED, (
+        f"online, a change waits for the next Online (RC-7): {online.status}"
+    )
+    r.offline()
+    r.close()

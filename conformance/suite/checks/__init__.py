@@ -2,6 +2,7 @@
 
 from conformance.suite.checks import (
     callbacks,
+    control,
     entry_points,
     instances,
     lifecycle,
@@ -14,6 +15,7 @@ from conformance.suite.checks import (
 
 __all__ = [
     "callbacks",
+    "control",
     "entry_points",
     "instances",
     "lifecycle",

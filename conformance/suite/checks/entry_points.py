@@ -13,7 +13,7 @@ from conformance.suite.context import RunContext, ScenarioRun, Violation, counte
 from conformance.suite.registry import check
 
 #: The scenarios every per-entry-point rule looks at.
-ALL = ("lifecycle", "terminate-pending", "instances", "leak-audit")
+ALL = ("lifecycle", "terminate-pending", "instances", "leak-audit", "control")
 
 
 def calls(ctx: RunContext, entry: str) -> tuple[list[ScenarioRun], list[tuple[Trace, TraceEvent]]]:
@@ -71,7 +71,17 @@ def _returns(entry: str):
     return returns
 
 
-for _entry in ("Open", "Close", "Online", "Offline", "Terminate", "LooksAlive", "IsAlive"):
+for _entry in (
+    "Open",
+    "Close",
+    "Online",
+    "Offline",
+    "Terminate",
+    "LooksAlive",
+    "IsAlive",
+    "ResourceControl",
+    "ResourceTypeControl",
+):
     check(f"{_entry}.returns")(_returns(_entry))
 
 

@@ -13,7 +13,14 @@ MEASURED = (
     "each duration is measured on the calling thread just around the call, so the harness's "
     "overhead (benchmarks/monitor_overhead.py: about 0.1 ms per call) is not in it"
 )
-SCENARIOS = ("lifecycle", "terminate-pending", "startup-ranges", "instances", "leak-audit")
+SCENARIOS = (
+    "lifecycle",
+    "terminate-pending",
+    "startup-ranges",
+    "instances",
+    "leak-audit",
+    "control",
+)
 
 
 def _timing(entry: str):
@@ -64,5 +71,7 @@ for _entry in (
     "Terminate",
     "LooksAlive",
     "IsAlive",
+    "ResourceControl",
+    "ResourceTypeControl",
 ):
     check(f"{_entry}.timing")(_timing(_entry))

@@ -22,7 +22,8 @@ def observe_calls(observer: Callable[[str, int, str | None], None]) -> Callable[
     return lambda: _observers.remove(observer)
 
 
-def _report(function: str, result: int, why: str | None = None) -> int:
+def report_call(function: str, result: int, why: str | None = None) -> int:
+    """Tell every observer about a call (an isolated host's calls are relayed this way)."""
     for observer in list(_observers):
         observer(function, result, why)
     return result
@@ -48,7 +49,7 @@ def ClusWorkerCreate(
     """
     if lpWorker.hThread is not None:
         why = "the CLUS_WORKER was used before (its hThread is set); pass a fresh CLUS_WORKER()"
-        return _report("ClusWorkerCreate", ERROR_INVALID_PARAMETER, why)
+        return report_call("ClusWorkerCreate", ERROR_INVALID_PARAMETER, why)
     lpWorker.Terminate = False
     thread = threading.Thread(
         target=lpStartAddress, args=(lpWorker, lpParameter), name="ClusWorker", daemon=True
@@ -56,7 +57,7 @@ def ClusWorkerCreate(
     lpWorker.hThread = thread
     thread.start()
     lpWorker._started.set()
-    return _report("ClusWorkerCreate", ERROR_SUCCESS)
+    return report_call("ClusWorkerCreate", ERROR_SUCCESS)
 
 
 def ClusWorkerCheckTerminate(lpWorker: CLUS_WORKER) -> int:
