@@ -20,6 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from conformance.monitor.trace import short_repr
 from conformance.resapi import (
     CLUSPROP_FORMAT_BINARY,
     CLUSPROP_FORMAT_DWORD,
@@ -43,6 +44,8 @@ from conformance.resapi import (
     CLUSPROP_SYNTAX_NAME,
     CLUSPROP_TYPE_ENDMARK,
     CLUSPROP_TYPE_LAST_DOCUMENTED,
+    CLUSPROP_TYPE_LIST_VALUE,
+    CLUSPROP_TYPE_NAME,
     CLUSPROP_TYPE_USER,
 )
 
@@ -123,18 +126,22 @@ def _dword(buf: bytes, offset: int, what: str) -> int:
     return _DWORD.unpack_from(buf, offset)[0]
 
 
+def valid_format(fmt: int) -> bool:
+    """A documented CLUSTER_PROPERTY_FORMAT, or a user-defined one (PL-6)."""
+    return 0 <= fmt <= CLUSPROP_FORMAT_PROPERTY_LIST or CLUSPROP_FORMAT_USER <= fmt <= 0xFFFF
+
+
 def valid_syntax(syntax: int) -> bool:
     """A documented CLUSTER_PROPERTY_TYPE in the upper word and CLUSTER_PROPERTY_FORMAT in the
-    lower word, or a user-defined one (PL-4..PL-6)."""
-    kind, fmt = syntax >> 16, syntax & 0xFFFF
+    lower word, or user-defined ones (PL-4..PL-6)."""
+    kind = syntax >> 16
     kind_ok = kind <= CLUSPROP_TYPE_LAST_DOCUMENTED or kind >= CLUSPROP_TYPE_USER
-    fmt_ok = fmt <= CLUSPROP_FORMAT_PROPERTY_LIST or fmt >= CLUSPROP_FORMAT_USER
-    return kind_ok and fmt_ok
+    return kind_ok and valid_format(syntax & 0xFFFF)
 
 
 def _utf16(raw: bytes, offset: int) -> str:
     try:
-        return raw.decode("utf-16-le")
+        return raw.decode("utf-16-le", "surrogatepass")  # WCHARs: lone surrogates are text
     except UnicodeDecodeError as exc:
         raise ProplistError(offset + exc.start, f"not UTF-16 text ({exc.reason})") from None
 
@@ -168,8 +175,8 @@ def _decode(syntax: int, raw: bytes, offset: int) -> Any:
 
 
 def _multi_sz(raw: bytes, offset: int) -> list[str]:
-    if raw in (b"\0\0", b"\0\0\0\0"):
-        return []  # one NUL, or the registry's two
+    if raw in (b"", b"\0\0", b"\0\0\0\0"):
+        return []  # no data, one NUL, or the registry's two
     if len(raw) % 2 or raw[-4:] != b"\0\0\0\0":
         raise ProplistError(
             offset, "a MULTI_SZ is NUL-terminated strings and one more NUL after the last"
@@ -216,9 +223,10 @@ def parse_value_list(buf: bytes, offset: int = 0) -> tuple[list[Value], int]:
         values.append(value)
 
 
-def parse_property_list(buf: bytes, exact: bool = True) -> list[Property]:
-    """A property list (PL-3). ``exact``: the list must fill ``buf`` (BytesReturned is the
-    size of what was written, RC-6)."""
+def parse_property_list(buf: bytes) -> list[Property]:
+    """A property list (PL-3) that fills ``buf`` (BytesReturned is the size of what was
+    written, RC-6). One ENDMARK may follow the last value list: the GET pages say the list
+    ends with one (CC-9, CC-10), the property-lists page's example has none."""
     count = _dword(buf, 0, "property count")
     # every property takes at least 16 bytes (an empty NAME is 12, an ENDMARK 4)
     if count > (len(buf) - 4) // 16:
@@ -233,11 +241,25 @@ def parse_property_list(buf: bytes, exact: bool = True) -> list[Property]:
                 at, f"expected a property name (CLUSPROP_SYNTAX_NAME), found 0x{name.syntax:08X}"
             )
         values_at = offset
-        values, offset = parse_value_list(buf, offset)
+        values: list[Value] = []
+        while True:
+            at = offset
+            value, offset = parse_value(buf, offset)
+            if value.syntax == CLUSPROP_SYNTAX_ENDMARK:
+                break
+            if value.type in (CLUSPROP_TYPE_ENDMARK, CLUSPROP_TYPE_NAME):
+                raise ProplistError(
+                    at,
+                    f"a name (0x{value.syntax:08X}) among the values of {name.data!r}: is the "
+                    "ENDMARK before it missing, or the property count wrong?",
+                )
+            values.append(value)
         if not values:
             raise ProplistError(values_at, f"property {name.data!r} has no value (PL-3)")
         props.append(Property(name.data, tuple(values)))
-    if exact and offset != len(buf):
+    if bytes(buf[offset:]) == _DWORD.pack(CLUSPROP_SYNTAX_ENDMARK):
+        offset += 4
+    if offset != len(buf):
         raise ProplistError(
             offset, f"{len(buf) - offset} bytes follow the last of the {count} properties"
         )
@@ -258,9 +280,9 @@ def _encode(value: Value) -> bytes:
     if fmt in _FIXED:
         return int(data).to_bytes(_FIXED[fmt], "little", signed=fmt in _SIGNED)
     if fmt in _STRINGS:
-        return (str(data) + "\0").encode("utf-16-le")
+        return (str(data) + "\0").encode("utf-16-le", "surrogatepass")
     if fmt == CLUSPROP_FORMAT_MULTI_SZ:
-        return "".join(s + "\0" for s in data).encode("utf-16-le") + b"\0\0"
+        return build_multi_sz(data)
     return bytes(data)
 
 
@@ -283,7 +305,7 @@ def build_property_list(props: Sequence[Property]) -> bytes:
 
 
 def build_multi_sz(strings: Iterable[str]) -> bytes:
-    return "".join(s + "\0" for s in strings).encode("utf-16-le") + b"\0\0"
+    return "".join(s + "\0" for s in strings).encode("utf-16-le", "surrogatepass") + b"\0\0"
 
 
 # --- showing ---------------------------------------------------------------------------------
@@ -303,19 +325,28 @@ FORMAT_NAMES = {
 }
 
 
-def describe_property_list(buf: bytes) -> list[str]:
-    """The list as lines (``Port = DWORD 8080``), or where it stops being one."""
+def _syntax_name(value: Value) -> str:
+    if value.type == CLUSPROP_TYPE_LIST_VALUE and value.format in FORMAT_NAMES:
+        return FORMAT_NAMES[value.format]
+    return f"syntax 0x{value.syntax:08X}"
+
+
+def describe_property_list(buf: bytes, limit: int = 40) -> list[str]:
+    """The list as lines (``Port = DWORD 8080``), at most ``limit``, or where it stops being
+    one."""
     try:
         props = parse_property_list(buf)
     except ProplistError as exc:
         return [f"not a well-formed property list: {exc}"]
     if not props:
         return ["(an empty property list)"]
-    return [
-        f"{p.name} = "
-        + ", ".join(f"{FORMAT_NAMES.get(v.format, hex(v.syntax))} {v.data!r}" for v in p.values)
-        for p in props
+    lines = [
+        f"{p.name[:80]} = " + ", ".join(f"{_syntax_name(v)} {short_repr(v.data)}" for v in p.values)
+        for p in props[:limit]
     ]
+    if len(props) > limit:
+        lines.append(f"... {len(props) - limit} more properties")
+    return lines
 
 
 def hexdump(buf: bytes, limit: int = 256) -> list[str]:

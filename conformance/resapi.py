@@ -19,6 +19,7 @@ ERROR_SUCCESS = 0
 ERROR_INVALID_FUNCTION = 1
 ERROR_FILE_NOT_FOUND = 2
 ERROR_ACCESS_DENIED = 5
+ERROR_INVALID_HANDLE = 6
 ERROR_NOT_ENOUGH_MEMORY = 8
 ERROR_INVALID_DATA = 13
 ERROR_NOT_READY = 21
@@ -195,8 +196,6 @@ CLUSCTL_RESOURCE_TYPE_STARTING_PHASE1 = 0x02500036
 CLUSCTL_RESOURCE_TYPE_STARTING_PHASE2 = 0x0250003A
 CLUSCTL_RESOURCE_TYPE_GEN_SCRIPT_VALIDATE_PATH = 0x02000231
 
-#: Bit 20 of a control code: internal, sent only by the Cluster service (RC-12).
-CLUSCTL_INTERNAL_MASK = 0x00100000
 #: Bits 24..31 of a control code: the object it is for (§6.2).
 CLUS_OBJECT_RESOURCE = 0x01
 CLUS_OBJECT_RESOURCE_TYPE = 0x02
@@ -295,6 +294,20 @@ V1_ENTRY_POINTS = (
     "ResourceControl",
     "ResourceTypeControl",
 )
+#: The parameters of each entry point in the Python mapping (DESIGN.md), in order.
+ENTRY_POINT_PARAMETERS = {
+    "Open": ("ResourceName", "ResourceKey", "ResourceHandle"),
+    "Close": ("ResourceId",),
+    "Online": ("ResourceId", "EventHandle"),
+    "Offline": ("ResourceId",),
+    "Terminate": ("ResourceId",),
+    "LooksAlive": ("ResourceId",),
+    "IsAlive": ("ResourceId",),
+    "Arbitrate": ("ResourceId", "LostQuorumResource"),
+    "Release": ("ResourceId",),
+    "ResourceControl": ("ResourceId", "ControlCode", "InBuffer", "OutBuffer"),
+    "ResourceTypeControl": ("ResourceTypeName", "ControlCode", "InBuffer", "OutBuffer"),
+}
 #: Entry points that may be NULL: only quorum-capable types need Arbitrate and Release (FT-3).
 OPTIONAL_ENTRY_POINTS = ("Arbitrate", "Release")
 
@@ -363,7 +376,7 @@ def observe_last_error(observer: Callable[[int], None]) -> Callable[[], None]:
 
 _CONTROL_NAMES: dict[int, str] = {}
 for _name, _value in list(globals().items()):
-    if _name.startswith("CLUSCTL_") and _name != "CLUSCTL_INTERNAL_MASK":
+    if _name.startswith("CLUSCTL_"):
         _CONTROL_NAMES.setdefault(_value, _name)
 
 _ERROR_NAMES = {

@@ -8,18 +8,28 @@ which entry point touched the database (RM-7).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from conformance.clusapi.database import (
     AccessObserver,
     ClusterDatabase,
+    DatabaseClosed,
     InMemoryClusterDatabase,
     SqliteClusterDatabase,
 )
 from conformance.resapi import (
     ERROR_FILE_NOT_FOUND,
+    ERROR_INVALID_HANDLE,
     ERROR_INVALID_PARAMETER,
     ERROR_SUCCESS,
+    REG_BINARY,
+    REG_DWORD,
+    REG_EXPAND_SZ,
+    REG_MULTI_SZ,
+    REG_NONE,
+    REG_QWORD,
+    REG_SZ,
 )
 
 __all__ = [
@@ -61,14 +71,38 @@ def _usable(hKey: Any) -> bool:
     return isinstance(hKey, HKEY) and not hKey.closed
 
 
+#: What each value type holds (a MULTI_SZ is stored as a list).
+_HOLDS: dict[int, Callable[[Any], bool]] = {
+    REG_DWORD: lambda v: type(v) is int and -(2**31) <= v < 2**32,
+    REG_QWORD: lambda v: type(v) is int and -(2**63) <= v < 2**64,
+    REG_SZ: lambda v: isinstance(v, str),
+    REG_EXPAND_SZ: lambda v: isinstance(v, str),
+    REG_MULTI_SZ: lambda v: isinstance(v, list | tuple) and all(isinstance(s, str) for s in v),
+    REG_BINARY: lambda v: isinstance(v, bytes | bytearray),
+    REG_NONE: lambda v: isinstance(v, bytes | bytearray),
+}
+
+
+def _stored_form(dwType: Any, lpData: Any) -> Any:
+    """``lpData`` as the database keeps it, or None when it is not a value of ``dwType``."""
+    holds = _HOLDS.get(dwType) if type(dwType) is int else None
+    if holds is None or not holds(lpData):
+        return None
+    if dwType == REG_MULTI_SZ:
+        return [str(s) for s in lpData]
+    return bytes(lpData) if isinstance(lpData, bytearray) else lpData
+
+
 def ClusterRegOpenKey(hKey: HKEY, lpszSubKey: str) -> tuple[int, HKEY | None]:
     if not _usable(hKey):
         return ERROR_INVALID_PARAMETER, None
     hKey._note("ClusterRegOpenKey", lpszSubKey, False)
     child = hKey._child(lpszSubKey)
-    if not hKey.db.key_exists(child.path):
-        return ERROR_FILE_NOT_FOUND, None
-    return ERROR_SUCCESS, child
+    try:
+        exists = hKey.db.key_exists(child.path)
+    except DatabaseClosed:
+        return ERROR_INVALID_HANDLE, None
+    return (ERROR_SUCCESS, child) if exists else (ERROR_FILE_NOT_FOUND, None)
 
 
 def ClusterRegCreateKey(hKey: HKEY, lpszSubKey: str) -> tuple[int, HKEY | None]:
@@ -76,7 +110,10 @@ def ClusterRegCreateKey(hKey: HKEY, lpszSubKey: str) -> tuple[int, HKEY | None]:
         return ERROR_INVALID_PARAMETER, None
     hKey._note("ClusterRegCreateKey", lpszSubKey, True)
     child = hKey._child(lpszSubKey)
-    hKey.db.create_key(child.path)
+    try:
+        hKey.db.create_key(child.path)
+    except DatabaseClosed:
+        return ERROR_INVALID_HANDLE, None
     return ERROR_SUCCESS, child
 
 
@@ -85,17 +122,29 @@ def ClusterRegQueryValue(hKey: HKEY, lpszValueName: str) -> tuple[int, int | Non
     if not _usable(hKey):
         return ERROR_INVALID_PARAMETER, None, None
     hKey._note("ClusterRegQueryValue", lpszValueName, False)
-    found = hKey.db.get_value(hKey.path, lpszValueName)
+    try:
+        found = hKey.db.get_value(hKey.path, lpszValueName)
+    except DatabaseClosed:
+        return ERROR_INVALID_HANDLE, None, None
     if found is None:
         return ERROR_FILE_NOT_FOUND, None, None
     return ERROR_SUCCESS, found[0], found[1]
 
 
 def ClusterRegSetValue(hKey: HKEY, lpszValueName: str, dwType: int, lpData: Any) -> int:
+    """ERROR_INVALID_PARAMETER when ``lpData`` is not a value of ``dwType`` (an int for
+    REG_DWORD/REG_QWORD, a str for REG_SZ/REG_EXPAND_SZ, a list of str for REG_MULTI_SZ,
+    bytes for REG_BINARY)."""
     if not _usable(hKey):
         return ERROR_INVALID_PARAMETER
     hKey._note("ClusterRegSetValue", lpszValueName, True)
-    hKey.db.set_value(hKey.path, lpszValueName, dwType, lpData)
+    stored = _stored_form(dwType, lpData)
+    if stored is None or not isinstance(lpszValueName, str):
+        return ERROR_INVALID_PARAMETER
+    try:
+        hKey.db.set_value(hKey.path, lpszValueName, dwType, stored)
+    except DatabaseClosed:
+        return ERROR_INVALID_HANDLE
     return ERROR_SUCCESS
 
 
@@ -103,7 +152,11 @@ def ClusterRegDeleteValue(hKey: HKEY, lpszValueName: str) -> int:
     if not _usable(hKey):
         return ERROR_INVALID_PARAMETER
     hKey._note("ClusterRegDeleteValue", lpszValueName, True)
-    return ERROR_SUCCESS if hKey.db.delete_value(hKey.path, lpszValueName) else ERROR_FILE_NOT_FOUND
+    try:
+        deleted = hKey.db.delete_value(hKey.path, lpszValueName)
+    except DatabaseClosed:
+        return ERROR_INVALID_HANDLE
+    return ERROR_SUCCESS if deleted else ERROR_FILE_NOT_FOUND
 
 
 def ClusterRegEnumValue(hKey: HKEY) -> tuple[int, dict[str, tuple[int, Any]]]:
@@ -111,7 +164,10 @@ def ClusterRegEnumValue(hKey: HKEY) -> tuple[int, dict[str, tuple[int, Any]]]:
     if not _usable(hKey):
         return ERROR_INVALID_PARAMETER, {}
     hKey._note("ClusterRegEnumValue", None, False)
-    return ERROR_SUCCESS, hKey.db.values(hKey.path)
+    try:
+        return ERROR_SUCCESS, hKey.db.values(hKey.path)
+    except DatabaseClosed:
+        return ERROR_INVALID_HANDLE, {}
 
 
 def ClusterRegCloseKey(hKey: HKEY) -> int:

@@ -97,26 +97,20 @@ class InMemoryClusterDatabase:
             return dict(key.values) if key else {}
 
 
+class DatabaseClosed(Exception):
+    """The run that owned the database has ended."""
+
+
 def _pack(value: Any) -> str:
-    """JSON for a stored value; bytes are tagged, anything else is kept as its text."""
-
-    def default(item: Any) -> Any:
-        if isinstance(item, bytes | bytearray):
-            return {"bytes": bytes(item).hex()}
-        return {"text": repr(item)[:1000]}
-
-    return json.dumps(value, default=default)
+    """JSON for a stored value, tagged: bytes as hex, anything else as JSON (or its text)."""
+    if isinstance(value, bytes | bytearray):
+        return json.dumps({"t": "b", "v": bytes(value).hex()})
+    return json.dumps({"t": "j", "v": value}, default=lambda item: repr(item)[:1000])
 
 
 def _unpack(text: str) -> Any:
-    def hook(item: dict[str, Any]) -> Any:
-        if set(item) == {"bytes"}:
-            return bytes.fromhex(item["bytes"])
-        if set(item) == {"text"}:
-            return item["text"]
-        return item
-
-    return json.loads(text, object_hook=hook)
+    item = json.loads(text)
+    return bytes.fromhex(item["v"]) if item["t"] == "b" else item["v"]
 
 
 class SqliteClusterDatabase:
@@ -129,6 +123,7 @@ class SqliteClusterDatabase:
     def __init__(self, path: str) -> None:
         self.path = path
         self._lock = threading.Lock()
+        self._closed = False
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
@@ -144,11 +139,15 @@ class SqliteClusterDatabase:
 
     def _query(self, sql: str, *args: Any) -> list[tuple[Any, ...]]:
         with self._lock:
+            if self._closed:
+                raise DatabaseClosed(self.path)
             return self._db.execute(sql, args).fetchall()
 
     def create_key(self, path: str) -> None:
         parts = [p for p in path.split("\\") if p]
         with self._lock:
+            if self._closed:
+                raise DatabaseClosed(self.path)
             self._db.executemany(
                 "INSERT OR IGNORE INTO keys VALUES (?)",
                 [(self._norm("\\".join(parts[:i])),) for i in range(1, len(parts) + 1)],
@@ -185,6 +184,8 @@ class SqliteClusterDatabase:
 
     def delete_value(self, path: str, name: str) -> bool:
         with self._lock:
+            if self._closed:
+                raise DatabaseClosed(self.path)
             cursor = self._db.execute(
                 "DELETE FROM vals WHERE path = ? AND lname = ?", (self._norm(path), name.lower())
             )
@@ -197,5 +198,7 @@ class SqliteClusterDatabase:
         return {name: (kind, _unpack(text)) for name, kind, text in rows}
 
     def close(self) -> None:
+        """Close the file; a thread of the target that still calls gets DatabaseClosed."""
         with self._lock:
+            self._closed = True
             self._db.close()

@@ -10,6 +10,7 @@ the run; a host in a separate process can take its place without changing the mo
 from __future__ import annotations
 
 import contextlib
+import inspect
 import itertools
 import queue
 import threading
@@ -23,7 +24,7 @@ from typing import Any, Protocol
 from conformance.companion import Companion, ProbeContext
 from conformance.monitor.threads import harness_thread, stacks, target_threads
 from conformance.monitor.usage import Usage, settled
-from conformance.resapi import V1_ENTRY_POINTS
+from conformance.resapi import ENTRY_POINT_PARAMETERS, V1_ENTRY_POINTS
 
 
 @dataclass
@@ -326,7 +327,25 @@ def table_shape(table: Any) -> dict[str, str]:
         if value is None:
             shape[name] = "none"
         elif callable(value) and name != "Version":
-            shape[name] = "callable"
+            shape[name] = "callable" if _takes(value, name) else f"signature:{_signature(value)}"
         else:
             shape[name] = f"value:{type(value).__name__}"
     return shape
+
+
+def _takes(fn: Any, entry: str) -> bool:
+    """``fn`` can be called with the entry point's documented parameters, by position."""
+    try:
+        inspect.signature(fn).bind(*ENTRY_POINT_PARAMETERS[entry])
+    except TypeError:
+        return False
+    except ValueError:
+        return True  # no signature to read (a builtin): let the call decide
+    return True
+
+
+def _signature(fn: Any) -> str:
+    try:
+        return str(inspect.signature(fn))
+    except (TypeError, ValueError):
+        return "(...)"

@@ -24,6 +24,7 @@ from typing import Any
 
 from conformance import resutils
 from conformance.clusapi import HKEY
+from conformance.clusapi.database import DatabaseClosed
 from conformance.companion import ProbeContext
 from conformance.monitor.host import (
     CallOutcome,
@@ -32,8 +33,8 @@ from conformance.monitor.host import (
     startup_table,
     table_shape,
 )
-from conformance.monitor.monitor import RESOURCE_HANDLE
-from conformance.monitor.remote import TUPLE_DEPTH, TUPLE_LENGTH, RemoteRef, plain
+from conformance.monitor.monitor import OVERRUN_KEPT, RESOURCE_HANDLE
+from conformance.monitor.remote import DB_CLOSED, TUPLE_DEPTH, TUPLE_LENGTH, RemoteRef, plain
 from conformance.monitor.threads import (
     all_stacks,
     harness_thread,
@@ -47,8 +48,6 @@ from conformance.resapi import HANDLE, GetLastError, observe_last_error
 
 #: How often handed-out failure events are looked at.
 EVENT_POLL_S = 0.005
-#: Bytes kept past the end of an OutBuffer the DLL made longer (evidence of the overrun).
-OVERRUN_KEPT = 4096
 
 
 class _RemoteDatabase:
@@ -59,7 +58,10 @@ class _RemoteDatabase:
 
     def __getattr__(self, method: str) -> Any:
         def call(*args: Any) -> Any:
-            return self._server.callback("db", (self._key, method, args))
+            answer = self._server.callback("db", (self._key, method, args))
+            if answer == DB_CLOSED:
+                raise DatabaseClosed("the run's cluster database is closed")
+            return answer
 
         return call
 

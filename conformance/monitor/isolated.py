@@ -32,11 +32,12 @@ from typing import TYPE_CHECKING, Any
 
 from conformance import resapi, resutils
 from conformance.clusapi import HKEY
+from conformance.clusapi.database import DatabaseClosed
 from conformance.companion import ProbeContext
 from conformance.errors import TargetLoadError
 from conformance.monitor import host as host_module
 from conformance.monitor.host import CallOutcome, MonitorCallbacks
-from conformance.monitor.remote import RemoteEvent, loads
+from conformance.monitor.remote import DB_CLOSED, RemoteEvent, loads
 from conformance.monitor.threads import harness_thread
 from conformance.monitor.trace import made_at
 from conformance.monitor.usage import Usage
@@ -360,7 +361,10 @@ class IsolatedHost:
                 observer(op, path, value_name, write)
         elif name == "db":
             key, method, args = payload
-            return getattr(self._keys[key].db, method)(*args)
+            try:
+                return getattr(self._keys[key].db, method)(*args)
+            except DatabaseClosed:
+                return DB_CLOSED
         elif callbacks is None:
             return None
         elif name == "SetResourceStatus":

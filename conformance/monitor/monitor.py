@@ -46,6 +46,7 @@ from conformance import resutils
 from conformance.clusapi import HKEY, ClusterDatabase, InMemoryClusterDatabase
 from conformance.monitor.host import CallOutcome, Host, current_entry
 from conformance.monitor.policy import Policy
+from conformance.monitor.remote import plain
 from conformance.monitor.threads import all_stacks, harness_thread
 from conformance.monitor.trace import CALL, CALLBACK, Trace, TraceEvent
 from conformance.resapi import (
@@ -91,6 +92,9 @@ _NOT_CALLED = object()
 OUT_FILL = 0xA5
 #: Bytes of an OutBuffer kept in the trace.
 CONTROL_OUT_SHOWN = 1024
+#: The largest OutBuffer the monitor hands a DLL, and what it keeps of a write past one.
+CONTROL_OUT_LIMIT = 1 << 20
+OVERRUN_KEPT = 4096
 
 
 class MonitorError(Exception):
@@ -164,11 +168,13 @@ class ControlResult:
 
     event: TraceEvent
     returned: bool  # came back (did not raise, hang or end the host)
-    status: Any  # the DWORD status, when the result had the pinned shape
+    status: Any  # the status, when the result had the pinned shape (judge with `dword`)
     bytes_returned: Any
-    out: bytes | None  # the OutBuffer after the call (None: the call had none)
+    out: bytes | None  # the caller's OutBuffer after the call (None: the call had none)
     out_size: int | None  # OutBufferSize (None: a NULL OutBuffer)
     fill: int  # the byte the OutBuffer was filled with before the call
+    grown_to: int | None = None  # the length the DLL made its bytearray, past OutBufferSize
+    overrun: bytes = b""  # what it wrote past the end (the first OVERRUN_KEPT bytes)
 
     @property
     def shaped(self) -> bool:
@@ -176,10 +182,10 @@ class ControlResult:
         return self.event.data.get("shaped", False)
 
     @property
-    def resized(self) -> bool:
-        """The DLL changed the length of the OutBuffer it was given: in C, a write past the
-        end of the caller's buffer."""
-        return self.out is not None and len(self.out) != self.out_size
+    def overran(self) -> bool:
+        """The DLL made the OutBuffer longer: in C, a write past the end of the caller's
+        buffer. (A shorter bytearray is read as a write of that many bytes.)"""
+        return self.grown_to is not None
 
     @property
     def written(self) -> int:
@@ -190,9 +196,14 @@ class ControlResult:
     @property
     def data(self) -> bytes:
         """The output the caller reads: BytesReturned bytes of the OutBuffer."""
-        if self.out is None or not isinstance(self.bytes_returned, int):
+        if self.out is None or dword(self.bytes_returned) is None:
             return b""
-        return self.out[: max(0, min(self.bytes_returned, self.out_size or 0))]
+        return self.out[: min(self.bytes_returned, len(self.out))]
+
+
+def dword(value: Any) -> int | None:
+    """``value`` when it is a DWORD (an int in 0..0xFFFFFFFF, not a bool), else None."""
+    return value if type(value) is int and 0 <= value <= DWORD_MAX else None
 
 
 @dataclass
@@ -765,6 +776,8 @@ class ResourceMonitor:
     ) -> ControlResult:
         """One control call, serialised like every entry point but Terminate (RM-4). The
         OutBuffer is filled with ``fill`` first, so what the DLL wrote can be told apart."""
+        if out_size is not None and not 0 <= out_size <= CONTROL_OUT_LIMIT:
+            raise MonitorError(f"OutBufferSize {out_size} is outside 0..{CONTROL_OUT_LIMIT}")
         out = None if out_size is None else bytearray([fill]) * out_size
         args = {
             "ResourceId" if resource is not None else "ResourceTypeName": first,
@@ -782,21 +795,19 @@ class ResourceMonitor:
                 data,
             )
         value = outcome.value if outcome.returned else None
-        shaped = isinstance(value, tuple) and len(value) == 2
+        shaped = type(value) is tuple and len(value) == 2
         event.data["shaped"] = shaped
-        result = ControlResult(
-            event,
-            outcome.returned,
-            value[0] if shaped else None,
-            value[1] if shaped else None,
-            None if out is None else bytes(out),
-            out_size,
-            fill,
-        )
-        if result.out is not None:
+        status, returned = (_plain_value(v) for v in value) if shaped else (None, None)
+        result = ControlResult(event, outcome.returned, status, returned, None, out_size, fill)
+        if out is not None and out_size is not None:
+            # the caller's buffer: what the DLL left in it (a shorter bytearray is a write of
+            # that many bytes; the rest still holds the fill), and what went past its end
+            kept = bytes(out[: out_size + OVERRUN_KEPT])
+            result.out = kept[:out_size].ljust(out_size, bytes([fill]))
+            if len(out) > out_size:
+                result.grown_to, result.overrun = len(out), kept[out_size:]
+                event.data["OutBuffer grown to"] = len(out)
             event.data["OutBuffer"] = result.out[:CONTROL_OUT_SHOWN].hex()
-            if result.resized:
-                event.data["OutBuffer resized to"] = len(result.out)
         return result
 
     # --- polling -----------------------------------------------------------------------------
@@ -1136,6 +1147,15 @@ class ResourceMonitor:
 
     def describe_state(self, resource: Resource) -> str:
         return state_name(resource.state)
+
+
+def _plain_value(value: Any) -> Any:
+    """A value as plain data (a hostile subclass of int reduced to its int), else itself."""
+    try:
+        is_plain, sent = plain(value)
+    except Exception:
+        return value
+    return sent if is_plain else value
 
 
 def _signalled(handle: Any) -> bool:

@@ -14,6 +14,8 @@ import threading
 from enum import IntEnum
 from typing import Any
 
+#: The answer to a database call from a host once the run's database is closed.
+DB_CLOSED = ("db-closed",)
 #: Types that cross as they are (exact types: a subclass could carry the target's code).
 PLAIN = (type(None), bool, int, float, str, bytes)
 #: Longest str/bytes sent whole; longer ones are cut (and still longer than any limit checked).

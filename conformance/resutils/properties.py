@@ -40,6 +40,7 @@ from conformance.resapi import (
     CLUSPROP_FORMAT_DWORD,
     CLUSPROP_FORMAT_EXPAND_SZ,
     CLUSPROP_FORMAT_EXPANDED_SZ,
+    CLUSPROP_FORMAT_LARGE_INTEGER,
     CLUSPROP_FORMAT_LONG,
     CLUSPROP_FORMAT_MULTI_SZ,
     CLUSPROP_FORMAT_SZ,
@@ -69,17 +70,20 @@ REG_TYPES = {
     CLUSPROP_FORMAT_MULTI_SZ: REG_MULTI_SZ,
     CLUSPROP_FORMAT_BINARY: REG_BINARY,
     CLUSPROP_FORMAT_ULARGE_INTEGER: REG_QWORD,
+    CLUSPROP_FORMAT_LARGE_INTEGER: REG_QWORD,
 }
 _FORMATS = {reg: fmt for fmt, reg in reversed(REG_TYPES.items())}
 _RANGES = {
     CLUSPROP_FORMAT_DWORD: (0, 2**32 - 1),
     CLUSPROP_FORMAT_LONG: (-(2**31), 2**31 - 1),
     CLUSPROP_FORMAT_ULARGE_INTEGER: (0, 2**64 - 1),
+    CLUSPROP_FORMAT_LARGE_INTEGER: (-(2**63), 2**63 - 1),
 }
 _PYTHON_TYPES = {
     CLUSPROP_FORMAT_DWORD: int,
     CLUSPROP_FORMAT_LONG: int,
     CLUSPROP_FORMAT_ULARGE_INTEGER: int,
+    CLUSPROP_FORMAT_LARGE_INTEGER: int,
     CLUSPROP_FORMAT_SZ: str,
     CLUSPROP_FORMAT_EXPAND_SZ: str,
     CLUSPROP_FORMAT_MULTI_SZ: list,
@@ -105,8 +109,8 @@ class RESUTIL_PROPERTY_ITEM:
         if self.Format not in REG_TYPES:
             raise ValueError(
                 f"property {self.Name!r}: Format {self.Format} is not one a table supports; "
-                "use CLUSPROP_FORMAT_DWORD, _LONG, _SZ, _EXPAND_SZ, _MULTI_SZ, _BINARY or "
-                "_ULARGE_INTEGER"
+                "use CLUSPROP_FORMAT_DWORD, _LONG, _SZ, _EXPAND_SZ, _MULTI_SZ, _BINARY, "
+                "_ULARGE_INTEGER or _LARGE_INTEGER"
             )
 
     @property
@@ -138,7 +142,9 @@ def _values(fmt: int, data: Any) -> tuple[Value, ...]:
     return (Value(syntax, data),)
 
 
-def _fits(item: RESUTIL_PROPERTY_ITEM, data: Any) -> bool:
+def _fits(item: RESUTIL_PROPERTY_ITEM, data: Any, bounded: bool = True) -> bool:
+    """``data`` is a value of the item's format (and, ``bounded``, within its Minimum and
+    Maximum; values read back are not range-checked)."""
     kind = _PYTHON_TYPES[item.Format]
     if not isinstance(data, kind) or isinstance(data, bool):
         return False
@@ -148,24 +154,28 @@ def _fits(item: RESUTIL_PROPERTY_ITEM, data: Any) -> bool:
         return "\0" not in data
     if kind is int:
         low, high = _RANGES[item.Format]
-        low = low if item.Minimum is None else max(low, item.Minimum)
-        high = high if item.Maximum is None else min(high, item.Maximum)
+        if bounded:
+            low = low if item.Minimum is None else max(low, item.Minimum)
+            high = high if item.Maximum is None else min(high, item.Maximum)
         return low <= data <= high
     return True
 
 
 def _stored(hkey: Any, item: RESUTIL_PROPERTY_ITEM) -> Any:
+    """The stored value, else the item's Default, else the format's empty value."""
     status, _type, data = ClusterRegQueryValue(hkey, item.key)
-    return data if status == ERROR_SUCCESS else item.Default
+    if status == ERROR_SUCCESS:
+        return data
+    if item.Default is not None:
+        return item.Default
+    return _PYTHON_TYPES[item.Format]()
 
 
 def _table_list(hkey: Any, table: Sequence[RESUTIL_PROPERTY_ITEM]) -> list[Property] | None:
     props = []
     for item in table:
         data = _stored(hkey, item)
-        if data is None:
-            continue  # no value and no default: nothing to return
-        if not _fits(item, data):
+        if not _fits(item, data, bounded=False):
             return None
         props.append(Property(item.Name, _values(item.Format, data)))
     return props
@@ -243,8 +253,8 @@ def _verified(
         value = prop.values[0]
         item = by_name.get(prop.name.lower())
         if item is None:
-            if not allow_unknown or value.format not in REG_TYPES:
-                return ERROR_INVALID_PARAMETER, []
+            if not allow_unknown or _FORMATS.get(REG_TYPES.get(value.format, -1)) != value.format:
+                return ERROR_INVALID_PARAMETER, []  # unknown: only formats it reads back as
             item = RESUTIL_PROPERTY_ITEM(prop.name, Format=value.format)
         if item.Flags & RESUTIL_PROPITEM_READ_ONLY or value.format != item.Format:
             return ERROR_INVALID_PARAMETER, []
@@ -302,10 +312,12 @@ def ResUtilGetPropertiesToParameterBlock(
     """Read every property of the table into the parameter block: ``(status,
     NameOfPropInError)``. A required property with no value fails when asked to check."""
     for item in pPropertyTable:
-        data = _stored(hkeyClusterKey, item)
-        if data is None and bCheckForRequiredProperties and item.Flags & RESUTIL_PROPITEM_REQUIRED:
-            return ERROR_INVALID_PARAMETER, item.Name
-        if data is not None and not _fits(item, data):
+        status, _type, data = ClusterRegQueryValue(hkeyClusterKey, item.key)
+        if status != ERROR_SUCCESS:
+            if bCheckForRequiredProperties and item.Flags & RESUTIL_PROPITEM_REQUIRED:
+                return ERROR_INVALID_PARAMETER, item.Name
+            data = _stored(hkeyClusterKey, item)
+        if not _fits(item, data, bounded=status == ERROR_SUCCESS):
             return ERROR_INVALID_DATA, item.Name
         _store(pOutParams, item.Name, data)
     return ERROR_SUCCESS, None

@@ -143,6 +143,10 @@ def _control_rules(
             "property list of one CLUSPROP_WORD per property.",
             "W:property-lists",
             ids["well-formed-output"],
+            policy="One ENDMARK may follow a property list's last value list: the GET pages say "
+            "the list ends with one, the property-lists page's example has none. An answer whose "
+            "BytesReturned is not credible (more than was written) is buffer-bounds', not judged "
+            "here.",
         ),
         Rule(
             f"{entry}.characteristics",
@@ -620,7 +624,7 @@ RULES: tuple[Rule, ...] = (
             "common-properties": ("CC-42",),
             "more-data": ("RT-1", "RC-5"),
             "buffer-bounds": ("RT-1", "RC-6"),
-            "well-formed-output": ("CC-32", "CC-33", "CC-34", "CC-35", "CC-36", "PL-1", "PL-3"),
+            "well-formed-output": ("CC-32", "CC-33", "CC-34", "CC-35", "PL-1", "PL-3"),
             "characteristics": ("CC-31", "AR-8"),
         },
         "S:nc-resapi-presource_type_control_routine",
@@ -644,10 +648,13 @@ RULES: tuple[Rule, ...] = (
         "refuses and writes nothing; a refused SET changes nothing; an accepted one is what GET "
         "returns next; values of the wrong format and read-only properties are refused.",
         "W:clusctl-resource-set-private-properties",
-        ("CC-11", "CC-12", "RC-7"),
-        policy="Both ERROR_SUCCESS and ERROR_RESOURCE_PROPERTIES_STORED accept a SET; whether a "
-        "change needed the restart that STORED announces is not observable, so RC-7 is judged "
-        "only as an accepting status. " + _INFO_POLICY,
+        ("CC-11", "CC-12"),
+        policy="Both ERROR_SUCCESS and ERROR_RESOURCE_PROPERTIES_STORED accept a SET (RC-7); a "
+        "VALIDATE accepts with ERROR_SUCCESS only. Sent: the values GET returned, each DWORD and "
+        "SZ property changed and set back, each given a value of the wrong format, a valid change "
+        "together with a wrong one (all or nothing), and read-only properties (only agreement is "
+        "judged for those: no page requires SET to refuse them). A property's range is the DLL's "
+        "own and unknown to rescheck, so out-of-range values are not sent. " + _INFO_POLICY,
     ),
     Rule(
         "ResourceControl.malformed-input",

@@ -244,8 +244,10 @@ class RunContext:
     def close(self) -> None:
         if self._watchdog is not None:
             self._watchdog.cancel()
-        for run in self._runs.values():
-            for monitor in run.monitors:
-                monitor.shutdown()
-        self.database.close()
-        shutil.rmtree(self._db_dir, ignore_errors=True)
+        try:
+            for run in self._runs.values():
+                for monitor in run.monitors:
+                    monitor.shutdown()
+        finally:
+            self.database.close()
+            shutil.rmtree(self._db_dir, ignore_errors=True)

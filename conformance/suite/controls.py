@@ -17,12 +17,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from conformance.monitor.monitor import OUT_FILL, ControlResult, ResourceMonitor
+from conformance.monitor.monitor import OUT_FILL, ControlResult, ResourceMonitor, dword
 from conformance.proplist import (
     Property,
     ProplistError,
     Value,
     build_property_list,
+    build_value,
     parse_multi_sz,
     parse_property_list,
 )
@@ -53,6 +54,8 @@ from conformance.resapi import (
     CLUSPROP_FORMAT_SZ,
     CLUSPROP_SYNTAX_LIST_VALUE_DWORD,
     CLUSPROP_SYNTAX_LIST_VALUE_SZ,
+    CLUSPROP_SYNTAX_NAME,
+    ERROR_INVALID_FUNCTION,
     ERROR_MORE_DATA,
     ERROR_RESOURCE_PROPERTIES_STORED,
     ERROR_SUCCESS,
@@ -132,11 +135,16 @@ class Probe:
 
     @property
     def required(self) -> int | None:
-        """The size the DLL gave for its answer, when it answered with ERROR_SUCCESS."""
-        r = self.first
-        if r.status == ERROR_SUCCESS and isinstance(r.bytes_returned, int) and r.bytes_returned > 0:
-            return r.bytes_returned
-        return None
+        """The size of the answer, when the DLL answered ERROR_SUCCESS and its BytesReturned
+        is credible: within the buffer and no more than it wrote (else buffer-bounds)."""
+        first = self.first
+        size = dword(first.bytes_returned)
+        if dword(first.status) != ERROR_SUCCESS or not size or first.overran:
+            return None
+        written = max(r.written for r in (first, self.second) if r is not None)
+        if size > (first.out_size or 0) or (self.second is not None and size > written):
+            return None
+        return size
 
 
 @dataclass
@@ -152,7 +160,7 @@ class Change:
     after_set: dict[str, Any]
     get: ControlResult | None = None  # GET_PRIVATE_PROPERTIES after an accepted SET
     expected: Property | None = None  # what that GET must show, for a valid change
-    valid: bool | None = None  # True: must be accepted; False: must be refused
+    valid: bool | None = None  # True: must be accepted; False: refused; None: either
 
 
 @dataclass
@@ -160,20 +168,30 @@ class ControlRecord:
     """Everything one entry point answered, with the monitor whose trace holds the calls."""
 
     entry: str
+    obj: int  # CLUS_OBJECT_RESOURCE or CLUS_OBJECT_RESOURCE_TYPE
     monitor: ResourceMonitor
+    stored: Callable[[], dict[str, Any]]  # the Parameters key of the resource or type
     unknown: ControlResult | None = None
     probes: dict[int, Probe] = field(default_factory=dict)
+    stored_at_probe: dict[str, Any] = field(default_factory=dict)  # when GET was asked
     undocumented: list[ControlResult] = field(default_factory=list)
     common: list[ControlResult] = field(default_factory=list)
-    stored: Callable[[], dict[str, Any]] | None = None  # the Parameters key, for ResourceControl
     changes: list[Change] = field(default_factory=list)
     malformed: list[Change] = field(default_factory=list)
+    asked: list[ControlResult] = field(default_factory=list)  # other calls, judged as calls
+
+    def code(self, resource_code: int) -> int:
+        """The code of this object for a CLUSCTL_RESOURCE_* function."""
+        return level_code(resource_code, self.obj)
+
+    def probe_of(self, resource_code: int) -> Probe | None:
+        return self.probes.get(self.code(resource_code))
 
     def results(self) -> list[ControlResult]:
         out = [self.unknown] if self.unknown is not None else []
-        for probe in self.probes.values():
-            out += [probe.first, *([probe.second] if probe.second else []), *probe.small]
-        out += self.undocumented + self.common
+        for found in self.probes.values():
+            out += [found.first, *([found.second] if found.second else []), *found.small]
+        out += self.undocumented + self.common + self.asked
         for change in self.changes + self.malformed:
             out += [change.validate, change.set, *([change.get] if change.get else [])]
         return out
@@ -182,24 +200,24 @@ class ControlRecord:
 Call = Callable[[int, "bytes | None", "int | None", int], ControlResult]
 
 
-def probe(record: ControlRecord, call: Call, obj: int) -> None:
+def probe(record: ControlRecord, call: Call) -> None:
     """UNKNOWN, the data codes, the undocumented and the common-property codes."""
+    obj = record.obj
     record.unknown = call(level_code(CLUSCTL_RESOURCE_UNKNOWN, obj), None, None, OUT_FILL)
+    record.stored_at_probe = record.stored()
     for code in data_codes(obj):
         first = call(code, None, FIRST_OUT, OUT_FILL)
-        needed = first.bytes_returned
-        if (
-            first.status == ERROR_MORE_DATA
-            and isinstance(needed, int)
-            and FIRST_OUT < needed <= MAX_OUT
-        ):
+        needed = dword(first.bytes_returned)
+        if dword(first.status) == ERROR_MORE_DATA and needed and FIRST_OUT < needed <= MAX_OUT:
             first = call(code, None, needed, OUT_FILL)
         found = record.probes[code] = Probe(code, first)
-        if found.required is None:
+        if dword(first.status) != ERROR_SUCCESS or not dword(first.bytes_returned):
             continue
         found.second = call(code, None, first.out_size, SECOND_FILL)
-        for size in (None, 0, found.required - 1):
-            found.small.append(call(code, None, size, OUT_FILL))
+        required = found.required
+        if required is not None:
+            for size in (None, 0, required - 1):
+                found.small.append(call(code, None, size, OUT_FILL))
     for code in undocumented_codes(obj):
         record.undocumented.append(call(code, None, 256, OUT_FILL))
     for code in common_codes(obj):
@@ -207,12 +225,14 @@ def probe(record: ControlRecord, call: Call, obj: int) -> None:
         record.common.append(call(code, in_buffer, FIRST_OUT, OUT_FILL))
 
 
-def answered(record: ControlRecord, code: int) -> bytes | None:
-    """The data a data code returned with ERROR_SUCCESS, or None."""
-    found = record.probes.get(code)
-    if found is None or found.first.status != ERROR_SUCCESS:
+def answered(record: ControlRecord, resource_code: int) -> bytes | None:
+    """The data a data code returned with a credible ERROR_SUCCESS, or None."""
+    found = record.probe_of(resource_code)
+    if found is None or dword(found.first.status) != ERROR_SUCCESS:
         return None
-    return found.first.data
+    if dword(found.first.bytes_returned) == 0:
+        return b""
+    return found.first.data if found.required is not None else None
 
 
 def _changed(prop: Property) -> Property | None:
@@ -244,41 +264,42 @@ def _echo(props: list[Property]) -> list[Property]:
     ]
 
 
-def malformed_inputs(valid: bytes) -> list[tuple[str, bytes | None]]:
-    """Buffers no DLL may accept as a property list (a fixed seed: a run is repeatable)."""
+def malformed_inputs(valid: bytes, dword_name: str) -> list[tuple[str, bytes | None]]:
+    """Buffers no DLL may accept as a property list (a fixed seed: a run is repeatable).
+    ``dword_name`` names a DWORD property of the DLL's, so the name itself is acceptable."""
     rng = random.Random(0x5EED)
     count = struct.pack("<I", 1)
-    name = build_property_list([Property.of("Port", 1)])[4:16]
+    name = build_value(Value(CLUSPROP_SYNTAX_NAME, dword_name))
     return [
         ("a NULL InBuffer", None),
         ("4 random bytes", rng.randbytes(4)),
         ("64 random bytes", rng.randbytes(64)),
         ("a property list cut short", valid[: max(4, len(valid) - 6)]),
         ("a count of 1000 properties and one property", struct.pack("<I", 1000) + valid[4:]),
-        ("a value whose Length runs past the end", count + name + struct.pack("<II", 0x10002, 400)),
-        ("a DWORD value with a Length of 2", count + name + struct.pack("<IIHH", 0x10002, 2, 1, 0)),
+        (
+            f"a value of {dword_name} whose Length runs past the end",
+            count + name + struct.pack("<II", CLUSPROP_SYNTAX_LIST_VALUE_DWORD, 400) + bytes(4),
+        ),
+        (
+            f"a DWORD value of {dword_name} with a Length of 2",
+            count + name + struct.pack("<IIHHI", CLUSPROP_SYNTAX_LIST_VALUE_DWORD, 2, 1, 0, 0),
+        ),
     ]
 
 
 def exercise_properties(record: ControlRecord, call: Call) -> None:
-    """VALIDATE and SET private properties, valid and not, watching the database."""
-    stored = record.stored
-    assert stored is not None
-    get_code, ro_code = (
-        CLUSCTL_RESOURCE_GET_PRIVATE_PROPERTIES,
-        CLUSCTL_RESOURCE_GET_RO_PRIVATE_PROPERTIES,
-    )
-    got, ro, enum = (
-        answered(record, c) for c in (get_code, ro_code, CLUSCTL_RESOURCE_ENUM_PRIVATE_PROPERTIES)
-    )
+    """VALIDATE and SET private properties, valid and not, watching the database. Malformed
+    buffers go to any DLL that does not leave SET to the monitor's default."""
+    got = answered(record, CLUSCTL_RESOURCE_GET_PRIVATE_PROPERTIES)
+    ro = answered(record, CLUSCTL_RESOURCE_GET_RO_PRIVATE_PROPERTIES)
+    enum = answered(record, CLUSCTL_RESOURCE_ENUM_PRIVATE_PROPERTIES)
     try:
-        current = parse_property_list(got) if got is not None else None
+        current = parse_property_list(got) if got else []
         read_only = parse_property_list(ro) if ro else []
-        writable = {n.lower() for n in parse_multi_sz(enum)} if enum is not None else set()
+        writable = {n.lower() for n in parse_multi_sz(enum)} if enum else set()
     except ProplistError:
-        return  # malformed answers are the well-formed-output rule's; nothing to build on
-    if current is None:
-        return
+        current, read_only, writable = [], [], set()  # the well-formed-output rule's
+    get_code = record.code(CLUSCTL_RESOURCE_GET_PRIVATE_PROPERTIES)
 
     def attempt(
         what: str,
@@ -288,19 +309,24 @@ def exercise_properties(record: ControlRecord, call: Call) -> None:
         expected: Property | None = None,
     ) -> Change:
         sent = build_property_list(props) if props is not None else raw
-        before = stored()
-        validate = call(CLUSCTL_RESOURCE_VALIDATE_PRIVATE_PROPERTIES, sent, None, OUT_FILL)
-        after_validate = stored()
-        applied = call(CLUSCTL_RESOURCE_SET_PRIVATE_PROPERTIES, sent, None, OUT_FILL)
-        change = Change(what, sent, before, validate, after_validate, applied, stored())
+        before = record.stored()
+        validate = call(
+            record.code(CLUSCTL_RESOURCE_VALIDATE_PRIVATE_PROPERTIES), sent, None, OUT_FILL
+        )
+        after_validate = record.stored()
+        applied = call(record.code(CLUSCTL_RESOURCE_SET_PRIVATE_PROPERTIES), sent, None, OUT_FILL)
+        change = Change(what, sent, before, validate, after_validate, applied, record.stored())
         change.expected, change.valid = expected, valid
-        if applied.status in ACCEPTED and expected is not None:
+        if dword(applied.status) in ACCEPTED and expected is not None:
             change.get = call(get_code, None, MAX_OUT, OUT_FILL)
         return change
 
     # unknown properties (values under the key that the DLL does not define, PL-10) stay out
     echo = [p for p in _echo(current) if p.name.lower() in writable]
-    record.changes.append(attempt("the values GET_PRIVATE_PROPERTIES returned", echo, valid=True))
+    if echo:
+        record.changes.append(
+            attempt("the values GET_PRIVATE_PROPERTIES returned", echo, valid=True)
+        )
     for prop in echo:
         new = _changed(prop)
         if new is not None:
@@ -314,8 +340,24 @@ def exercise_properties(record: ControlRecord, call: Call) -> None:
         if wrong is not None:
             fmt = "SZ" if wrong.values[0].format == CLUSPROP_FORMAT_SZ else "DWORD"
             record.changes.append(attempt(f"{prop.name} given a {fmt} value", [wrong], valid=False))
-    for prop in read_only[:3]:
-        record.changes.append(attempt(f"read-only {prop.name}", _echo([prop]), valid=False))
-    valid_list = build_property_list(echo or [Property.of("RescheckProbe", 1)])
-    for what, raw in malformed_inputs(valid_list):
-        record.malformed.append(attempt(what, None, raw, valid=False))
+    pairs = [(_changed(a), _mistyped(b)) for a in echo for b in echo if a.name != b.name]
+    for new, wrong in pairs[:1]:
+        if new is not None and wrong is not None:  # validate all before writing any (CC-11)
+            what = f"{new.name} changed together with a wrong-format {wrong.name}"
+            record.changes.append(attempt(what, [new, wrong], valid=False))
+    for prop in read_only[:3]:  # refusing is not required: only agreement is judged
+        record.changes.append(attempt(f"read-only {prop.name}", _echo([prop])))
+    if record.changes or _validates(record, call):
+        dwords = [p.name for p in echo if p.values[0].format == CLUSPROP_FORMAT_DWORD]
+        valid = build_property_list(echo or [Property.of(dwords[0] if dwords else "Rescheck", 1)])
+        for what, raw in malformed_inputs(valid, dwords[0] if dwords else "Rescheck"):
+            record.malformed.append(attempt(what, None, raw, valid=False))
+
+
+def _validates(record: ControlRecord, call: Call) -> bool:
+    """Whether the DLL validates property lists itself: VALIDATE of an empty list is not
+    left to the monitor's default (ERROR_INVALID_FUNCTION)."""
+    empty = build_property_list([])
+    answer = call(record.code(CLUSCTL_RESOURCE_VALIDATE_PRIVATE_PROPERTIES), empty, None, OUT_FILL)
+    record.asked.append(answer)
+    return dword(answer.status) != ERROR_INVALID_FUNCTION

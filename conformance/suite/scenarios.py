@@ -362,18 +362,24 @@ def control(run: ScenarioRun) -> None:
                 "ResourceControl and ResourceTypeControl are NULL", "FunctionTable.control-routines"
             )
         )
+    if "ResourceTypeControl" in present:  # first: it needs no instance
+        type_key = f"ResourceTypes\\{monitor.resource_type}\\Parameters"
+        record = run.notes["ResourceTypeControl"] = ControlRecord(
+            "ResourceTypeControl",
+            CLUS_OBJECT_RESOURCE_TYPE,
+            monitor,
+            lambda: {n: v for n, (_t, v) in monitor.db.values(type_key).items()},
+        )
+        probe(record, monitor.type_control)
     if "ResourceControl" in present:
         _require(monitor, "Open", "Close")
         resource = run.open(monitor, "rescheck-control", QUIET_POLLS)
         record = run.notes["ResourceControl"] = ControlRecord(
-            "ResourceControl", monitor, stored=resource.properties
+            "ResourceControl", CLUS_OBJECT_RESOURCE, monitor, resource.properties
         )
-        probe(record, resource.control, CLUS_OBJECT_RESOURCE)
+        probe(record, resource.control)
         exercise_properties(record, resource.control)
         resource.close()
-    if "ResourceTypeControl" in present:
-        record = run.notes["ResourceTypeControl"] = ControlRecord("ResourceTypeControl", monitor)
-        probe(record, monitor.type_control, CLUS_OBJECT_RESOURCE_TYPE)
 
 
 SCENARIOS: dict[str, Callable[[ScenarioRun], None]] = {

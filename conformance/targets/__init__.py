@@ -25,7 +25,12 @@ from conformance.monitor.monitor import (
     StartupFailed,
 )
 from conformance.monitor.policy import Policy
-from conformance.resapi import CLRES_VERSION_V1_00, V1_ENTRY_POINTS, error_name
+from conformance.resapi import (
+    CLRES_VERSION_V1_00,
+    ENTRY_POINT_PARAMETERS,
+    V1_ENTRY_POINTS,
+    error_name,
+)
 from conformance.targets.pydll import ModuleRef, load_fresh, resolve
 
 #: Where the target runs: its own host process (the default, as RHS), or the harness's.
@@ -202,6 +207,12 @@ def preflight(target: Target, policy: Policy, host: Host | None = None) -> None:
             "conformance.resapi.FunctionTable(Version=CLRES_VERSION_V1_00, Open=Open, ...)"
         )
     for entry in present:
+        if shape[entry].startswith("signature:"):
+            params = ", ".join(ENTRY_POINT_PARAMETERS[entry])
+            raise TargetLoadError(
+                f"{target.given}: {entry}{shape[entry].removeprefix('signature:')} cannot take "
+                f"the documented parameters; define {entry}({params})"
+            )
         if shape[entry].startswith("value:"):
             raise TargetLoadError(
                 f"{target.given}: the function table's {entry} is a "

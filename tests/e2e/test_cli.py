@@ -116,6 +116,10 @@ def test_recommended_failure_is_a_warning_unless_strict(write_dll, tmp_path: Pat
             },
             "reading the function table's Version raised ZeroDivisionError",
         ),
+        (
+            {"def Online(ResourceId, EventHandle):": "def Online(ResourceId):"},
+            "Online(ResourceId) cannot take the documented parameters",
+        ),
     ],
     ids=[
         "no-startup",
@@ -128,6 +132,7 @@ def test_recommended_failure_is_a_warning_unless_strict(write_dll, tmp_path: Pat
         "missing-import",
         "entry-not-callable",
         "table-attribute-raises",
+        "entry-point-signature",
     ],
 )
 def test_unusable_targets_exit_2_with_one_line(

@@ -1628,7 +1628,7 @@ def test_resource_control_gets_its_buffers_and_the_caller_sees_what_it_wrote(rig
         f"the DLL should get the code, the InBuffer and a 16-byte OutBuffer, got {dll.seen}"
     )
     assert (result.status, result.bytes_returned, result.data) == (0, 4, b"\1\0\0\0")
-    assert result.written == 4 and not result.resized, "four bytes written, within the buffer"
+    assert result.written == 4 and not result.overran, "four bytes written, within the buffer"
     assert result.out == b"\1\0\0\0" + bytes([OUT_FILL]) * 12, "the rest still holds the fill"
     event = result.event
     assert repr(event.args["ControlCode"]) == "CLUSCTL_RESOURCE_GET_CHARACTERISTICS (0x01000005)"
@@ -1650,7 +1650,30 @@ def test_a_null_out_buffer_is_none_and_an_empty_one_is_a_zero_length_bytearray(r
 def test_a_dll_that_grows_its_out_buffer_is_seen_as_writing_past_it(rig):
     dll = ScriptedDLL(ResourceControl=_writes(b"ab\0\0", grow=b"\0\0"))
     result = rig.open(rig.monitor(dll)).control(CLUSCTL_RESOURCE_GET_CHARACTERISTICS, None, 4)
-    assert result.resized and len(result.out) == 6, "a longer bytearray is a write past the end"
+    assert result.overran and result.grown_to == 6, "a longer bytearray is a write past the end"
+    assert (result.out, result.overrun) == (b"ab\0\0", b"\0\0"), (
+        "the caller's buffer holds the first OutBufferSize bytes; the rest went past its end"
+    )
+
+
+def test_a_dll_that_shortens_its_out_buffer_wrote_that_many_bytes(rig):
+    def shorten(dll, first, code, in_buffer, out_buffer):
+        out_buffer[:] = b"\1\2"
+        return ERROR_SUCCESS, 2
+
+    result = rig.open(rig.monitor(ScriptedDLL(ResourceControl=shorten))).control(
+        CLUSCTL_RESOURCE_GET_CHARACTERISTICS, None, 8
+    )
+    assert not result.overran, "a shorter bytearray writes within the buffer"
+    assert result.out == b"\1\2" + bytes([OUT_FILL]) * 6 and result.data == b"\1\2"
+
+
+@pytest.mark.parametrize("returned", [(0, None), ("0", 4), (0, 2**70), [0, 4], (0, 4, 0)])
+def test_odd_results_are_kept_for_the_checks_to_judge(rig, returned):
+    dll = ScriptedDLL(ResourceControl=returned)
+    result = rig.open(rig.monitor(dll)).control(CLUSCTL_RESOURCE_UNKNOWN, None, 4)
+    assert result.returned, f"{returned!r} is a value, not a crash"
+    assert result.shaped == (type(returned) is tuple and len(returned) == 2)
 
 
 def test_resource_type_control_gets_the_type_name(rig):

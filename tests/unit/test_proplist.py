@@ -131,9 +131,9 @@ NAME = build_value(Value(CLUSPROP_SYNTAX_NAME, "Port"))
         (struct.pack("<I", 1) + NAME + _entry(0x7777_0002, 4, b"\0" * 4), len(NAME) + 4, "PL-4"),
         (struct.pack("<I", 2) + NAME, 0, "cannot fit"),
         (
-            build_property_list([Property.of("A", 1)]) + b"\0" * 4,
+            build_property_list([Property.of("A", 1)]) + b"\0" * 8,
             32,
-            "4 bytes follow the last",
+            "8 bytes follow the last",
         ),
         (
             struct.pack("<I", 1) + NAME + _entry(CLUSPROP_SYNTAX_LIST_VALUE_DWORD, 99, b""),
@@ -183,3 +183,30 @@ def test_multi_sz_with_an_empty_string_inside_is_refused() -> None:
     with pytest.raises(ProplistError, match="ends the list early") as caught:
         parse_multi_sz("A\0\0B\0\0".encode("utf-16-le"))
     assert caught.value.offset == 4
+
+
+def test_one_endmark_may_close_the_property_list() -> None:
+    plist = [Property.of("Port", 8080)]
+    assert parse_property_list(build_property_list(plist) + b"\0" * 4) == plist
+
+
+def test_a_name_among_the_values_is_refused() -> None:
+    one, two = (
+        build_property_list([Property.of("A", 1)]),
+        build_property_list([Property.of("B", 2)]),
+    )
+    glued = struct.pack("<I", 1) + one[4:-4] + two[4:]  # A's ENDMARK dropped, count 1
+    with pytest.raises(ProplistError, match=r"a name .* among the values of 'A'"):
+        parse_property_list(glued)
+
+
+def test_lone_surrogates_are_text_both_ways() -> None:
+    plist = [Property.of("Odd", "\ud800x")]
+    assert parse_property_list(build_property_list(plist)) == plist
+
+
+def test_an_empty_multi_sz_value_may_have_no_data() -> None:
+    buf = (
+        struct.pack("<I", 1) + NAME + _entry(CLUSPROP_SYNTAX_LIST_VALUE_MULTI_SZ, 0, b"") + bytes(4)
+    )
+    assert parse_property_list(buf)[0].value == []

@@ -106,8 +106,19 @@ def test_get_gives_stored_values_else_defaults_and_expands_expand_sz(
 
 def test_get_all_adds_unknown_properties(key: HKEY) -> None:
     key.db.set_value(key.path, "Extra", REG_SZ, "kept")
-    names = [p.name for p in parse_property_list(get(ResUtilGetAllProperties, key, TABLE))]
-    assert names == ["Greeting", "Path", "Extra"], "Port has no value and no default"
+    props = parse_property_list(get(ResUtilGetAllProperties, key, TABLE))
+    assert [(p.name, p.value) for p in props] == [
+        ("Port", 0),
+        ("Greeting", "hello"),
+        ("Path", "%RESCHECK_T%/x"),
+        ("Extra", "kept"),
+    ], "Port has no value and no default: its format's empty value"
+
+
+def test_a_stored_value_out_of_range_is_still_read(key: HKEY) -> None:
+    key.db.set_value(key.path, "Port", REG_DWORD, 70000)
+    props = parse_property_list(get(ResUtilGetProperties, key, TABLE))
+    assert props[0].value == 70000, "GET reports what is stored; ranges bind SET"
 
 
 def test_formats_are_one_word_per_property() -> None:

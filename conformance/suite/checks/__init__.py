@@ -1,26 +1,30 @@
 """Importing this package registers every check (one module per contract area)."""
 
 from conformance.suite.checks import (
+    buffers,
     callbacks,
-    control,
+    control_codes,
     entry_points,
     instances,
     lifecycle,
     pending,
     process,
+    properties,
     startup,
     terminate,
     timing,
 )
 
 __all__ = [
+    "buffers",
     "callbacks",
-    "control",
+    "control_codes",
     "entry_points",
     "instances",
     "lifecycle",
     "pending",
     "process",
+    "properties",
     "startup",
     "terminate",
     "timing",

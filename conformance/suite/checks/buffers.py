@@ -1,0 +1,190 @@
+"""Output buffers of ResourceControl and ResourceTypeControl (RC-5, RC-6) and what the
+documented data codes put in them (§6.6)."""
+
+from __future__ import annotations
+
+import struct
+
+from conformance.monitor.monitor import dword
+from conformance.proplist import (
+    Property,
+    ProplistError,
+    parse_multi_sz,
+    parse_property_list,
+    parse_value_list,
+    valid_format,
+)
+from conformance.resapi import (
+    CLUSPROP_FORMAT_EXPAND_SZ,
+    CLUSPROP_FORMAT_EXPANDED_SZ,
+    CLUSPROP_SYNTAX_LIST_VALUE_WORD,
+    CLUSPROP_SYNTAX_NAME,
+    CLUSPROP_SYNTAX_RESCLASS,
+    ERROR_MORE_DATA,
+    ERROR_SUCCESS,
+    control_code_name,
+    error_name,
+)
+from conformance.suite.checks.control_codes import (
+    buffer_lines,
+    each,
+    fail,
+    judged,
+    kind,
+    record_of,
+)
+from conformance.suite.context import NotApplicable, RunContext, counted
+
+#: Sizes of the fixed answers, and what they are.
+FIXED = {
+    "dword": (4, "a DWORD"),
+    "flags": (4, "a DWORD of flags"),
+    "class": (8, "a CLUS_RESOURCE_CLASS_INFO"),
+}
+
+
+def _more_data(ctx: RunContext, entry: str) -> str:
+    record = record_of(ctx, entry)
+    probes = [p for p in record.probes.values() if p.required is not None]
+    if not probes:
+        raise NotApplicable(
+            f"no control code returned data from {entry}, so no buffer was too small"
+        )
+    sizes = 0
+    for found in probes:
+        for small in judged(found.small):
+            sizes += 1
+            size = "no" if small.out_size is None else f"a {small.out_size}-byte"
+            if small.status != ERROR_MORE_DATA or small.bytes_returned != found.required:
+                raise fail(
+                    record,
+                    f"{control_code_name(found.code)} with {size} OutBuffer returned "
+                    f"{error_name(small.status)} with BytesReturned {small.bytes_returned!r}; "
+                    f"expected ERROR_MORE_DATA with BytesReturned {found.required}, the size of "
+                    "the answer it gave a large enough buffer",
+                    [found.first, small],
+                    buffer_lines(small),
+                )
+    return (
+        f"{counted(sizes, 'call')} with too small a buffer got ERROR_MORE_DATA and the size needed"
+    )
+
+
+each("more-data", _more_data)
+
+
+def _buffer_bounds(ctx: RunContext, entry: str) -> str:
+    record = record_of(ctx, entry)
+    # a NULL OutBuffer's answers are more-data's (RC-5)
+    results = [r for r in judged(record.results()) if r.out is not None]
+    for result in results:
+        name = control_code_name(result.event.data["code"])
+        if result.overran:
+            raise fail(
+                record,
+                f"{name}: the DLL wrote past the end of its {result.out_size}-byte OutBuffer (it "
+                f"made the bytearray {result.grown_to} bytes long; in C, a write past the end of "
+                "the caller's buffer)",
+                [result],
+                buffer_lines(result),
+            )
+        if result.status == ERROR_SUCCESS and result.bytes_returned > (result.out_size or 0):
+            raise fail(
+                record,
+                f"{name} returned ERROR_SUCCESS with BytesReturned {result.bytes_returned}, more "
+                f"than its {result.out_size}-byte OutBuffer holds",
+                [result],
+                buffer_lines(result),
+            )
+    for found in record.probes.values():
+        pair = judged(r for r in (found.first, found.second) if r is not None)
+        if len(pair) < 2 or any(r.status != ERROR_SUCCESS or r.overran for r in pair):
+            continue
+        written = max(r.written for r in pair)
+        claimed = found.first.bytes_returned
+        if claimed > written and claimed <= (found.first.out_size or 0):
+            raise fail(
+                record,
+                f"{control_code_name(found.code)} returned BytesReturned {claimed}, but wrote "
+                f"only {written} bytes (the rest of the buffer still holds the fill it was given, "
+                "in two calls with different fills)",
+                pair,
+                buffer_lines(found.first),
+            )
+    return (
+        f"{counted(len(results), 'call')} kept within their OutBuffer and counted what they wrote"
+    )
+
+
+each("buffer-bounds", _buffer_bounds)
+
+
+def malformed(what: str, data: bytes) -> str | None:
+    """Why ``data`` is not a well-formed answer of kind ``what``, or None."""
+    try:
+        if what in FIXED:
+            size, name = FIXED[what]
+            if len(data) != size:
+                return f"BytesReturned is {len(data)}; the answer is {name}, {size} bytes"
+            flags = struct.unpack("<I", data)[0]
+            if what == "flags" and flags & 0xFFFF:
+                return f"flags 0x{flags:08X}: a DLL's own flags use the upper 16 bits (CC-3)"
+        elif what == "multi_sz":
+            parse_multi_sz(data)
+        elif what == "dependencies":
+            values, end = parse_value_list(data)
+            if end != len(data):
+                return f"{len(data) - end} bytes follow the ENDMARK"
+            odd = [
+                v
+                for v in values
+                if v.syntax not in (CLUSPROP_SYNTAX_RESCLASS, CLUSPROP_SYNTAX_NAME)
+            ]
+            if odd:
+                syntax = f"syntax 0x{odd[0].syntax:08X}"
+                return f"{syntax} is neither a resource class nor a type name (CC-5)"
+        elif what in ("proplist", "fmts"):
+            return _property_list_problem(what, parse_property_list(data))
+    except ProplistError as exc:
+        return str(exc)
+    return None
+
+
+def _property_list_problem(what: str, props: list[Property]) -> str | None:
+    for prop in props:
+        formats = [v.format for v in prop.values]
+        if what == "fmts":
+            value = prop.values[0]
+            if len(prop.values) != 1 or value.syntax != CLUSPROP_SYNTAX_LIST_VALUE_WORD:
+                return f"property {prop.name!r}: a format list holds one CLUSPROP_WORD per property"
+            if not valid_format(value.data):
+                return f"property {prop.name!r}: {value.data} is no CLUSTER_PROPERTY_FORMAT"
+        elif CLUSPROP_FORMAT_EXPAND_SZ in formats and CLUSPROP_FORMAT_EXPANDED_SZ not in formats:
+            return f"property {prop.name!r}: an EXPAND_SZ value comes with its EXPANDED_SZ (PL-8)"
+    return None
+
+
+def _well_formed(ctx: RunContext, entry: str) -> str:
+    record = record_of(ctx, entry)
+    answers = 0
+    for found in record.probes.values():
+        first = found.first
+        if not judged([first]) or first.status != ERROR_SUCCESS or first.overran:
+            continue
+        if found.required is None and dword(first.bytes_returned) != 0:
+            continue  # BytesReturned is not credible: buffer-bounds says why
+        answers += 1
+        problem = malformed(kind(found.code), first.data)
+        if problem is not None:
+            raise fail(
+                record,
+                f"the answer to {control_code_name(found.code)} is malformed: {problem}",
+                [first],
+                buffer_lines(first),
+            )
+    if not answers:
+        raise NotApplicable(f"no documented data code was answered by {entry}")
+    return f"{counted(answers, 'answer')} well-formed"
+
+
+each("well-formed-output", _well_formed)
