@@ -33,11 +33,13 @@ ERROR_PROCESS_ABORTED = 1067
 ERROR_REVISION_MISMATCH = 1306
 ERROR_TIMEOUT = 1460
 ERROR_BAD_CONFIGURATION = 1610
+RPC_S_SERVER_UNAVAILABLE = 1722
 RPC_X_BAD_STUB_DATA = 1783
 ERROR_RESOURCE_NOT_AVAILABLE = 5006
 ERROR_RESOURCE_NOT_FOUND = 5007
 ERROR_OBJECT_ALREADY_EXISTS = 5010
 ERROR_RESOURCE_PROPERTIES_STORED = 5024
+ERROR_CLUSTER_RESOURCE_TYPE_NOT_FOUND = 5078
 ERROR_CLUSTER_RESNAME_NOT_FOUND = 5080
 
 DWORD_MAX = 0xFFFFFFFF
@@ -382,7 +384,7 @@ for _name, _value in list(globals().items()):
 _ERROR_NAMES = {
     value: name
     for name, value in list(globals().items())
-    if (name.startswith(("ERROR_", "RPC_X_")) or name == "WAIT_TIMEOUT") and isinstance(value, int)
+    if (name.startswith(("ERROR_", "RPC_")) or name == "WAIT_TIMEOUT") and isinstance(value, int)
 }
 
 

@@ -1,9 +1,11 @@
-"""What a Python resource DLL may call on the cluster database: the ClusterReg* functions.
+"""What a Python resource DLL may call on the cluster database: the ClusterReg* functions,
+and the few Cluster API calls that reach it (OpenCluster, GetClusterResourceTypeKey).
 
-They follow the C API: a status comes first, out-parameters follow in a tuple.
-``ResourceKey`` (passed to Open) is an `HKEY`; private properties live in its
-``Parameters`` subkey (PL-10). Every access is reported to the monitor, so checks can see
-which entry point touched the database (RM-7).
+They follow the C API: a status comes first, out-parameters follow in a tuple; a function
+that returns a handle returns None on failure after SetLastError. ``ResourceKey`` (passed to
+Open) is an `HKEY`; private properties live in its ``Parameters`` subkey, and a type's in
+``Parameters`` under its `GetClusterResourceTypeKey` (PL-10). Every access is reported to the
+monitor, so checks can see which entry point touched the database (RM-7).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from conformance.clusapi.database import (
     SqliteClusterDatabase,
 )
 from conformance.resapi import (
+    ERROR_CLUSTER_RESOURCE_TYPE_NOT_FOUND,
     ERROR_FILE_NOT_FOUND,
     ERROR_INVALID_HANDLE,
     ERROR_INVALID_PARAMETER,
@@ -30,10 +33,14 @@ from conformance.resapi import (
     REG_NONE,
     REG_QWORD,
     REG_SZ,
+    RPC_S_SERVER_UNAVAILABLE,
+    SetLastError,
 )
 
 __all__ = [
+    "HCLUSTER",
     "HKEY",
+    "CloseCluster",
     "ClusterDatabase",
     "ClusterRegCloseKey",
     "ClusterRegCreateKey",
@@ -42,8 +49,11 @@ __all__ = [
     "ClusterRegOpenKey",
     "ClusterRegQueryValue",
     "ClusterRegSetValue",
+    "GetClusterResourceTypeKey",
     "InMemoryClusterDatabase",
+    "OpenCluster",
     "SqliteClusterDatabase",
+    "connect",
 ]
 
 
@@ -64,7 +74,7 @@ class HKEY:
             self.observer(op, self.path, name, write)
 
     def _child(self, sub: str) -> HKEY:
-        return HKEY(self.db, f"{self.path}\\{sub}" if sub else self.path, self.observer)
+        return HKEY(self.db, "\\".join(p for p in (self.path, sub) if p), self.observer)
 
 
 def _usable(hKey: Any) -> bool:
@@ -175,3 +185,55 @@ def ClusterRegCloseKey(hKey: HKEY) -> int:
         return ERROR_INVALID_PARAMETER
     hKey.closed = True
     return ERROR_SUCCESS
+
+
+# --- the cluster -----------------------------------------------------------------------------
+class HCLUSTER:
+    """An open cluster: the root of its database."""
+
+    def __init__(self, root: HKEY) -> None:
+        self.root = root
+        self.closed = False
+
+    def __repr__(self) -> str:
+        return "HCLUSTER(local)"
+
+
+#: The root of the database of the cluster the DLL runs in; the host sets it (`connect`).
+_root: HKEY | None = None
+
+
+def connect(root: HKEY | None) -> None:
+    """Make ``root`` the local cluster's database root (called by the harness's host)."""
+    global _root
+    _root = root
+
+
+def OpenCluster(lpszClusterName: str | None = None) -> HCLUSTER | None:
+    """The local cluster (``lpszClusterName`` None); another name is unreachable here."""
+    if _root is None or lpszClusterName:
+        SetLastError(RPC_S_SERVER_UNAVAILABLE)
+        return None
+    return HCLUSTER(_root)
+
+
+def CloseCluster(hCluster: HCLUSTER) -> bool:
+    if not isinstance(hCluster, HCLUSTER) or hCluster.closed:
+        return False
+    hCluster.closed = True
+    return True
+
+
+def GetClusterResourceTypeKey(hCluster: HCLUSTER, lpszTypeName: str) -> HKEY | None:
+    """The type's key (``ResourceTypes\\<name>``); its private properties are under
+    ``Parameters``."""
+    if not isinstance(hCluster, HCLUSTER) or hCluster.closed or not isinstance(lpszTypeName, str):
+        SetLastError(ERROR_INVALID_HANDLE)
+        return None
+    status, key = ClusterRegOpenKey(hCluster.root, f"ResourceTypes\\{lpszTypeName}")
+    if status != ERROR_SUCCESS:
+        SetLastError(
+            ERROR_CLUSTER_RESOURCE_TYPE_NOT_FOUND if status == ERROR_FILE_NOT_FOUND else status
+        )
+        return None
+    return key

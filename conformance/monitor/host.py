@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, Protocol
 
+from conformance import clusapi
 from conformance.companion import Companion, ProbeContext
 from conformance.monitor.threads import harness_thread, stacks, target_threads
 from conformance.monitor.usage import Usage, settled
@@ -57,6 +58,9 @@ class MonitorCallbacks(Protocol):
 
     def thread_raised(self, thread: str, error: str, traceback_text: str) -> None:
         """An exception escaped a thread of the target (isolated hosting)."""
+
+    #: The cluster database's root that OpenCluster gives the DLL (None: no cluster)
+    cluster_root: Any
 
 
 class Host(Protocol):
@@ -252,6 +256,7 @@ class InProcessHost:
         callbacks: MonitorCallbacks,
         timeout: float,
     ) -> CallOutcome:
+        clusapi.connect(getattr(callbacks, "cluster_root", None))
         startup = self.module.Startup
         args = (
             ResourceType,

@@ -22,7 +22,7 @@ import traceback
 from multiprocessing.connection import Connection
 from typing import Any
 
-from conformance import resutils
+from conformance import clusapi, resutils
 from conformance.clusapi import HKEY
 from conformance.clusapi.database import DatabaseClosed
 from conformance.companion import ProbeContext
@@ -253,7 +253,11 @@ class HostServer:
             },
         )
 
-    def _on_startup(self, rid: int, resource_type: str, low: int, high: int) -> None:
+    def _on_startup(
+        self, rid: int, resource_type: str, low: int, high: int, root: Any = None
+    ) -> None:
+        clusapi.connect(None if root is None else self.decode(root))
+
         def done(outcome: CallOutcome) -> None:
             self.table = startup_table(outcome)
             try:

@@ -392,8 +392,14 @@ class IsolatedHost:
         timeout: float,
     ) -> CallOutcome:
         self._callbacks = callbacks
+        root = getattr(callbacks, "cluster_root", None)
         slot = self._request(
-            timeout, "startup", ResourceType, MinVersionSupported, MaxVersionSupported
+            timeout,
+            "startup",
+            ResourceType,
+            MinVersionSupported,
+            MaxVersionSupported,
+            None if root is None else self._encode(root),
         )
         outcome = self._outcome(slot, timeout)
         if slot is not None and slot[2] is not None:

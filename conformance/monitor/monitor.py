@@ -322,6 +322,10 @@ class ResourceMonitor:
         self.policy = policy or Policy()
         self.trace = trace or Trace()
         self.db = database or InMemoryClusterDatabase()
+        #: The cluster database's root, as OpenCluster gives it to the DLL; the type's key
+        #: (with its ``Parameters``) exists, as it does for a registered type (PL-10)
+        self.cluster_root = HKEY(self.db, "", self._on_database_access(None))
+        self.db.create_key(f"ResourceTypes\\{resource_type}\\Parameters")
         self.cluster_log: deque[str] = deque(maxlen=CLUSTER_LOG_KEPT)
         self.resources: list[Resource] = []
         self.wedged: TraceEvent | None = None
@@ -482,7 +486,7 @@ class ResourceMonitor:
             data={"refused": why} if why else {},
         )
 
-    def _on_database_access(self, resource: str) -> Any:
+    def _on_database_access(self, resource: str | None) -> Any:
         def observe(op: str, path: str, name: str | None, write: bool) -> None:
             context = current_entry()
             self.trace.instant(

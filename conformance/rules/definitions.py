@@ -63,6 +63,8 @@ def _control_rules(
     entry: str, obj: str, ids: dict[str, tuple[str, ...]], page: str
 ) -> tuple[Rule, ...]:
     """The rules both control entry points share; ``obj`` is RESOURCE or RESOURCE_TYPE."""
+    noun = "type" if obj == "RESOURCE_TYPE" else "resource type"
+    slug = obj.lower().replace("_", "-")
     unknown = (
         f"CLUSCTL_{obj}_UNKNOWN returns ERROR_SUCCESS."
         if obj == "RESOURCE"
@@ -110,7 +112,7 @@ def _control_rules(
             (entry,),
             "The common-property codes are left to the Resource Monitor: they return "
             "ERROR_INVALID_FUNCTION.",
-            f"W:clusctl-{obj.lower().replace('_', '-')}-get-common-properties",
+            f"W:clusctl-{slug}-get-common-properties",
             ids["common-properties"],
         ),
         Rule(
@@ -154,11 +156,60 @@ def _control_rules(
             (entry,),
             "GET_CHARACTERISTICS, when the DLL answers it, claims CLUS_CHAR_QUORUM only if "
             "Arbitrate and Release are both in the function table.",
-            f"W:clusctl-{obj.lower().replace('_', '-')}-get-characteristics",
+            f"W:clusctl-{slug}-get-characteristics",
             ids["characteristics"],
             policy="Answering the code is optional (the monitor's default sets the bit from the "
             "table), but an answer must be accurate: a false CLUS_CHAR_QUORUM makes the cluster "
             "pick a resource that cannot arbitrate.",
+        ),
+        Rule(
+            f"{entry}.private-properties",
+            REQUIRED,
+            (entry,),
+            f"A {noun} with private properties answers ENUM, GET, GET_RO and "
+            "GET_PRIVATE_PROPERTY_FMTS, and the answers agree: read-only and read/write names "
+            "are apart, GET returns every listed property that is stored, with the stored value "
+            "and the format FMTS gives.",
+            f"W:clusctl-{slug}-get-private-properties",
+            ids["private-properties"],
+            policy=(
+                _INFO_POLICY
+                if obj == "RESOURCE"
+                else "GET_RO may be ERROR_INVALID_FUNCTION for a type without read-only "
+                "properties (CC-37: conditional at type level, required at resource level). "
+                + _INFO_POLICY
+            ),
+        ),
+        Rule(
+            f"{entry}.set-private-properties",
+            REQUIRED,
+            (entry,),
+            "SET_PRIVATE_PROPERTIES validates before it writes: VALIDATE refuses exactly what "
+            "SET refuses and writes nothing; a refused SET changes nothing; an accepted one is "
+            "what GET returns next; values of the wrong format are refused.",
+            f"W:clusctl-{slug}-set-private-properties",
+            ids["set-private-properties"],
+            policy="Both ERROR_SUCCESS and ERROR_RESOURCE_PROPERTIES_STORED accept a SET (the "
+            "type page also names ERROR_RESOURCE_TYPE_PROPERTIES_STORED, with no value; its "
+            "return-value list gives 5024); a VALIDATE accepts with ERROR_SUCCESS only. Sent: the values GET returned, each DWORD and SZ property changed and set "
+            "back, each given a value of the wrong format, a valid change together with a wrong "
+            "one (all or nothing), and read-only properties (only agreement is judged for those: "
+            "no page requires SET to refuse them). A property's range is the DLL's own and "
+            "unknown to rescheck, so out-of-range values are not sent. " + _INFO_POLICY,
+        ),
+        Rule(
+            f"{entry}.malformed-input",
+            REQUIRED,
+            (entry,),
+            "SET and VALIDATE_PRIVATE_PROPERTIES refuse a malformed property list (NULL, random "
+            "bytes, truncated, wrong counts or lengths) with ERROR_INVALID_PARAMETER, "
+            "ERROR_INVALID_DATA or ERROR_INSUFFICIENT_BUFFER, and leave the database as it was.",
+            f"W:clusctl-{slug}-set-private-properties",
+            ids["malformed-input"],
+            policy="For a NULL InBuffer, RPC_X_BAD_STUB_DATA (what callers of the cluster API see) "
+            f"is accepted too. Raising instead is the {entry}.returns rule's. Sent to any DLL "
+            "that validates property lists itself (VALIDATE of an empty list is not "
+            "ERROR_INVALID_FUNCTION).",
         ),
     )
 
@@ -611,6 +662,9 @@ RULES: tuple[Rule, ...] = (
                 "CC-8",
             ),
             "characteristics": ("CC-2", "AR-8", "CH-2"),
+            "private-properties": ("CC-8", "CC-9", "CC-10", "CC-13", "PL-10"),
+            "set-private-properties": ("CC-11", "CC-12"),
+            "malformed-input": ("CC-11", "CC-12"),
         },
         "S:nc-resapi-presource_control_routine",
     ),
@@ -626,46 +680,10 @@ RULES: tuple[Rule, ...] = (
             "buffer-bounds": ("RT-1", "RC-6"),
             "well-formed-output": ("CC-32", "CC-33", "CC-34", "CC-35", "PL-1", "PL-3"),
             "characteristics": ("CC-31", "AR-8"),
+            "private-properties": ("CC-36", "CC-37", "CC-38", "CC-41", "PL-10"),
+            "set-private-properties": ("CC-39", "CC-40"),
+            "malformed-input": ("CC-39", "CC-40"),
         },
         "S:nc-resapi-presource_type_control_routine",
-    ),
-    Rule(
-        "ResourceControl.private-properties",
-        REQUIRED,
-        ("ResourceControl",),
-        "A type with private properties answers ENUM, GET, GET_RO and GET_PRIVATE_PROPERTY_FMTS, "
-        "and the answers agree: read-only and read/write names are apart, GET returns every "
-        "listed property that is stored, with the stored value and the format FMTS gives.",
-        "W:clusctl-resource-get-private-properties",
-        ("CC-8", "CC-9", "CC-10", "CC-13", "PL-10"),
-        policy=_INFO_POLICY,
-    ),
-    Rule(
-        "ResourceControl.set-private-properties",
-        REQUIRED,
-        ("ResourceControl",),
-        "SET_PRIVATE_PROPERTIES validates before it writes: VALIDATE refuses exactly what SET "
-        "refuses and writes nothing; a refused SET changes nothing; an accepted one is what GET "
-        "returns next; values of the wrong format and read-only properties are refused.",
-        "W:clusctl-resource-set-private-properties",
-        ("CC-11", "CC-12"),
-        policy="Both ERROR_SUCCESS and ERROR_RESOURCE_PROPERTIES_STORED accept a SET (RC-7); a "
-        "VALIDATE accepts with ERROR_SUCCESS only. Sent: the values GET returned, each DWORD and "
-        "SZ property changed and set back, each given a value of the wrong format, a valid change "
-        "together with a wrong one (all or nothing), and read-only properties (only agreement is "
-        "judged for those: no page requires SET to refuse them). A property's range is the DLL's "
-        "own and unknown to rescheck, so out-of-range values are not sent. " + _INFO_POLICY,
-    ),
-    Rule(
-        "ResourceControl.malformed-input",
-        REQUIRED,
-        ("ResourceControl",),
-        "SET and VALIDATE_PRIVATE_PROPERTIES refuse a malformed property list (NULL, random "
-        "bytes, truncated, wrong counts or lengths) with ERROR_INVALID_PARAMETER, "
-        "ERROR_INVALID_DATA or ERROR_INSUFFICIENT_BUFFER, and leave the database as it was.",
-        "W:clusctl-resource-set-private-properties",
-        ("CC-11", "CC-12"),
-        policy="For a NULL InBuffer, RPC_X_BAD_STUB_DATA (what ClusterResourceControl callers see) "
-        "is accepted too. Raising instead is the ResourceControl.returns rule's. " + _INFO_POLICY,
     ),
 )

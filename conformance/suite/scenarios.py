@@ -371,6 +371,7 @@ def control(run: ScenarioRun) -> None:
             lambda: {n: v for n, (_t, v) in monitor.db.values(type_key).items()},
         )
         probe(record, monitor.type_control)
+        exercise_properties(record, monitor.type_control)
     if "ResourceControl" in present:
         _require(monitor, "Open", "Close")
         resource = run.open(monitor, "rescheck-control", QUIET_POLLS)

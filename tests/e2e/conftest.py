@@ -113,6 +113,15 @@ NO_CONTROL_DATA = frozenset(
         "ResourceTypeControl.characteristics",
     }
 )
+#: A type that defines no type private properties (the reference types, like most) answers
+#: their codes with ERROR_INVALID_FUNCTION: these rules are skipped with that reason.
+NO_TYPE_PROPERTIES = frozenset(
+    {
+        "ResourceTypeControl.private-properties",
+        "ResourceTypeControl.set-private-properties",
+        "ResourceTypeControl.malformed-input",
+    }
+)
 #: A target that always knows its state never reports ClusterResourceStateUnknown, so RS-6
 #: has nothing to judge (fixtures.conforming_async takes that path).
 NEVER_UNKNOWN = frozenset({"SetResourceStatus.unknown-last-error"})

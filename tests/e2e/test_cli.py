@@ -8,7 +8,13 @@ from pathlib import Path
 import pytest
 
 from conformance.rules import CATEGORIES, catalogue, contract_index, observability
-from tests.e2e.conftest import NEVER_UNKNOWN, REPO, UNCLAIMED_OPTIONAL, rescheck
+from tests.e2e.conftest import (
+    NEVER_UNKNOWN,
+    NO_TYPE_PROPERTIES,
+    REPO,
+    UNCLAIMED_OPTIONAL,
+    rescheck,
+)
 
 
 def test_conforming_dll_is_compliant_with_reports(write_dll, tmp_path: Path) -> None:
@@ -263,10 +269,12 @@ def test_open_failing_conformantly_cannot_be_judged(write_dll, tmp_path: Path) -
 
 
 #: Rules a reference implementation may skip, with why: process_app claims no asynchronous
-#: failure detection; lock_holder does, so LooksAlive is never called (LA-8).
+#: failure detection; lock_holder does, so LooksAlive is never called (LA-8); neither type
+#: defines type private properties.
 REFERENCE_SKIPS = {
-    "process_app": UNCLAIMED_OPTIONAL | NEVER_UNKNOWN,
+    "process_app": UNCLAIMED_OPTIONAL | NEVER_UNKNOWN | NO_TYPE_PROPERTIES,
     "lock_holder": NEVER_UNKNOWN
+    | NO_TYPE_PROPERTIES
     | {"LooksAlive.bool", "LooksAlive.healthy", "LooksAlive.returns", "LooksAlive.timing"},
 }
 

@@ -11,6 +11,7 @@ from tests.e2e.conftest import (
     NEEDS_OVERLAP,
     NEVER_UNKNOWN,
     NO_CONTROL_DATA,
+    NO_TYPE_PROPERTIES,
     REPO,
     UNCLAIMED_OPTIONAL,
 )
@@ -22,7 +23,13 @@ RULES = len(catalogue())
 #: Online.reads-properties, the four probe rules and the unclaimed optional feature have nothing
 #: to judge: skipped, never passed. Its entry points return in microseconds, so
 #: Terminate.concurrent may catch no overlap. It answers no data control code.
-SKIPPED_FOR_SYNC = 14 + len(UNCLAIMED_OPTIONAL) + len(NEEDS_OVERLAP) + len(NO_CONTROL_DATA)
+SKIPPED_FOR_SYNC = (
+    14
+    + len(UNCLAIMED_OPTIONAL)
+    + len(NEEDS_OVERLAP)
+    + len(NO_CONTROL_DATA)
+    + len(NO_TYPE_PROPERTIES)
+)
 
 
 def assert_clean(result: pytest.RunResult, failed: int = 0) -> None:
@@ -134,7 +141,7 @@ def test_without_a_target_the_plugin_stays_out_of_the_way(pytester: pytest.Pytes
 
 
 def test_reference_implementation_passes_from_an_empty_directory(run_pytest) -> None:
-    skips = UNCLAIMED_OPTIONAL | NEVER_UNKNOWN
+    skips = UNCLAIMED_OPTIONAL | NEVER_UNKNOWN | NO_TYPE_PROPERTIES
     run_pytest(f"--resource-type={REPO / 'reference_impls' / 'process_app.py'}").assert_outcomes(
         passed=RULES - len(skips), skipped=len(skips)
     )

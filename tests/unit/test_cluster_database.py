@@ -9,16 +9,31 @@ from pathlib import Path
 
 import pytest
 
+from conformance import clusapi
 from conformance.clusapi import (
     HKEY,
+    CloseCluster,
     ClusterRegCreateKey,
     ClusterRegEnumValue,
     ClusterRegQueryValue,
     ClusterRegSetValue,
+    GetClusterResourceTypeKey,
     InMemoryClusterDatabase,
+    OpenCluster,
     SqliteClusterDatabase,
 )
-from conformance.resapi import ERROR_SUCCESS, REG_BINARY, REG_DWORD, REG_MULTI_SZ, REG_SZ
+from conformance.resapi import (
+    ERROR_CLUSTER_RESOURCE_TYPE_NOT_FOUND,
+    ERROR_INVALID_HANDLE,
+    ERROR_INVALID_PARAMETER,
+    ERROR_SUCCESS,
+    REG_BINARY,
+    REG_DWORD,
+    REG_MULTI_SZ,
+    REG_SZ,
+    RPC_S_SERVER_UNAVAILABLE,
+    GetLastError,
+)
 
 
 @pytest.fixture(params=["memory", "sqlite"])
@@ -71,3 +86,36 @@ def test_sqlite_database_is_shared_between_processes(tmp_path: Path) -> None:
     assert out.stdout.strip() == "node-1", "the other process reads what this one wrote"
     assert db.get_value("Resources\\q\\Parameters", "Owner") == (REG_SZ, "node-2")
     db.close()
+
+
+@pytest.mark.parametrize(
+    ("kind", "value"),
+    [(REG_DWORD, "8080"), (REG_SZ, 5), (REG_MULTI_SZ, "a"), (REG_BINARY, "x"), ("1", "x")],
+)
+def test_a_value_of_the_wrong_type_is_refused(db, kind, value) -> None:
+    key = HKEY(db, "Resources\\r")
+    assert ClusterRegSetValue(key, "V", kind, value) == ERROR_INVALID_PARAMETER
+    assert db.values("Resources\\r") == {}, "nothing is stored"
+
+
+def test_a_closed_database_answers_with_an_error(tmp_path: Path) -> None:
+    db = SqliteClusterDatabase(str(tmp_path / "cluster.db"))
+    key = HKEY(db, "Resources\\r")
+    db.close()
+    assert ClusterRegSetValue(key, "V", REG_SZ, "x") == ERROR_INVALID_HANDLE
+    assert ClusterRegQueryValue(key, "V")[0] == ERROR_INVALID_HANDLE
+
+
+def test_open_cluster_gives_the_type_key(db) -> None:
+    db.create_key("ResourceTypes\\Mine\\Parameters")
+    clusapi.connect(HKEY(db, ""))
+    try:
+        assert OpenCluster("elsewhere") is None and GetLastError() == RPC_S_SERVER_UNAVAILABLE
+        cluster = OpenCluster(None)
+        key = GetClusterResourceTypeKey(cluster, "Mine")
+        assert key is not None and key.path == "ResourceTypes\\Mine"
+        assert GetClusterResourceTypeKey(cluster, "Other") is None
+        assert GetLastError() == ERROR_CLUSTER_RESOURCE_TYPE_NOT_FOUND
+        assert CloseCluster(cluster) and not CloseCluster(cluster)
+    finally:
+        clusapi.connect(None)

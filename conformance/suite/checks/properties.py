@@ -1,5 +1,6 @@
-"""Private properties through the control codes (CC-8..CC-13, PL-10): the answers agree with
-each other and with the cluster database, and SET validates before it writes."""
+"""Private properties of a resource and of a type through the control codes (CC-8..CC-13,
+CC-36..CC-41, PL-10): the answers agree with each other and with the cluster database, and
+SET validates before it writes."""
 
 from __future__ import annotations
 
@@ -27,10 +28,9 @@ from conformance.resapi import (
     control_code_name,
     error_name,
 )
-from conformance.suite.checks.control_codes import buffer_lines, fail, judged, record_of
+from conformance.suite.checks.control_codes import buffer_lines, each, fail, judged, record_of
 from conformance.suite.context import NotApplicable, RunContext, counted
 from conformance.suite.controls import ACCEPTED, Change
-from conformance.suite.registry import check
 
 #: What a SET or VALIDATE of a malformed buffer may return (CC-11, CC-12).
 REFUSALS = (ERROR_INVALID_DATA, ERROR_INVALID_PARAMETER, ERROR_INSUFFICIENT_BUFFER)
@@ -44,15 +44,17 @@ CODES = {
 }
 
 
-@check("ResourceControl.private-properties")
-def private_properties(ctx: RunContext) -> str:
-    record = record_of(ctx, "ResourceControl")
+def _private_properties(ctx: RunContext, entry: str) -> str:
+    record = record_of(ctx, entry)
     answers: dict[str, ControlResult] = {}
     for short, code in CODES.items():
         found = record.probe_of(code)
         if found is not None and judged([found.first]):
             answers[short] = found.first
     supported = {s for s, r in answers.items() if r.status == ERROR_SUCCESS}
+    if entry == "ResourceTypeControl" and supported and "GET_RO" not in supported:
+        supported.add("GET_RO")  # conditional for a type: only with read-only ones (CC-37)
+        answers.pop("GET_RO", None)
     if not supported:
         if "private-properties" in ctx.target.companion.features:
             raise fail(
@@ -73,7 +75,7 @@ def private_properties(ctx: RunContext) -> str:
             record,
             f"{control_code_name(record.code(CODES[missing[0]]))} returned {error_name(status)} "
             f"while {', '.join(sorted(supported))} succeeded: a type with private properties "
-            "supports every private-property code (CC-8..CC-13)",
+            "supports every private-property code (CC-8..CC-13, CC-36..CC-41)",
             answers.values(),
         )
     for short, result in answers.items():
@@ -83,7 +85,7 @@ def private_properties(ctx: RunContext) -> str:
     try:
         enum = {n.lower(): n for n in parse_multi_sz(answers["ENUM"].data)}
         get = parse_property_list(answers["GET"].data)
-        ro = parse_property_list(answers["GET_RO"].data)
+        ro = parse_property_list(answers["GET_RO"].data) if "GET_RO" in answers else []
         fmts = {p.name.lower(): p.values[0].data for p in parse_property_list(answers["FMTS"].data)}
     except ProplistError:
         raise NotApplicable("an answer is malformed (see well-formed-output)") from None
@@ -144,6 +146,9 @@ def private_properties(ctx: RunContext) -> str:
     )
 
 
+each("private-properties", _private_properties)
+
+
 def _shown(change: Change) -> list[str]:
     lines = [f"sent: {change.what}"]
     if change.sent is not None:
@@ -184,13 +189,12 @@ def _problem(change: Change) -> str | None:
     return None
 
 
-@check("ResourceControl.set-private-properties")
-def set_private_properties(ctx: RunContext) -> str:
-    record = record_of(ctx, "ResourceControl")
+def _set_private_properties(ctx: RunContext, entry: str) -> str:
+    record = record_of(ctx, entry)
     changes = [c for c in record.changes if len(judged([c.validate, c.set])) == 2]
     if not changes:
         raise NotApplicable(
-            "GET_PRIVATE_PROPERTIES gave nothing to set (see ResourceControl.private-properties)"
+            f"GET_PRIVATE_PROPERTIES gave nothing to set (see {entry}.private-properties)"
         )
     for change in changes:
         problem = _problem(change)
@@ -199,6 +203,9 @@ def set_private_properties(ctx: RunContext) -> str:
             raise fail(record, f"{change.what}: {problem}", events, _shown(change))
     pairs = counted(len(changes), "VALIDATE/SET pair")
     return f"{pairs} agreed, stored what they accepted and nothing else"
+
+
+each("set-private-properties", _set_private_properties)
 
 
 def _value_in(result: ControlResult, name: str) -> Any:
@@ -211,9 +218,8 @@ def _value_in(result: ControlResult, name: str) -> Any:
     return "<absent>"
 
 
-@check("ResourceControl.malformed-input")
-def malformed_input(ctx: RunContext) -> str:
-    record = record_of(ctx, "ResourceControl")
+def _malformed_input(ctx: RunContext, entry: str) -> str:
+    record = record_of(ctx, entry)
     changes = [c for c in record.malformed if len(judged([c.validate, c.set])) == 2]
     if not changes:
         raise NotApplicable(
@@ -241,3 +247,6 @@ def malformed_input(ctx: RunContext) -> str:
             )
     buffers = counted(len(changes), "malformed buffer")
     return f"{buffers} refused by VALIDATE and SET, the database untouched"
+
+
+each("malformed-input", _malformed_input)
