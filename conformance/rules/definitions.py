@@ -55,7 +55,8 @@ _FILL_POLICY = (
 _INFO_POLICY = (
     "A type that declares no private properties may return ERROR_INVALID_FUNCTION for every "
     "private-property code (Microsoft's ClipBook sample does): reported as skipped, with that "
-    "reason, unless its companion claims the 'private-properties' feature."
+    "reason, unless its companion claims the 'private-properties' feature (which speaks of the "
+    "resource's properties, not the type's)."
 )
 
 

@@ -56,7 +56,8 @@ def _private_properties(ctx: RunContext, entry: str) -> str:
         supported.add("GET_RO")  # conditional for a type: only with read-only ones (CC-37)
         answers.pop("GET_RO", None)
     if not supported:
-        if "private-properties" in ctx.target.companion.features:
+        claimed = "private-properties" in ctx.target.companion.features
+        if claimed and entry == "ResourceControl":  # the feature is the resource's properties
             raise fail(
                 record,
                 "the companion claims private properties, but no private-property code was "
