@@ -687,4 +687,16 @@ RULES: tuple[Rule, ...] = (
         },
         "S:nc-resapi-presource_type_control_routine",
     ),
+    Rule(
+        "ResourceControl.stored-properties",
+        REQUIRED,
+        ("ResourceControl",),
+        "A SET of private properties while the resource is online either takes effect at once "
+        "(ERROR_SUCCESS) or returns ERROR_RESOURCE_PROPERTIES_STORED, and then the entity keeps "
+        "the old values until the next Online.",
+        "S:nc-resapi-presource_control_routine",
+        ("RC-7",),
+        policy=_PROBE_POLICY + " The probe is given the values the status says are in effect; "
+        "a property the entity does not depend on passes either way.",
+    ),
 )

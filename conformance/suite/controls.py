@@ -235,7 +235,20 @@ def answered(record: ControlRecord, resource_code: int) -> bytes | None:
     return found.first.data if found.required is not None else None
 
 
-def _changed(prop: Property) -> Property | None:
+def current_properties(record: ControlRecord) -> list[Property]:
+    """The read/write properties GET returned when probed, as a client sends them back (ENUM
+    names only: unknown properties are not the DLL's to define, PL-10)."""
+    got = answered(record, CLUSCTL_RESOURCE_GET_PRIVATE_PROPERTIES)
+    enum = answered(record, CLUSCTL_RESOURCE_ENUM_PRIVATE_PROPERTIES)
+    try:
+        current = parse_property_list(got) if got else []
+        writable = {n.lower() for n in parse_multi_sz(enum)} if enum else set()
+    except ProplistError:
+        return []  # the well-formed-output rule's
+    return [p for p in _echo(current) if p.name.lower() in writable]
+
+
+def changed(prop: Property) -> Property | None:
     """A different value of the same format, or None for formats not tried."""
     value = prop.values[0]
     if value.format == CLUSPROP_FORMAT_DWORD:
@@ -290,15 +303,12 @@ def malformed_inputs(valid: bytes, dword_name: str) -> list[tuple[str, bytes | N
 def exercise_properties(record: ControlRecord, call: Call) -> None:
     """VALIDATE and SET private properties, valid and not, watching the database. Malformed
     buffers go to any DLL that does not leave SET to the monitor's default."""
-    got = answered(record, CLUSCTL_RESOURCE_GET_PRIVATE_PROPERTIES)
     ro = answered(record, CLUSCTL_RESOURCE_GET_RO_PRIVATE_PROPERTIES)
-    enum = answered(record, CLUSCTL_RESOURCE_ENUM_PRIVATE_PROPERTIES)
     try:
-        current = parse_property_list(got) if got else []
         read_only = parse_property_list(ro) if ro else []
-        writable = {n.lower() for n in parse_multi_sz(enum)} if enum else set()
     except ProplistError:
-        current, read_only, writable = [], [], set()  # the well-formed-output rule's
+        read_only = []  # the well-formed-output rule's
+    echo = current_properties(record)
     get_code = record.code(CLUSCTL_RESOURCE_GET_PRIVATE_PROPERTIES)
 
     def attempt(
@@ -321,14 +331,12 @@ def exercise_properties(record: ControlRecord, call: Call) -> None:
             change.get = call(get_code, None, MAX_OUT, OUT_FILL)
         return change
 
-    # unknown properties (values under the key that the DLL does not define, PL-10) stay out
-    echo = [p for p in _echo(current) if p.name.lower() in writable]
     if echo:
         record.changes.append(
             attempt("the values GET_PRIVATE_PROPERTIES returned", echo, valid=True)
         )
     for prop in echo:
-        new = _changed(prop)
+        new = changed(prop)
         if new is not None:
             record.changes.append(
                 attempt(f"{prop.name} changed to {new.value!r}", [new], expected=new)
@@ -340,7 +348,7 @@ def exercise_properties(record: ControlRecord, call: Call) -> None:
         if wrong is not None:
             fmt = "SZ" if wrong.values[0].format == CLUSPROP_FORMAT_SZ else "DWORD"
             record.changes.append(attempt(f"{prop.name} given a {fmt} value", [wrong], valid=False))
-    pairs = [(_changed(a), _mistyped(b)) for a in echo for b in echo if a.name != b.name]
+    pairs = [(changed(a), _mistyped(b)) for a in echo for b in echo if a.name != b.name]
     for new, wrong in pairs[:1]:
         if new is not None and wrong is not None:  # validate all before writing any (CC-11)
             what = f"{new.name} changed together with a wrong-format {wrong.name}"

@@ -11,25 +11,43 @@ import itertools
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from conformance.companion import ProbeContext
-from conformance.monitor.monitor import MonitorError, Resource, ResourceMonitor, StartupFailed
+from conformance.monitor.monitor import (
+    ControlResult,
+    MonitorError,
+    Resource,
+    ResourceMonitor,
+    StartupFailed,
+    dword,
+)
 from conformance.monitor.threads import harness_thread
 from conformance.monitor.trace import CALLBACK, TraceEvent
 from conformance.monitor.usage import Usage
+from conformance.proplist import build_property_list
 from conformance.resapi import (
     CLRES_VERSION_V1_00,
     CLRES_VERSION_V4_00,
     CLUS_OBJECT_RESOURCE,
     CLUS_OBJECT_RESOURCE_TYPE,
+    CLUSCTL_RESOURCE_SET_PRIVATE_PROPERTIES,
     ERROR_IO_PENDING,
+    ERROR_SUCCESS,
     ClusterResourceDontRestart,
     ClusterResourceFailed,
     ClusterResourceOffline,
     ClusterResourceOnline,
 )
 from conformance.suite.context import Halt, ScenarioRun, Stop
-from conformance.suite.controls import ControlRecord, exercise_properties, probe
+from conformance.suite.controls import (
+    ACCEPTED,
+    ControlRecord,
+    changed,
+    current_properties,
+    exercise_properties,
+    probe,
+)
 
 #: Poll intervals for test instances (resource-level overrides, FP-2/FP-4): 20 s and 40 s
 #: documented, so 200 ms / 400 ms at the default scale.
@@ -383,6 +401,61 @@ def control(run: ScenarioRun) -> None:
         resource.close()
 
 
+@dataclass
+class StoredChange:
+    """A SET made while the resource was online, and whether the entity ran with the values
+    its status said were in effect (RC-7)."""
+
+    name: str
+    value: object
+    result: ControlResult
+    in_effect: dict[str, object]
+    seen: bool
+
+
+def stored_properties(run: ScenarioRun) -> None:
+    """While the resource is online, SET a changed value of each read/write DWORD and SZ
+    property, then set it back. ERROR_SUCCESS says the new values are in effect now,
+    ERROR_RESOURCE_PROPERTIES_STORED that they take effect at the next Online (RC-7): the
+    companion's probe, given the values in effect, must find the entity."""
+    if run.target.companion.probe is None:
+        run.notes["no_probe"] = "the companion gives no probe of the real entity"
+        return
+    monitor = run.monitor()
+    monitor.startup()
+    _require(monitor, "Open", "Online", "Offline", "Close", "ResourceControl")
+    resource = run.open(monitor, "rescheck-stored", QUIET_POLLS)
+    if resource.online() != ClusterResourceOnline:
+        raise Halt(Stop(f"{resource.name} did not come online", "Online.brings-online"))
+    record = ControlRecord("ResourceControl", CLUS_OBJECT_RESOURCE, monitor, resource.properties)
+    probe(record, resource.control)
+    changes: list[StoredChange] = []
+    run.notes["changes"] = changes
+    if not _probe(monitor, ProbeContext(resource.name, resource.properties())):
+        run.notes["not_running"] = "the entity was not running once online (Online.starts-entity)"
+        props = []
+    else:
+        props = current_properties(record)
+    for prop in props:
+        new = changed(prop)
+        if new is None:
+            continue
+        before = resource.properties()
+        result = resource.control(
+            CLUSCTL_RESOURCE_SET_PRIVATE_PROPERTIES, build_property_list([new])
+        )
+        if dword(result.status) not in ACCEPTED:
+            continue
+        in_effect = resource.properties() if result.status == ERROR_SUCCESS else before
+        context = ProbeContext(resource.name, in_effect)
+        seen = run.wait_for(lambda context=context: _probe(monitor, context), ENTITY_WAIT_S)
+        changes.append(StoredChange(prop.name, new.value, result, in_effect, seen))
+        resource.control(CLUSCTL_RESOURCE_SET_PRIVATE_PROPERTIES, build_property_list([prop]))
+    if resource.state == ClusterResourceOnline:
+        resource.offline()
+    resource.close()
+
+
 SCENARIOS: dict[str, Callable[[ScenarioRun], None]] = {
     "lifecycle": lifecycle,
     "terminate-pending": terminate_pending,
@@ -392,4 +465,5 @@ SCENARIOS: dict[str, Callable[[ScenarioRun], None]] = {
     "leak-audit": leak_audit,
     "entity": entity,
     "control": control,
+    "stored-properties": stored_properties,
 }

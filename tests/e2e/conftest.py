@@ -99,7 +99,8 @@ UNCLAIMED_OPTIONAL = frozenset({"Online.failure-event"})
 #: (fixtures.conforming) may give them nothing to judge.
 NEEDS_OVERLAP = frozenset({"Terminate.concurrent"})
 #: A DLL that answers no data control code and declares no private properties (the sync test
-#: DLL: UNKNOWN and nothing else) gives these rules nothing to judge: skipped, with that reason.
+#: DLL: UNKNOWN and nothing else, and no probe) gives these rules nothing to judge: skipped,
+#: with that reason.
 NO_CONTROL_DATA = frozenset(
     {
         "ResourceControl.more-data",
@@ -111,6 +112,7 @@ NO_CONTROL_DATA = frozenset(
         "ResourceTypeControl.more-data",
         "ResourceTypeControl.well-formed-output",
         "ResourceTypeControl.characteristics",
+        "ResourceControl.stored-properties",
     }
 )
 #: A type that defines no type private properties (the reference types, like most) answers

@@ -29,8 +29,9 @@ from conformance.resapi import (
     error_name,
 )
 from conformance.suite.checks.control_codes import buffer_lines, each, fail, judged, record_of
-from conformance.suite.context import NotApplicable, RunContext, counted
+from conformance.suite.context import NotApplicable, RunContext, Violation, counted
 from conformance.suite.controls import ACCEPTED, Change
+from conformance.suite.registry import check
 
 #: What a SET or VALIDATE of a malformed buffer may return (CC-11, CC-12).
 REFUSALS = (ERROR_INVALID_DATA, ERROR_INVALID_PARAMETER, ERROR_INSUFFICIENT_BUFFER)
@@ -251,3 +252,38 @@ def _malformed_input(ctx: RunContext, entry: str) -> str:
 
 
 each("malformed-input", _malformed_input)
+
+
+@check("ResourceControl.stored-properties")
+def stored_properties(ctx: RunContext) -> str:
+    run = ctx.scenario("stored-properties")
+    if "no_probe" in run.notes:
+        raise NotApplicable(f"cannot see the entity: {run.notes['no_probe']}")
+    if "not_running" in run.notes:
+        raise NotApplicable(f"cannot judge: {run.notes['not_running']}")
+    changes = run.notes.get("changes")
+    if not changes:
+        raise ctx.nothing_to_judge("no private property was changed while online", [run])
+    trace = run.traces[0]
+    for change in changes:
+        if change.seen:
+            continue
+        status = error_name(change.result.status)
+        if change.result.status == ERROR_SUCCESS:
+            why = (
+                "yet the companion's probe, given the new values, does not find the entity: a "
+                "change that takes effect only at the next Online is answered "
+                "ERROR_RESOURCE_PROPERTIES_STORED"
+            )
+        else:
+            why = (
+                "yet the entity no longer runs with the values it had: STORED says the change "
+                "takes effect at the next Online"
+            )
+        raise Violation(
+            f"SET of {change.name} = {change.value!r} while online returned {status}, {why}",
+            trace,
+            [change.result.event],
+            [f"values the probe was given: {change.in_effect!r}"[:400]],
+        )
+    return f"{counted(len(changes), 'change')} made while online: each in effect as its status said"
