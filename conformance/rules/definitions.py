@@ -383,16 +383,16 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "Terminate.concurrent",
         REQUIRED,
-        ("Terminate", "Online", "Offline", "LooksAlive", "IsAlive"),
-        "Terminate may run at the same time as Online, Offline, LooksAlive and IsAlive: when it "
-        "does, every call involved returns normally (no exception, no deadlock), and LooksAlive "
-        "and IsAlive still return a BOOL.",
+        ("Terminate", "Online", "Offline", "LooksAlive", "IsAlive", "ResourceControl"),
+        "Terminate may run at the same time as Online, Offline, LooksAlive, IsAlive and "
+        "ResourceControl: when it does, every call involved returns normally (no exception, no "
+        "deadlock), and LooksAlive and IsAlive still return a BOOL.",
         "W:implementing-terminate",
         ("TE-4", "CX-1", "ON-4", "OF-4", "LA-4", "IA-5"),
         policy="The pages ask the DLL to protect what Terminate shares with the other entry "
-        "points; what is observable is the outcome. rescheck calls Terminate while polls run "
-        "back to back (they go on until Terminate returns), or while an Online or Offline "
-        "call runs, at a slightly different moment each round; "
+        "points; what is observable is the outcome. rescheck calls Terminate while polls or "
+        "GET_PRIVATE_PROPERTIES calls run back to back (they go on until Terminate returns), or "
+        "while an Online or Offline call runs, at a slightly different moment each round; "
         "a call that overlapped Terminate and raised, never returned or answered a non-BOOL "
         "shows unprotected state. When every call was too quick to overlap, nothing is judged.",
     ),

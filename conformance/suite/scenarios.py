@@ -31,6 +31,7 @@ from conformance.resapi import (
     CLRES_VERSION_V4_00,
     CLUS_OBJECT_RESOURCE,
     CLUS_OBJECT_RESOURCE_TYPE,
+    CLUSCTL_RESOURCE_GET_PRIVATE_PROPERTIES,
     CLUSCTL_RESOURCE_SET_PRIVATE_PROPERTIES,
     ERROR_IO_PENDING,
     ERROR_SUCCESS,
@@ -42,6 +43,7 @@ from conformance.resapi import (
 from conformance.suite.context import Halt, ScenarioRun, Stop
 from conformance.suite.controls import (
     ACCEPTED,
+    FIRST_OUT,
     ControlRecord,
     changed,
     current_properties,
@@ -176,13 +178,18 @@ def terminate_pending(run: ScenarioRun) -> None:
 
 
 def terminate_concurrent(run: ScenarioRun) -> None:
-    """Terminate while LooksAlive or IsAlive polls run back to back, and while an Online or
-    Offline call runs (TE-4, CX-1). The check finds the calls that overlapped a Terminate."""
+    """Terminate while LooksAlive, IsAlive or ResourceControl calls run back to back, and
+    while an Online or Offline call runs (TE-4, CX-1). The check finds the calls that
+    overlapped a Terminate."""
     monitor = run.monitor()
     monitor.startup()
     _require(monitor, "Open", "Online", "Offline", "Terminate", "Close")
     resource = run.open(monitor, "rescheck-concurrent", QUIET_POLLS)
-    entries = [e for e in ("LooksAlive", "IsAlive", "Online", "Offline") if monitor.host.has(e)]
+    entries = [
+        e
+        for e in ("LooksAlive", "IsAlive", "Online", "Offline", "ResourceControl")
+        if monitor.host.has(e)
+    ]
     for round_, entry in itertools.product(range(CONCURRENT_ROUNDS), entries):
         if entry == "Online":
             if resource.state == ClusterResourceOnline:
@@ -192,9 +199,14 @@ def terminate_concurrent(run: ScenarioRun) -> None:
         if entry == "LooksAlive" and resource.looks_alive_off:
             continue  # Online returned an EventHandle: never LooksAlive (LA-8)
         seen = len(monitor.trace.calls(entry))
+        terminated = threading.Event()
         if entry in ("LooksAlive", "IsAlive"):
             caller = harness_thread(
                 threading.Thread(target=_poll_loop, args=(resource, entry), daemon=True)
+            )
+        elif entry == "ResourceControl":
+            caller = harness_thread(
+                threading.Thread(target=_control_loop, args=(resource, terminated), daemon=True)
             )
         else:
             start = getattr(resource, entry.lower())
@@ -208,7 +220,9 @@ def terminate_concurrent(run: ScenarioRun) -> None:
             run.wait_for(lambda entry=entry, seen=seen: len(monitor.trace.calls(entry)) > seen, 1.0)
             time.sleep(round_ * CONCURRENT_STAGGER_S)
             resource.terminate()
+            terminated.set()
         finally:  # the other call's outcome is in the trace before anything judges it
+            terminated.set()
             caller.join(POLL_LOOP_S + monitor.policy.deadlock_seconds)
         resource.wait_state({ClusterResourceOffline, ClusterResourceFailed}, ENTITY_WAIT_S)
     if resource.state == ClusterResourceOnline:
@@ -223,6 +237,14 @@ def _poll_loop(resource: Resource, entry: str) -> None:
     with contextlib.suppress(MonitorError):
         while time.perf_counter() < deadline and resource.poll_while_up(entry):
             pass
+
+
+def _control_loop(resource: Resource, terminated: threading.Event) -> None:
+    """GET_PRIVATE_PROPERTIES back to back until the Terminate it overlaps has returned."""
+    deadline = time.perf_counter() + POLL_LOOP_S
+    with contextlib.suppress(MonitorError):
+        while time.perf_counter() < deadline and not terminated.is_set():
+            resource.control(CLUSCTL_RESOURCE_GET_PRIVATE_PROPERTIES, None, FIRST_OUT)
 
 
 def _quietly(call: Callable[..., object], **kwargs: object) -> None:

@@ -90,8 +90,8 @@ def instance_usable(ctx: RunContext) -> str:
     return f"{counted(judged, 'Online call')} after Terminate brought the instance online again"
 
 
-#: The entry points Terminate may overlap (TE-4; ResourceControl is issue 4's).
-OVERLAPPING = ("Online", "Offline", "LooksAlive", "IsAlive")
+#: The entry points Terminate may overlap (TE-4, CX-1).
+OVERLAPPING = ("Online", "Offline", "LooksAlive", "IsAlive", "ResourceControl")
 POLLS = ("LooksAlive", "IsAlive")
 
 
@@ -128,7 +128,8 @@ def concurrent(ctx: RunContext) -> str:
                 _judge_overlapping(term, "while another call ran", trace, shown)
     if not judged:
         raise ctx.nothing_to_judge(
-            "no call of Online, Offline, LooksAlive or IsAlive overlapped a Terminate "
+            "no call of Online, Offline, LooksAlive, IsAlive or ResourceControl overlapped a "
+            "Terminate "
             "(each was too quick to catch)",
             [run],
         )
