@@ -8,6 +8,7 @@ import struct
 from collections.abc import Callable, Iterable
 
 from conformance.monitor.monitor import ControlResult, dword
+from conformance.monitor.trace import short_repr
 from conformance.proplist import describe_property_list, hexdump
 from conformance.resapi import (
     CLUS_CHAR_QUORUM,
@@ -119,23 +120,23 @@ def _return_code(ctx: RunContext, entry: str) -> str:
     record = record_of(ctx, entry)
     back = [r for r in record.results() if r.returned and not r.event.cut_short]
     for result in back:
-        value = result.event.result
+        value = short_repr(result.event.result)
         if not result.shaped:
             raise fail(
                 record,
-                f"{entry} returned {result.event.result!r}; the pinned mapping is a tuple "
+                f"{entry} returned {short_repr(result.event.result)}; the pinned mapping is a tuple "
                 "(status, BytesReturned)",
                 [result],
             )
         if dword(result.status) is None:
-            raise fail(record, f"{entry} returned {value!r}: its status is not a DWORD", [result])
+            raise fail(record, f"{entry} returned {value}: its status is not a DWORD", [result])
         if (
             result.status in (ERROR_SUCCESS, ERROR_MORE_DATA)
             and dword(result.bytes_returned) is None
         ):
             raise fail(
                 record,
-                f"{entry} returned {value!r}: with {error_name(result.status)} BytesReturned "
+                f"{entry} returned {value}: with {error_name(result.status)} BytesReturned "
                 "must be a DWORD (the size written, or the size needed)",
                 [result],
             )
