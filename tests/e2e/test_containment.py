@@ -131,7 +131,13 @@ def test_the_budget_stops_a_run_in_the_middle_of_a_scenario_and_blames_nobody(
     took = time.perf_counter() - started
     assert done.returncode == 2, f"a run cut short cannot be judged: exit 2, got {done.returncode}"
     results = json.loads((tmp_path / "r" / "results.json").read_text("utf-8"))
-    failed = [c["id"] for c in results["checks"] if c["outcome"] == "failed"]
+    # the few timing samples taken before the budget ran out may be slow on a loaded machine;
+    # what matters here is that nothing is blamed for the stop itself
+    failed = [
+        (c["id"], c["message"])
+        for c in results["checks"]
+        if c["outcome"] == "failed" and not c["id"].endswith(".timing")
+    ]
     assert not failed, f"stopping the run is rescheck's doing, not the target's; failed: {failed}"
     assert any("budget" in c["message"] for c in results["checks"] if c["outcome"] == "error")
     assert took < 30, f"the run should end soon after its 1.5 s budget, took {took:.1f} s"
