@@ -58,6 +58,20 @@ def _positive_seconds(text: str) -> float:
     return value
 
 
+def _positive_int(text: str) -> int:
+    if not re.fullmatch(r"\d+", text) or int(text) == 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number above 0, got {text!r}")
+    return int(text)
+
+
+def _duration(text: str) -> float:
+    """``90s``, ``30m``, ``2h`` or plain seconds."""
+    found = re.fullmatch(r"(\d+(?:\.\d+)?)([smh]?)", text.strip())
+    if not found or float(found.group(1)) <= 0:
+        raise argparse.ArgumentTypeError(f"expected a duration like 90s, 30m or 2h, got {text!r}")
+    return float(found.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[found.group(2)]
+
+
 def build_parser() -> argparse.ArgumentParser:
     from conformance import __version__
     from conformance.monitor.policy import ASYNC_FAILURE_POLICIES, DEFAULT_TIME_SCALE
@@ -141,6 +155,43 @@ def build_parser() -> argparse.ArgumentParser:
         "the run, and Process.survives is not judged)",
     )
     run.add_argument("-q", "--quiet", action="store_true", help="print only the verdict")
+
+    fuzz = commands.add_parser(
+        "fuzz", help="search for sequences of operations that break the contract (hypothesis)"
+    )
+    fuzz.add_argument("--resource-type", required=True, metavar="TARGET", help="as for run")
+    fuzz.add_argument(
+        "--report-dir",
+        metavar="DIR",
+        help="results.json, reproducers, traces and the example database (default: "
+        "reports/fuzz-<name>); a campaign in the same directory resumes",
+    )
+    fuzz.add_argument("--companion", metavar="FILE", help="as for run")
+    fuzz.add_argument(
+        "-o",
+        "--property",
+        dest="properties",
+        action="append",
+        type=_property,
+        default=[],
+        metavar="NAME=VALUE",
+        help="as for run",
+    )
+    budget = fuzz.add_mutually_exclusive_group()
+    budget.add_argument(
+        "--max-examples",
+        type=_positive_int,
+        default=100,
+        metavar="N",
+        help="examples (sequences of up to 30 steps) to try (default 100)",
+    )
+    budget.add_argument(
+        "--duration",
+        type=_duration,
+        metavar="TIME",
+        help="fuzz for this long instead, e.g. 90s, 30m, 2h",
+    )
+    fuzz.add_argument("--seed", type=int, metavar="S", help="make the campaign repeatable")
 
     rules = commands.add_parser("rules", help="print the rule catalogue")
     rules.add_argument("--format", choices=("json", "text"), default="text")
@@ -269,6 +320,36 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return _exit_code(result.verdict, result.checks)
 
 
+def _cmd_fuzz(args: argparse.Namespace) -> int:
+    from conformance.fuzz.campaign import fuzz
+    from conformance.monitor.policy import Policy
+    from conformance.targets import load_target
+
+    policy = Policy()
+    target = load_target(
+        args.resource_type, args.companion, None, dict(args.properties), policy, "in-process"
+    )
+    directory = Path(
+        args.report_dir
+        or Path("reports") / ("fuzz-" + re.sub(r"[^\w.-]+", "_", Path(target.given).stem))
+    )
+    print(f"rescheck fuzz: {target.given} (resource type {target.resource_type!r}), in {directory}")
+    result = fuzz(
+        target,
+        directory,
+        max_examples=args.max_examples,
+        duration=args.duration,
+        seed_value=args.seed,
+        policy=policy,
+        progress=lambda line: print(line, flush=True),
+    )
+    for check in result.checks:
+        if check.outcome != "passed":
+            print(f"  {_MARKS[check.outcome]} {check.id}: {check.message}")
+    print(f"verdict: {result.verdict}; results in {directory / 'results.json'}")
+    return _exit_code(result.verdict, result.checks)
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
     from conformance.report import write_reports
     from conformance.report.model import ResultsLog, read_log
@@ -287,7 +368,12 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handler = {"run": _cmd_run, "rules": _cmd_rules, "report": _cmd_report}[args.command]
+    handler = {
+        "run": _cmd_run,
+        "fuzz": _cmd_fuzz,
+        "rules": _cmd_rules,
+        "report": _cmd_report,
+    }[args.command]
     try:
         return handler(args)
     except UsageError as exc:

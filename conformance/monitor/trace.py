@@ -13,7 +13,7 @@ import reprlib
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import IntEnum
 from typing import Any
 
@@ -64,7 +64,8 @@ class TraceEvent:
         return None if self.end is None else self.end - self.start
 
     def to_json(self) -> dict[str, Any]:
-        out = asdict(self)
+        # field by field: asdict would deep-copy what a target passed (locks, sockets, ...)
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
         out["args"] = {k: short_repr(v) for k, v in self.args.items()}
         out["result"] = self.result if _plain(self.result) else short_repr(self.result)
         out["data"] = {k: (v if _plain(v) else short_repr(v)) for k, v in self.data.items()}

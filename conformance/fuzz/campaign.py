@@ -1,0 +1,230 @@
+"""`rescheck fuzz`: run a target's state machine for a number of examples (or a duration),
+keep the example database in the report directory (a campaign resumes), and write for each
+violation a standalone pytest reproducer and the JSON trace of the failing run."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from hypothesis import HealthCheck, seed, settings
+from hypothesis.database import DirectoryBasedExampleDatabase
+from hypothesis.stateful import get_state_machine_test
+
+from conformance.fuzz.driver import TRACE_RULES, Driver, Step
+from conformance.fuzz.machine import ContractViolation, machine_for
+from conformance.monitor.policy import Policy
+from conformance.report.model import ERROR, FAILED, PASSED, CheckResult, RunResult
+from conformance.rules import rule
+from conformance.targets import Target
+
+#: Steps per example: enough for three Online/Offline cycles of two instances.
+STEPS_PER_EXAMPLE = 30
+#: Examples per round of a --duration campaign (each round has its own seed).
+ROUND = 100
+
+
+@dataclass
+class Progress:
+    """What the campaign has done so far, for the progress line and the results."""
+
+    started: float = field(default_factory=time.perf_counter)
+    examples: int = 0
+    steps: int = 0
+    transitions: set[tuple[str, str, str]] = field(default_factory=set)
+    failures: list[str] = field(default_factory=list)
+    shown: float = 0.0
+
+    def line(self) -> str:
+        took = max(time.perf_counter() - self.started, 1e-9)
+        return (
+            f"fuzz: {self.examples} examples, {self.steps / took:.0f} steps/s, "
+            f"{len(self.transitions)} transitions, {len(self.failures)} failures"
+        )
+
+
+def fuzz(
+    target: Target,
+    report_dir: Path,
+    *,
+    max_examples: int = 100,
+    duration: float | None = None,
+    seed_value: int | None = None,
+    policy: Policy | None = None,
+    progress: Callable[[str], None] = print,
+) -> RunResult:
+    """Fuzz ``target``; write ``results.json``, reproducers and traces under ``report_dir``."""
+    from conformance import __version__
+
+    policy = policy or Policy()
+    report_dir.mkdir(parents=True, exist_ok=True)
+    state = Progress()
+    machine = _instrumented(machine_for(target, policy), state, progress)
+    database = DirectoryBasedExampleDatabase(str(report_dir / "hypothesis-db"))
+    found: dict[str, ContractViolation] = {}
+    deadline = None if duration is None else time.perf_counter() + duration
+    round_ = 0
+    while True:
+        examples = ROUND if deadline is not None else max_examples
+        test = get_state_machine_test(
+            machine,
+            settings=settings(
+                max_examples=examples,
+                stateful_step_count=STEPS_PER_EXAMPLE,
+                deadline=None,
+                database=database,
+                suppress_health_check=list(HealthCheck),
+                print_blob=False,
+            ),
+        )
+        if seed_value is not None:
+            test = seed(seed_value + round_)(test)
+        try:
+            test()
+        except ContractViolation as violation:
+            found.setdefault(violation.rule_id, violation)
+            state.failures.append(violation.rule_id)
+        round_ += 1
+        if deadline is None or time.perf_counter() >= deadline:
+            break
+    progress(state.line())
+    result = RunResult(target=target.given, resource_type=target.resource_type)
+    result.info = {
+        "rescheck_version": __version__,
+        "mode": "fuzz",
+        "target_sha256": target.sha256(),
+        "seed": seed_value,
+        "examples": state.examples,
+        "steps": state.steps,
+        "wall_time_s": round(time.perf_counter() - state.started, 3),
+        "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "transitions": sorted(" ".join(t) for t in state.transitions),
+    }
+    for rule_id in TRACE_RULES:
+        violation = found.get(rule_id)
+        if violation is None:
+            result.checks.append(
+                CheckResult.for_rule(
+                    rule(rule_id),
+                    PASSED,
+                    f"no sequence of {state.examples} examples broke it",
+                )
+            )
+            continue
+        files = write_reproducer(target, violation, report_dir, seed_value, policy)
+        result.checks.append(
+            CheckResult.for_rule(
+                rule(rule_id),
+                FAILED,
+                f"{violation.message} (after {len(violation.steps)} steps; reproducer "
+                f"{files[0].name})",
+                evidence=[repr(s) for s in violation.steps],
+            )
+        )
+    if not state.examples:
+        result.checks.append(CheckResult.for_rule(rule(TRACE_RULES[0]), ERROR, "no example ran"))
+    (report_dir / "results.json").write_text(
+        json.dumps(result.to_json(), indent=2, default=str), encoding="utf-8"
+    )
+    return result
+
+
+def _instrumented(machine: type, state: Progress, progress: Callable[[str], None]) -> type:
+    """The machine, counting examples, steps and (state, operation, state) transitions."""
+
+    class Counted(machine):  # type: ignore[misc, valid-type]
+        def __init__(self) -> None:
+            super().__init__()
+            state.examples += 1
+            original = self.driver.do
+
+            def do(step: Step) -> None:
+                before = _state_of(self.driver, step.instance)
+                original(step)
+                state.steps += 1
+                state.transitions.add((before, step.op, _state_of(self.driver, step.instance)))
+                now = time.perf_counter()
+                if now - state.shown >= 2.0:
+                    state.shown = now
+                    progress(state.line())
+
+            self.driver.do = do  # type: ignore[method-assign]
+
+    Counted.__name__ = Counted.__qualname__ = machine.__name__
+    return Counted
+
+
+def _state_of(driver: Driver, instance: int) -> str:
+    resource = driver.resources.get(instance)
+    if resource is None or not resource.opened:
+        return "none"
+    if resource.closed:
+        return "closed"
+    from conformance.resapi import state_name
+
+    return state_name(resource.state).removeprefix("ClusterResource")
+
+
+def write_reproducer(
+    target: Target,
+    violation: ContractViolation,
+    report_dir: Path,
+    seed_value: int | None,
+    policy: Policy,
+) -> tuple[Path, Path]:
+    """A pytest file that replays the steps without hypothesis, and the failing run's trace."""
+    from conformance import __version__
+
+    slug = re.sub(r"[^0-9a-z]+", "_", violation.rule_id.lower()).strip("_")
+    test_file = report_dir / f"test_repro_{slug}.py"
+    steps = "\n".join(f"    {step!r}," for step in violation.steps)
+    test_file.write_text(
+        f'''"""Reproducer written by `rescheck fuzz`: {violation.rule_id} broken by {len(violation.steps)} steps.
+
+rescheck {__version__}; target {target.given} (sha256 {target.sha256()}); seed {seed_value}.
+Run it with plain pytest: it fails while the target breaks the rule, and passes once fixed.
+"""
+
+from conformance.fuzz import Step, replay
+from conformance.targets import load_target
+
+TARGET = {str(target.ref.path)!r}
+STEPS = [
+{steps}
+]
+
+
+def test_{slug}() -> None:
+    replay(load_target(TARGET, hosting="in-process"), STEPS)
+''',
+        encoding="utf-8",
+    )
+    trace_file = report_dir / f"trace_{slug}.json"
+    replayer = Driver(target, policy)
+    try:
+        for step in violation.steps:
+            replayer.do(step)
+        events = [event.to_json() for trace in replayer.run.traces for event in trace]
+    finally:
+        replayer.close()
+    trace_file.write_text(
+        json.dumps(
+            {
+                "rule": violation.rule_id,
+                "rescheck_version": __version__,
+                "target_sha256": target.sha256(),
+                "seed": seed_value,
+                "steps": [repr(s) for s in violation.steps],
+                "trace": events,
+            },
+            indent=2,
+            default=str,
+        ),
+        encoding="utf-8",
+    )
+    return test_file, trace_file

@@ -1,0 +1,97 @@
+"""`rescheck fuzz` against targets whose bugs hide behind a sequence, with a fixed seed."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conformance.fuzz import Step, replay
+from conformance.fuzz.campaign import fuzz
+from conformance.targets import load_target
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def quiet(line: str) -> None:
+    pass
+
+
+def test_a_bug_on_the_third_online_is_found_and_its_reproducer_fails_alone(
+    tmp_path: Path,
+) -> None:
+    target = load_target("fixtures/sequence/third_online_raises.py", hosting="in-process")
+    result = fuzz(target, tmp_path, max_examples=100, seed_value=1, progress=quiet)
+    assert result.verdict == "non-compliant", "the fuzzer should find the third Online"
+    [failed] = [c for c in result.checks if c.outcome == "failed"]
+    assert failed.id == "Online.returns", f"expected Online.returns, got {failed.id}"
+    reproducer = tmp_path / "test_repro_online_returns.py"
+    assert reproducer.is_file() and (tmp_path / "trace_online_returns.json").is_file()
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:randomly",
+            "-p",
+            "no:cacheprovider",
+            str(reproducer),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1, f"the reproducer must fail on its own:\n{done.stdout}"
+    assert "online slot table full" in done.stdout
+    trace = json.loads((tmp_path / "trace_online_returns.json").read_text())
+    assert trace["target_sha256"] == target.sha256() and trace["seed"] == 1
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["info"]["transitions"], "the results list the transitions exercised"
+
+
+def test_the_same_steps_pass_once_the_target_is_fixed() -> None:
+    steps = [Step("open", 0), Step("online", 0), Step("online", 0), Step("online", 0)]
+    with pytest.raises(AssertionError, match=r"Online\.returns"):
+        replay(load_target("fixtures/sequence/third_online_raises.py", hosting="in-process"), steps)
+    replay(load_target("fixtures/conforming.py", hosting="in-process"), steps)
+
+
+def test_a_conforming_target_survives_a_short_campaign(tmp_path: Path) -> None:
+    target = load_target("fixtures/conforming.py", hosting="in-process")
+    result = fuzz(target, tmp_path, max_examples=25, seed_value=3, progress=quiet)
+    assert result.verdict == "compliant", [
+        c.message for c in result.checks if c.outcome != "passed"
+    ]
+    assert not list(tmp_path.glob("test_repro_*.py")), "no reproducer without a violation"
+
+
+def test_the_command_exits_1_and_names_the_reproducer(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "conformance.cli",
+            "fuzz",
+            "--resource-type",
+            "fixtures/sequence/third_online_raises.py",
+            "--report-dir",
+            str(tmp_path),
+            "--max-examples",
+            "100",
+            "--seed",
+            "1",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 1, f"a violation found is exit 1:\n{done.stdout}{done.stderr}"
+    assert "test_repro_online_returns.py" in done.stdout
+    assert "steps/s" in done.stdout, "progress lines while it runs"
