@@ -53,7 +53,6 @@ __all__ = [
     "InMemoryClusterDatabase",
     "OpenCluster",
     "SqliteClusterDatabase",
-    "connect",
 ]
 
 
@@ -104,7 +103,7 @@ def _stored_form(dwType: Any, lpData: Any) -> Any:
 
 
 def ClusterRegOpenKey(hKey: HKEY, lpszSubKey: str) -> tuple[int, HKEY | None]:
-    if not _usable(hKey):
+    if not _usable(hKey) or not isinstance(lpszSubKey, str):
         return ERROR_INVALID_PARAMETER, None
     hKey._note("ClusterRegOpenKey", lpszSubKey, False)
     child = hKey._child(lpszSubKey)
@@ -116,7 +115,7 @@ def ClusterRegOpenKey(hKey: HKEY, lpszSubKey: str) -> tuple[int, HKEY | None]:
 
 
 def ClusterRegCreateKey(hKey: HKEY, lpszSubKey: str) -> tuple[int, HKEY | None]:
-    if not _usable(hKey):
+    if not _usable(hKey) or not isinstance(lpszSubKey, str):
         return ERROR_INVALID_PARAMETER, None
     hKey._note("ClusterRegCreateKey", lpszSubKey, True)
     child = hKey._child(lpszSubKey)
@@ -199,14 +198,23 @@ class HCLUSTER:
         return "HCLUSTER(local)"
 
 
-#: The root of the database of the cluster the DLL runs in; the host sets it (`connect`).
+#: The root of the database of the cluster the DLL runs in. The host sets it when it starts
+#: the DLL and clears it when it closes (`_connect`, `_disconnect`): one process hosts one
+#: resource type at a time, as an isolated host does; in-process hosting runs monitors one
+#: after another.
 _root: HKEY | None = None
 
 
-def connect(root: HKEY | None) -> None:
-    """Make ``root`` the local cluster's database root (called by the harness's host)."""
+def _connect(root: HKEY | None) -> None:
     global _root
     _root = root
+
+
+def _disconnect(root: HKEY | None) -> None:
+    """Forget ``root`` if it is still the connected one (a later host may have replaced it)."""
+    global _root
+    if _root is root:
+        _root = None
 
 
 def OpenCluster(lpszClusterName: str | None = None) -> HCLUSTER | None:
@@ -218,6 +226,7 @@ def OpenCluster(lpszClusterName: str | None = None) -> HCLUSTER | None:
 
 
 def CloseCluster(hCluster: HCLUSTER) -> bool:
+    """FALSE for a handle that is not an open cluster (closed twice, say)."""
     if not isinstance(hCluster, HCLUSTER) or hCluster.closed:
         return False
     hCluster.closed = True
@@ -227,8 +236,11 @@ def CloseCluster(hCluster: HCLUSTER) -> bool:
 def GetClusterResourceTypeKey(hCluster: HCLUSTER, lpszTypeName: str) -> HKEY | None:
     """The type's key (``ResourceTypes\\<name>``); its private properties are under
     ``Parameters``."""
-    if not isinstance(hCluster, HCLUSTER) or hCluster.closed or not isinstance(lpszTypeName, str):
+    if not isinstance(hCluster, HCLUSTER) or hCluster.closed:
         SetLastError(ERROR_INVALID_HANDLE)
+        return None
+    if not isinstance(lpszTypeName, str) or not lpszTypeName or "\\" in lpszTypeName:
+        SetLastError(ERROR_CLUSTER_RESOURCE_TYPE_NOT_FOUND)
         return None
     status, key = ClusterRegOpenKey(hCluster.root, f"ResourceTypes\\{lpszTypeName}")
     if status != ERROR_SUCCESS:

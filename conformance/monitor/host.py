@@ -22,6 +22,7 @@ from types import ModuleType
 from typing import Any, Protocol
 
 from conformance import clusapi
+from conformance.clusapi import HKEY
 from conformance.companion import Companion, ProbeContext
 from conformance.monitor.threads import harness_thread, stacks, target_threads
 from conformance.monitor.usage import Usage, settled
@@ -60,7 +61,7 @@ class MonitorCallbacks(Protocol):
         """An exception escaped a thread of the target (isolated hosting)."""
 
     #: The cluster database's root that OpenCluster gives the DLL (None: no cluster)
-    cluster_root: Any
+    cluster_root: HKEY | None
 
 
 class Host(Protocol):
@@ -247,6 +248,7 @@ class InProcessHost:
         self.table: Any = None
         self._companion = companion or Companion()
         self._runner = CallRunner()
+        self._root: HKEY | None = None
 
     def startup(
         self,
@@ -256,7 +258,8 @@ class InProcessHost:
         callbacks: MonitorCallbacks,
         timeout: float,
     ) -> CallOutcome:
-        clusapi.connect(getattr(callbacks, "cluster_root", None))
+        self._root = callbacks.cluster_root
+        clusapi._connect(self._root)
         startup = self.module.Startup
         args = (
             ResourceType,
@@ -307,6 +310,7 @@ class InProcessHost:
         return routine(context)
 
     def close(self) -> None:
+        clusapi._disconnect(self._root)
         self._runner.close()
 
 

@@ -253,10 +253,8 @@ class HostServer:
             },
         )
 
-    def _on_startup(
-        self, rid: int, resource_type: str, low: int, high: int, root: Any = None
-    ) -> None:
-        clusapi.connect(None if root is None else self.decode(root))
+    def _on_startup(self, rid: int, resource_type: str, low: int, high: int, root: Any) -> None:
+        clusapi._connect(None if root is None else self.decode(root))
 
         def done(outcome: CallOutcome) -> None:
             self.table = startup_table(outcome)

@@ -392,7 +392,7 @@ class IsolatedHost:
         timeout: float,
     ) -> CallOutcome:
         self._callbacks = callbacks
-        root = getattr(callbacks, "cluster_root", None)
+        root = callbacks.cluster_root
         slot = self._request(
             timeout,
             "startup",

@@ -791,6 +791,8 @@ class ResourceMonitor:
         }
         data = {"code": code, "InBuffer": None if in_buffer is None else in_buffer.hex()[:1024]}
         with self._serial:
+            if resource is not None:  # a Close that took the lock first ends the instance
+                self._require_open(resource)
             event, outcome = self._invoke(
                 entry,
                 resource.name if resource is not None else None,

@@ -177,8 +177,10 @@ def _control_rules(
                 _INFO_POLICY
                 if obj == "RESOURCE"
                 else "GET_RO may be ERROR_INVALID_FUNCTION for a type without read-only "
-                "properties (CC-37: conditional at type level, required at resource level). "
-                + _INFO_POLICY
+                "properties (CC-37: conditional at type level, required at resource level). A "
+                "type that declares no private properties may return ERROR_INVALID_FUNCTION for "
+                "every private-property code (by default failover clusters define none, CC-41): "
+                "reported as skipped, with that reason."
             ),
         ),
         Rule(
@@ -192,8 +194,8 @@ def _control_rules(
             ids["set-private-properties"],
             policy="Both ERROR_SUCCESS and ERROR_RESOURCE_PROPERTIES_STORED accept a SET (the "
             "type page also names ERROR_RESOURCE_TYPE_PROPERTIES_STORED, with no value; its "
-            "return-value list gives 5024); a VALIDATE accepts with ERROR_SUCCESS only. Sent: the values GET returned, each DWORD and SZ property changed and set "
-            "back, each given a value of the wrong format, a valid change together with a wrong "
+            "return-value list gives 5024); a VALIDATE accepts with ERROR_SUCCESS only. Sent: "
+            "the values GET returned, each DWORD and SZ property changed and set back, each given a value of the wrong format, a valid change together with a wrong "
             "one (all or nothing), and read-only properties (only agreement is judged for those: "
             "no page requires SET to refuse them). A property's range is the DLL's own and "
             "unknown to rescheck, so out-of-range values are not sent. " + _INFO_POLICY,
@@ -383,16 +385,24 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "Terminate.concurrent",
         REQUIRED,
-        ("Terminate", "Online", "Offline", "LooksAlive", "IsAlive", "ResourceControl"),
-        "Terminate may run at the same time as Online, Offline, LooksAlive, IsAlive and "
-        "ResourceControl: when it does, every call involved returns normally (no exception, no "
-        "deadlock), and LooksAlive and IsAlive still return a BOOL.",
+        (
+            "Terminate",
+            "Online",
+            "Offline",
+            "LooksAlive",
+            "IsAlive",
+            "ResourceControl",
+            "ResourceTypeControl",
+        ),
+        "Terminate may run at the same time as Online, Offline, LooksAlive, IsAlive, "
+        "ResourceControl and ResourceTypeControl: when it does, every call involved returns "
+        "normally (no exception, no deadlock), and LooksAlive and IsAlive still return a BOOL.",
         "W:implementing-terminate",
         ("TE-4", "CX-1", "ON-4", "OF-4", "LA-4", "IA-5"),
         policy="The pages ask the DLL to protect what Terminate shares with the other entry "
         "points; what is observable is the outcome. rescheck calls Terminate while polls or "
-        "GET_PRIVATE_PROPERTIES calls run back to back (they go on until Terminate returns), or "
-        "while an Online or Offline call runs, at a slightly different moment each round; "
+        "GET_PRIVATE_PROPERTIES calls (resource and type) run back to back (they go on until "
+        "Terminate returns), or while an Online or Offline call runs, at a slightly different moment each round; "
         "a call that overlapped Terminate and raised, never returned or answered a non-BOOL "
         "shows unprotected state. When every call was too quick to overlap, nothing is judged.",
     ),

@@ -200,12 +200,15 @@ class ControlRecord:
 Call = Callable[[int, "bytes | None", "int | None", int], ControlResult]
 
 
-def probe(record: ControlRecord, call: Call) -> None:
-    """UNKNOWN, the data codes, the undocumented and the common-property codes."""
+def probe(record: ControlRecord, call: Call, only: tuple[int, ...] | None = None) -> None:
+    """UNKNOWN, the data codes, the undocumented and the common-property codes; ``only``:
+    just these data codes (of CLUSCTL_RESOURCE_* functions), nothing else."""
     obj = record.obj
-    record.unknown = call(level_code(CLUSCTL_RESOURCE_UNKNOWN, obj), None, None, OUT_FILL)
+    if only is None:
+        record.unknown = call(level_code(CLUSCTL_RESOURCE_UNKNOWN, obj), None, None, OUT_FILL)
     record.stored_at_probe = record.stored()
-    for code in data_codes(obj):
+    wanted = data_codes(obj) if only is None else tuple(level_code(c, obj) for c in only)
+    for code in wanted:
         first = call(code, None, FIRST_OUT, OUT_FILL)
         needed = dword(first.bytes_returned)
         if dword(first.status) == ERROR_MORE_DATA and needed and FIRST_OUT < needed <= MAX_OUT:
@@ -218,6 +221,8 @@ def probe(record: ControlRecord, call: Call) -> None:
         if required is not None:
             for size in (None, 0, required - 1):
                 found.small.append(call(code, None, size, OUT_FILL))
+    if only is not None:
+        return
     for code in undocumented_codes(obj):
         record.undocumented.append(call(code, None, 256, OUT_FILL))
     for code in common_codes(obj):

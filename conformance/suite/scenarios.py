@@ -31,8 +31,10 @@ from conformance.resapi import (
     CLRES_VERSION_V4_00,
     CLUS_OBJECT_RESOURCE,
     CLUS_OBJECT_RESOURCE_TYPE,
+    CLUSCTL_RESOURCE_ENUM_PRIVATE_PROPERTIES,
     CLUSCTL_RESOURCE_GET_PRIVATE_PROPERTIES,
     CLUSCTL_RESOURCE_SET_PRIVATE_PROPERTIES,
+    CLUSCTL_RESOURCE_TYPE_GET_PRIVATE_PROPERTIES,
     ERROR_IO_PENDING,
     ERROR_SUCCESS,
     ClusterResourceDontRestart,
@@ -72,6 +74,8 @@ LINGER_S = 1.0
 QUIET_POLLS = {**FAST_POLLS, "LooksAlivePollInterval": 3_600_000, "IsAlivePollInterval": 3_600_000}
 #: How long the probe is given to see the entity change (start, crash, stop).
 ENTITY_WAIT_S = 2.0
+#: How long the entity must keep its old values after ERROR_RESOURCE_PROPERTIES_STORED.
+STORED_HOLD_S = 0.5
 #: Open/Online/Offline/Close cycles audited after the first one (CL-4).
 LEAK_CYCLES = 6
 #: Rounds of Terminate during each of LooksAlive, IsAlive, Online and Offline (TE-4); each
@@ -187,7 +191,14 @@ def terminate_concurrent(run: ScenarioRun) -> None:
     resource = run.open(monitor, "rescheck-concurrent", QUIET_POLLS)
     entries = [
         e
-        for e in ("LooksAlive", "IsAlive", "Online", "Offline", "ResourceControl")
+        for e in (
+            "LooksAlive",
+            "IsAlive",
+            "Online",
+            "Offline",
+            "ResourceControl",
+            "ResourceTypeControl",
+        )
         if monitor.host.has(e)
     ]
     for round_, entry in itertools.product(range(CONCURRENT_ROUNDS), entries):
@@ -206,7 +217,23 @@ def terminate_concurrent(run: ScenarioRun) -> None:
             )
         elif entry == "ResourceControl":
             caller = harness_thread(
-                threading.Thread(target=_control_loop, args=(resource, terminated), daemon=True)
+                threading.Thread(
+                    target=_control_loop,
+                    args=(resource.control, CLUSCTL_RESOURCE_GET_PRIVATE_PROPERTIES, terminated),
+                    daemon=True,
+                )
+            )
+        elif entry == "ResourceTypeControl":
+            caller = harness_thread(
+                threading.Thread(
+                    target=_control_loop,
+                    args=(
+                        monitor.type_control,
+                        CLUSCTL_RESOURCE_TYPE_GET_PRIVATE_PROPERTIES,
+                        terminated,
+                    ),
+                    daemon=True,
+                )
             )
         else:
             start = getattr(resource, entry.lower())
@@ -220,7 +247,6 @@ def terminate_concurrent(run: ScenarioRun) -> None:
             run.wait_for(lambda entry=entry, seen=seen: len(monitor.trace.calls(entry)) > seen, 1.0)
             time.sleep(round_ * CONCURRENT_STAGGER_S)
             resource.terminate()
-            terminated.set()
         finally:  # the other call's outcome is in the trace before anything judges it
             terminated.set()
             caller.join(POLL_LOOP_S + monitor.policy.deadlock_seconds)
@@ -239,12 +265,17 @@ def _poll_loop(resource: Resource, entry: str) -> None:
             pass
 
 
-def _control_loop(resource: Resource, terminated: threading.Event) -> None:
-    """GET_PRIVATE_PROPERTIES back to back until the Terminate it overlaps has returned."""
+def _control_loop(
+    control: Callable[[int, bytes | None, int], ControlResult],
+    code: int,
+    terminated: threading.Event,
+) -> None:
+    """Control calls (GET_PRIVATE_PROPERTIES of the resource or the type) back to back until
+    the Terminate they overlap has returned."""
     deadline = time.perf_counter() + POLL_LOOP_S
     with contextlib.suppress(MonitorError):
         while time.perf_counter() < deadline and not terminated.is_set():
-            resource.control(CLUSCTL_RESOURCE_GET_PRIVATE_PROPERTIES, None, FIRST_OUT)
+            control(code, None, FIRST_OUT)
 
 
 def _quietly(call: Callable[..., object], **kwargs: object) -> None:
@@ -425,40 +456,50 @@ def control(run: ScenarioRun) -> None:
 
 @dataclass
 class StoredChange:
-    """A SET made while the resource was online, and whether the entity ran with the values
-    its status said were in effect (RC-7)."""
+    """A SET made while the resource was online: whether the entity ran with the values its
+    status said were in effect (``seen``), and whether the probe tells the two sets of values
+    apart at all (``observable``: it refused the values not in effect)."""
 
     name: str
     value: object
     result: ControlResult
     in_effect: dict[str, object]
     seen: bool
+    observable: bool
 
 
 def stored_properties(run: ScenarioRun) -> None:
     """While the resource is online, SET a changed value of each read/write DWORD and SZ
-    property, then set it back. ERROR_SUCCESS says the new values are in effect now,
-    ERROR_RESOURCE_PROPERTIES_STORED that they take effect at the next Online (RC-7): the
-    companion's probe, given the values in effect, must find the entity."""
+    property, then set it back. ERROR_SUCCESS says the new values are in effect now (the probe
+    given them must find the entity), ERROR_RESOURCE_PROPERTIES_STORED that they take effect at
+    the next Online (the probe given the old ones must keep finding it, RC-7)."""
     if run.target.companion.probe is None:
         run.notes["no_probe"] = "the companion gives no probe of the real entity"
         return
     monitor = run.monitor()
     monitor.startup()
-    _require(monitor, "Open", "Online", "Offline", "Close", "ResourceControl")
+    _require(monitor, "Open", "Online", "Offline", "Close")
+    if not monitor.host.has("ResourceControl"):
+        raise Halt(Stop("ResourceControl is NULL", "FunctionTable.control-routines"))
     resource = run.open(monitor, "rescheck-stored", QUIET_POLLS)
     if resource.online() != ClusterResourceOnline:
         raise Halt(Stop(f"{resource.name} did not come online", "Online.brings-online"))
     record = ControlRecord("ResourceControl", CLUS_OBJECT_RESOURCE, monitor, resource.properties)
-    probe(record, resource.control)
+    probe(
+        record,
+        resource.control,
+        only=(CLUSCTL_RESOURCE_ENUM_PRIVATE_PROPERTIES, CLUSCTL_RESOURCE_GET_PRIVATE_PROPERTIES),
+    )
     changes: list[StoredChange] = []
     run.notes["changes"] = changes
-    if not _probe(monitor, ProbeContext(resource.name, resource.properties())):
+
+    def probe_with(values: dict[str, object]) -> bool:
+        return _probe(monitor, ProbeContext(resource.name, values))
+
+    if not run.wait_for(lambda: probe_with(resource.properties()), ENTITY_WAIT_S):
         run.notes["not_running"] = "the entity was not running once online (Online.starts-entity)"
-        props = []
-    else:
-        props = current_properties(record)
-    for prop in props:
+        return
+    for prop in current_properties(record):
         new = changed(prop)
         if new is None:
             continue
@@ -468,14 +509,33 @@ def stored_properties(run: ScenarioRun) -> None:
         )
         if dword(result.status) not in ACCEPTED:
             continue
-        in_effect = resource.properties() if result.status == ERROR_SUCCESS else before
-        context = ProbeContext(resource.name, in_effect)
-        seen = run.wait_for(lambda context=context: _probe(monitor, context), ENTITY_WAIT_S)
-        changes.append(StoredChange(prop.name, new.value, result, in_effect, seen))
-        resource.control(CLUSCTL_RESOURCE_SET_PRIVATE_PROPERTIES, build_property_list([prop]))
+        after = resource.properties()
+        if result.status == ERROR_SUCCESS:  # in effect now: the probe must come to see it
+            in_effect, other = after, before
+            seen = run.wait_for(lambda values=after: probe_with(values), ENTITY_WAIT_S)
+        else:  # stored: the entity keeps the old values the whole time
+            in_effect, other = before, after
+            seen = _holds(lambda values=before: probe_with(values), STORED_HOLD_S)
+        observable = not seen or not probe_with(other)
+        changes.append(StoredChange(prop.name, new.value, result, in_effect, seen, observable))
+        back = resource.control(
+            CLUSCTL_RESOURCE_SET_PRIVATE_PROPERTIES, build_property_list([prop])
+        )
+        if dword(back.status) not in ACCEPTED:
+            break  # the instance no longer runs with known values
     if resource.state == ClusterResourceOnline:
         resource.offline()
     resource.close()
+
+
+def _holds(condition: Callable[[], bool], seconds: float) -> bool:
+    """``condition`` stays true for ``seconds`` (sampled)."""
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        if not condition():
+            return False
+        time.sleep(0.02)
+    return condition()
 
 
 SCENARIOS: dict[str, Callable[[ScenarioRun], None]] = {

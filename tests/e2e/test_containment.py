@@ -53,6 +53,7 @@ def _alive(marker: str) -> list[str]:
         ("online_exits", "exit code 13"),
         ("isalive_segfaults", "killed by SIGSEGV"),
         ("worker_raises", "escaped the DLL's thread 'ClusWorker' (KeyError"),
+        ("control_crashes_online", "exit code 7"),
     ],
 )
 def test_a_target_that_ends_its_process_fails_process_survives(

@@ -108,7 +108,7 @@ def test_a_closed_database_answers_with_an_error(tmp_path: Path) -> None:
 
 def test_open_cluster_gives_the_type_key(db) -> None:
     db.create_key("ResourceTypes\\Mine\\Parameters")
-    clusapi.connect(HKEY(db, ""))
+    clusapi._connect(HKEY(db, ""))
     try:
         assert OpenCluster("elsewhere") is None and GetLastError() == RPC_S_SERVER_UNAVAILABLE
         cluster = OpenCluster(None)
@@ -118,4 +118,4 @@ def test_open_cluster_gives_the_type_key(db) -> None:
         assert GetLastError() == ERROR_CLUSTER_RESOURCE_TYPE_NOT_FOUND
         assert CloseCluster(cluster) and not CloseCluster(cluster)
     finally:
-        clusapi.connect(None)
+        clusapi._connect(None)

@@ -124,8 +124,8 @@ def _return_code(ctx: RunContext, entry: str) -> str:
         if not result.shaped:
             raise fail(
                 record,
-                f"{entry} returned {short_repr(result.event.result)}; the pinned mapping is a tuple "
-                "(status, BytesReturned)",
+                f"{entry} returned {short_repr(result.event.result)}; the pinned mapping is a "
+                "tuple (status, BytesReturned)",
                 [result],
             )
         if dword(result.status) is None:

@@ -13,7 +13,14 @@ from conformance.suite.context import RunContext, ScenarioRun, Violation, counte
 from conformance.suite.registry import check
 
 #: The scenarios every per-entry-point rule looks at.
-ALL = ("lifecycle", "terminate-pending", "instances", "leak-audit", "control")
+ALL = (
+    "lifecycle",
+    "terminate-pending",
+    "instances",
+    "leak-audit",
+    "control",
+    "stored-properties",
+)
 
 
 def calls(ctx: RunContext, entry: str) -> tuple[list[ScenarioRun], list[tuple[Trace, TraceEvent]]]:

@@ -16,7 +16,7 @@ def process_survives(ctx: RunContext) -> str:
             "in-process hosting: a DLL that ends the process would end rescheck too; run with "
             "isolated hosting (the default) to judge it"
         )
-    runs = ctx.scenarios(*ALL, "entity")
+    runs = ctx.scenarios(*ALL, "entity", "terminate-concurrent")
     for run in runs:
         for trace in run.traces:
             for event in trace:

@@ -29,7 +29,7 @@ from conformance.resapi import (
     error_name,
 )
 from conformance.suite.checks.control_codes import buffer_lines, each, fail, judged, record_of
-from conformance.suite.context import NotApplicable, RunContext, Violation, counted
+from conformance.suite.context import CannotJudge, NotApplicable, RunContext, Violation, counted
 from conformance.suite.controls import ACCEPTED, Change
 from conformance.suite.registry import check
 
@@ -53,9 +53,15 @@ def _private_properties(ctx: RunContext, entry: str) -> str:
         if found is not None and judged([found.first]):
             answers[short] = found.first
     supported = {s for s, r in answers.items() if r.status == ERROR_SUCCESS}
-    if entry == "ResourceTypeControl" and supported and "GET_RO" not in supported:
+    ro_left = answers.get("GET_RO")
+    if (
+        entry == "ResourceTypeControl"
+        and supported
+        and ro_left is not None
+        and ro_left.status == ERROR_INVALID_FUNCTION
+    ):
         supported.add("GET_RO")  # conditional for a type: only with read-only ones (CC-37)
-        answers.pop("GET_RO", None)
+        del answers["GET_RO"]
     if not supported:
         claimed = "private-properties" in ctx.target.companion.features
         if claimed and entry == "ResourceControl":  # the feature is the resource's properties
@@ -261,9 +267,14 @@ def stored_properties(ctx: RunContext) -> str:
         raise NotApplicable(f"cannot see the entity: {run.notes['no_probe']}")
     if "not_running" in run.notes:
         raise NotApplicable(f"cannot judge: {run.notes['not_running']}")
-    changes = run.notes.get("changes")
+    if run.stop is not None and run.stop.rule is None:
+        raise CannotJudge(f"the scenario stopped early: {run.stop.reason}")
+    changes = [c for c in run.notes.get("changes", []) if c.observable]
     if not changes:
-        raise ctx.nothing_to_judge("no private property was changed while online", [run])
+        what = "no private property was changed while online"
+        if run.notes.get("changes"):
+            what = "the companion's probe does not tell the changed values from the old ones"
+        raise ctx.nothing_to_judge(what, [run])
     trace = run.traces[0]
     for change in changes:
         if change.seen:

@@ -91,7 +91,14 @@ def instance_usable(ctx: RunContext) -> str:
 
 
 #: The entry points Terminate may overlap (TE-4, CX-1).
-OVERLAPPING = ("Online", "Offline", "LooksAlive", "IsAlive", "ResourceControl")
+OVERLAPPING = (
+    "Online",
+    "Offline",
+    "LooksAlive",
+    "IsAlive",
+    "ResourceControl",
+    "ResourceTypeControl",
+)
 POLLS = ("LooksAlive", "IsAlive")
 
 
@@ -128,8 +135,8 @@ def concurrent(ctx: RunContext) -> str:
                 _judge_overlapping(term, "while another call ran", trace, shown)
     if not judged:
         raise ctx.nothing_to_judge(
-            "no call of Online, Offline, LooksAlive, IsAlive or ResourceControl overlapped a "
-            "Terminate "
+            "no call of Online, Offline, LooksAlive, IsAlive, ResourceControl or "
+            "ResourceTypeControl overlapped a Terminate "
             "(each was too quick to catch)",
             [run],
         )

@@ -20,6 +20,7 @@ SCENARIOS = (
     "instances",
     "leak-audit",
     "control",
+    "stored-properties",
 )
 
 
