@@ -84,29 +84,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"rescheck {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    run = commands.add_parser("run", help="check a resource type and write reports")
-    run.add_argument(
+    # what names the target and what it needs: the same for run and fuzz
+    target = _Parser(add_help=False)
+    target.add_argument(
         "--resource-type",
         required=True,
         metavar="TARGET",
         help="dotted module name or path to a .py resource DLL",
     )
-    run.add_argument(
-        "--report-dir",
-        metavar="DIR",
-        help="where results.json, junit.xml and report.html go (default: reports/<name>)",
-    )
-    run.add_argument(
+    target.add_argument(
         "--companion",
         metavar="FILE",
         help="a .py file defining COMPANION (default: <target>_companion.py beside the target)",
     )
-    run.add_argument(
-        "--type-name",
-        metavar="NAME",
-        help="the ResourceType name passed to Startup (default: the companion's, else RESOURCE_TYPE_NAME in the module, else the module name)",
-    )
-    run.add_argument(
+    target.add_argument(
         "-o",
         "--property",
         dest="properties",
@@ -115,6 +106,20 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="NAME=VALUE",
         help="a private property value for test instances (repeatable)",
+    )
+
+    run = commands.add_parser(
+        "run", parents=[target], help="check a resource type and write reports"
+    )
+    run.add_argument(
+        "--report-dir",
+        metavar="DIR",
+        help="where results.json, junit.xml and report.html go (default: reports/<name>)",
+    )
+    run.add_argument(
+        "--type-name",
+        metavar="NAME",
+        help="the ResourceType name passed to Startup (default: the companion's, else RESOURCE_TYPE_NAME in the module, else the module name)",
     )
     run.add_argument(
         "--select",
@@ -157,25 +162,15 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("-q", "--quiet", action="store_true", help="print only the verdict")
 
     fuzz = commands.add_parser(
-        "fuzz", help="search for sequences of operations that break the contract (hypothesis)"
+        "fuzz",
+        parents=[target],
+        help="search for sequences of operations that break the contract (hypothesis)",
     )
-    fuzz.add_argument("--resource-type", required=True, metavar="TARGET", help="as for run")
     fuzz.add_argument(
         "--report-dir",
         metavar="DIR",
         help="results.json, reproducers, traces and the example database (default: "
         "reports/fuzz-<name>); a campaign in the same directory resumes",
-    )
-    fuzz.add_argument("--companion", metavar="FILE", help="as for run")
-    fuzz.add_argument(
-        "-o",
-        "--property",
-        dest="properties",
-        action="append",
-        type=_property,
-        default=[],
-        metavar="NAME=VALUE",
-        help="as for run",
     )
     budget = fuzz.add_mutually_exclusive_group()
     budget.add_argument(

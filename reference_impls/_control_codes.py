@@ -1,6 +1,7 @@
-"""The control codes both reference types answer the same way: their characteristics (CC-2,
-CC-31), and their private properties, kept in a property table and answered with the ResUtil
-functions as the docs recommend (PL-9, CC-8..CC-13) and as Microsoft's sample does."""
+"""The control codes both reference types answer the same way: UNKNOWN, their characteristics
+(CC-2, CC-31), and their private properties, kept in a property table and answered with the
+ResUtil functions as the docs recommend (PL-9, CC-8..CC-13) and as Microsoft's sample does;
+every other code gets the Resource Monitor's default processing (RC-4, RT-3)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,10 @@ from conformance.resapi import (
     CLUSCTL_RESOURCE_GET_RO_PRIVATE_PROPERTIES,
     CLUSCTL_RESOURCE_SET_PRIVATE_PROPERTIES,
     CLUSCTL_RESOURCE_TYPE_GET_CHARACTERISTICS,
+    CLUSCTL_RESOURCE_TYPE_UNKNOWN,
+    CLUSCTL_RESOURCE_UNKNOWN,
     CLUSCTL_RESOURCE_VALIDATE_PRIVATE_PROPERTIES,
+    ERROR_INVALID_FUNCTION,
     ERROR_MORE_DATA,
     ERROR_RESOURCE_PROPERTIES_STORED,
     ERROR_SUCCESS,
@@ -29,6 +33,37 @@ from conformance.resutils import (
     ResUtilSetPropertyTable,
     ResUtilVerifyPropertyTable,
 )
+
+
+def resource_control(
+    ControlCode: int,
+    characteristics: int,
+    parameters: Any,
+    table: Sequence[RESUTIL_PROPERTY_ITEM],
+    read_only: Sequence[RESUTIL_PROPERTY_ITEM],
+    InBuffer: bytes | None,
+    OutBuffer: bytearray | None,
+    applies_now: bool,
+) -> tuple[int, int]:
+    """ResourceControl once the instance is found: CLUSCTL_RESOURCE_UNKNOWN succeeds (CC-1),
+    then the characteristics and the private-property codes (see `property_control`)."""
+    if ControlCode == CLUSCTL_RESOURCE_UNKNOWN:
+        return ERROR_SUCCESS, 0
+    answer = characteristics_control(ControlCode, characteristics, OutBuffer) or property_control(
+        ControlCode, parameters, table, read_only, InBuffer, OutBuffer, applies_now
+    )
+    return (ERROR_INVALID_FUNCTION, 0) if answer is None else answer
+
+
+def type_control(
+    ControlCode: int, characteristics: int, OutBuffer: bytearray | None
+) -> tuple[int, int]:
+    """ResourceTypeControl of a type without private properties: TYPE_GET_CHARACTERISTICS is
+    answered, so CLUSCTL_RESOURCE_TYPE_UNKNOWN succeeds (CC-30)."""
+    if ControlCode == CLUSCTL_RESOURCE_TYPE_UNKNOWN:
+        return ERROR_SUCCESS, 0
+    answer = characteristics_control(ControlCode, characteristics, OutBuffer)
+    return (ERROR_INVALID_FUNCTION, 0) if answer is None else answer
 
 
 def characteristics_control(

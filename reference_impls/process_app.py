@@ -33,15 +33,12 @@ from conformance.clusapi import HKEY, ClusterRegCloseKey, ClusterRegOpenKey, Clu
 from conformance.resapi import (
     CLRES_VERSION_V1_00,
     CLUS_CHAR_UNKNOWN,
-    CLUSCTL_RESOURCE_TYPE_UNKNOWN,
-    CLUSCTL_RESOURCE_UNKNOWN,
     CLUSPROP_FORMAT_DWORD,
     CLUSPROP_FORMAT_SZ,
     ERROR_BAD_CONFIGURATION,
     ERROR_CLUSTER_RESNAME_NOT_FOUND,
     ERROR_FILE_NOT_FOUND,
     ERROR_GEN_FAILURE,
-    ERROR_INVALID_FUNCTION,
     ERROR_IO_PENDING,
     ERROR_PROCESS_ABORTED,
     ERROR_RESOURCE_NOT_FOUND,
@@ -71,7 +68,7 @@ from conformance.resutils import (
     ClusWorkerCreate,
     ClusWorkerTerminate,
 )
-from reference_impls._control_codes import characteristics_control, property_control
+from reference_impls._control_codes import resource_control, type_control
 from reference_impls._tcp_service import ping
 
 RESOURCE_TYPE = "Process Application"
@@ -503,20 +500,16 @@ def IsAlive(ResourceId: Instance) -> bool:
 def ResourceControl(
     ResourceId: Instance, ControlCode: int, InBuffer: bytes | None, OutBuffer: bytearray | None
 ) -> tuple[int, int]:
-    """CLUSCTL_RESOURCE_UNKNOWN succeeds (CC-1); the private-property codes are answered from
-    the property table (CC-8..CC-13); every other code gets default processing (RC-4)."""
+    """UNKNOWN, the characteristics and the private properties (``_control_codes.py``); a
+    SET while the entity runs takes effect at the next Online (RC-7)."""
     inst = _lookup(ResourceId)
     if inst is None:
         return ERROR_RESOURCE_NOT_FOUND, 0
-    if ControlCode == CLUSCTL_RESOURCE_UNKNOWN:
-        return ERROR_SUCCESS, 0
-    answer = characteristics_control(ControlCode, CHARACTERISTICS, OutBuffer)
-    if answer is not None:
-        return answer
     with inst.lock:
         applies_now = inst.process is None
-    answer = property_control(
+    return resource_control(
         ControlCode,
+        CHARACTERISTICS,
         inst.parameters,
         PRIVATE_PROPERTIES,
         READ_ONLY_PROPERTIES,
@@ -524,15 +517,10 @@ def ResourceControl(
         OutBuffer,
         applies_now,
     )
-    return (ERROR_INVALID_FUNCTION, 0) if answer is None else answer
 
 
 def ResourceTypeControl(
     ResourceTypeName: str, ControlCode: int, InBuffer: bytes | None, OutBuffer: bytearray | None
 ) -> tuple[int, int]:
-    """TYPE_GET_CHARACTERISTICS is answered, so CLUSCTL_RESOURCE_TYPE_UNKNOWN succeeds (CC-30);
-    the type has no private properties, and every other code gets default processing (RT-3)."""
-    if ControlCode == CLUSCTL_RESOURCE_TYPE_UNKNOWN:
-        return ERROR_SUCCESS, 0
-    answer = characteristics_control(ControlCode, CHARACTERISTICS, OutBuffer)
-    return (ERROR_INVALID_FUNCTION, 0) if answer is None else answer
+    """The characteristics only: the type has no private properties (``_control_codes.py``)."""
+    return type_control(ControlCode, CHARACTERISTICS, OutBuffer)

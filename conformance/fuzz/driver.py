@@ -14,8 +14,6 @@ from typing import Any
 
 from conformance.monitor.monitor import MonitorError, Resource
 from conformance.monitor.policy import Policy
-from conformance.report.model import CheckResult
-from conformance.rules import rule
 from conformance.suite.context import (
     CannotJudge,
     NotApplicable,
@@ -140,11 +138,6 @@ class Driver:
             except (NotApplicable, CannotJudge):
                 continue
         return None
-
-    def result(self, rule_id: str, violation: Violation) -> CheckResult:
-        return CheckResult.for_rule(
-            rule(rule_id), "failed", str(violation), evidence=violation.evidence()
-        )
 
     def close(self) -> None:
         self.monitor.shutdown()

@@ -194,10 +194,7 @@ def ResUtilGetProperties(
     pOutPropertyList: bytearray | None,
 ) -> tuple[int, int, int]:
     """A property list of the table's properties: stored values, else defaults (CC-9)."""
-    props = _table_list(hkeyClusterKey, pPropertyTable)
-    if props is None:
-        return ERROR_INVALID_DATA, 0, 0
-    return _deliver(build_property_list(props), pOutPropertyList)
+    return _get(hkeyClusterKey, pPropertyTable, pOutPropertyList, unknown=False)
 
 
 def ResUtilGetAllProperties(
@@ -206,18 +203,25 @@ def ResUtilGetAllProperties(
     pOutPropertyList: bytearray | None,
 ) -> tuple[int, int, int]:
     """As ResUtilGetProperties, plus the unknown properties stored under the key (CC-10)."""
-    props = _table_list(hkeyClusterKey, pPropertyTable)
+    return _get(hkeyClusterKey, pPropertyTable, pOutPropertyList, unknown=True)
+
+
+def _get(
+    hkey: Any, table: Sequence[RESUTIL_PROPERTY_ITEM], out: bytearray | None, unknown: bool
+) -> tuple[int, int, int]:
+    props = _table_list(hkey, table)
     if props is None:
         return ERROR_INVALID_DATA, 0, 0
-    known = {item.key.lower() for item in pPropertyTable}
-    _status, stored = ClusterRegEnumValue(hkeyClusterKey)
-    for name, (reg_type, data) in stored.items():
-        fmt = _FORMATS.get(reg_type)
-        if name.lower() in known or fmt is None:
-            continue
-        if _fits(RESUTIL_PROPERTY_ITEM(name, Format=fmt), data):
-            props.append(Property(name, _values(fmt, data)))
-    return _deliver(build_property_list(props), pOutPropertyList)
+    if unknown:
+        known = {item.key.lower() for item in table}
+        _status, stored = ClusterRegEnumValue(hkey)
+        for name, (reg_type, data) in stored.items():
+            fmt = _FORMATS.get(reg_type)
+            if name.lower() in known or fmt is None:
+                continue
+            if _fits(RESUTIL_PROPERTY_ITEM(name, Format=fmt), data):
+                props.append(Property(name, _values(fmt, data)))
+    return _deliver(build_property_list(props), out)
 
 
 def ResUtilGetPropertyFormats(

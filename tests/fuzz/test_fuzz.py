@@ -95,3 +95,25 @@ def test_the_command_exits_1_and_names_the_reproducer(tmp_path: Path) -> None:
     assert done.returncode == 1, f"a violation found is exit 1:\n{done.stdout}{done.stderr}"
     assert "test_repro_online_returns.py" in done.stdout
     assert "steps/s" in done.stdout, "progress lines while it runs"
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--resource-type", "no_such_module_x"], "cannot find module 'no_such_module_x'"),
+        (["--resource-type", "fixtures/conforming.py", "--max-examples", "0"], "--max-examples"),
+        (["--resource-type", "fixtures/conforming.py", "--duration", "soon"], "--duration"),
+    ],
+    ids=["unknown-target", "no-examples", "bad-duration"],
+)
+def test_bad_usage_exits_2_with_one_line(tmp_path: Path, args: list[str], expected: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "conformance.cli", "fuzz", *args, "--report-dir", str(tmp_path)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 2 and len(lines) == 1, f"expected exit 2 and one line:\n{done.stderr}"
+    assert expected in lines[0] and "Traceback" not in done.stderr

@@ -5,6 +5,7 @@ from __future__ import annotations
 import statistics
 
 from conformance.monitor.policy import ENTRY_POINT_BUDGET_MS, ISALIVE_IDEAL_MS
+from conformance.suite.checks.entry_points import JUDGED
 from conformance.suite.context import RunContext, Violation
 from conformance.suite.registry import check
 
@@ -62,17 +63,5 @@ def _timing(entry: str):
     return timing
 
 
-for _entry in (
-    "DllMain",
-    "Startup",
-    "Open",
-    "Close",
-    "Online",
-    "Offline",
-    "Terminate",
-    "LooksAlive",
-    "IsAlive",
-    "ResourceControl",
-    "ResourceTypeControl",
-):
+for _entry in ("DllMain", "Startup", *JUDGED):
     check(f"{_entry}.timing")(_timing(_entry))
