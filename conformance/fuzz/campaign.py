@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -14,12 +15,15 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, seed, settings
 from hypothesis.database import DirectoryBasedExampleDatabase
+from hypothesis.errors import Flaky
 from hypothesis.stateful import get_state_machine_test
 
 from conformance.fuzz.driver import TRACE_RULES, Driver, Step
 from conformance.fuzz.machine import ContractViolation, machine_for
 from conformance.monitor.policy import Policy
+from conformance.report import write_reports
 from conformance.report.model import ERROR, FAILED, PASSED, CheckResult, RunResult
+from conformance.resapi import control_code_name
 from conformance.rules import rule
 from conformance.targets import Target
 
@@ -36,7 +40,7 @@ class Progress:
     started: float = field(default_factory=time.perf_counter)
     examples: int = 0
     steps: int = 0
-    transitions: set[tuple[str, str, str]] = field(default_factory=set)
+    transitions: Counter[tuple[str, str, str]] = field(default_factory=Counter)
     failures: list[str] = field(default_factory=list)
     shown: float = 0.0
 
@@ -58,7 +62,8 @@ def fuzz(
     policy: Policy | None = None,
     progress: Callable[[str], None] = print,
 ) -> RunResult:
-    """Fuzz ``target``; write ``results.json``, reproducers and traces under ``report_dir``."""
+    """Fuzz ``target``; write the reports (``results.json``, ``junit.xml``, ``report.html``),
+    reproducers and traces under ``report_dir``."""
     from conformance import __version__
 
     policy = policy or Policy()
@@ -86,9 +91,13 @@ def fuzz(
             test = seed(seed_value + round_)(test)
         try:
             test()
-        except ContractViolation as violation:
-            found.setdefault(violation.rule_id, violation)
-            state.failures.append(violation.rule_id)
+        except Exception as exc:
+            violations = _violations(exc)
+            if not violations:
+                raise
+            for violation in violations:
+                found.setdefault(violation.rule_id, violation)
+                state.failures.append(violation.rule_id)
         round_ += 1
         if deadline is None or time.perf_counter() >= deadline:
             break
@@ -103,7 +112,10 @@ def fuzz(
         "steps": state.steps,
         "wall_time_s": round(time.perf_counter() - state.started, 3),
         "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "transitions": sorted(" ".join(t) for t in state.transitions),
+        "transitions": [
+            {"from": before, "step": op, "to": after, "count": count}
+            for (before, op, after), count in sorted(state.transitions.items())
+        ],
     }
     for rule_id in TRACE_RULES:
         violation = found.get(rule_id)
@@ -128,10 +140,23 @@ def fuzz(
         )
     if not state.examples:
         result.checks.append(CheckResult.for_rule(rule(TRACE_RULES[0]), ERROR, "no example ran"))
-    (report_dir / "results.json").write_text(
-        json.dumps(result.to_json(), indent=2, default=str), encoding="utf-8"
-    )
+    write_reports(result, report_dir)
     return result
+
+
+def _violations(exc: BaseException) -> list[ContractViolation]:
+    """The violations in what the test raised: one, or several in an exception group
+    (hypothesis reports distinct bugs together). A failure hypothesis could not reproduce
+    while shrinking (FlakyFailure, or FlakyStrategyDefinition when the replay took another
+    path) is a race in the target: still a violation it saw."""
+    if isinstance(exc, ContractViolation):
+        return [exc]
+    inner = getattr(exc, "exceptions", None)  # an exception group (a backport on 3.10)
+    if isinstance(inner, (list, tuple)):
+        return [v for one in inner for v in _violations(one)]
+    if isinstance(exc, Flaky) and exc.__context__ is not None:  # the replay took another path
+        return _violations(exc.__context__)
+    return []
 
 
 def _instrumented(machine: type, state: Progress, progress: Callable[[str], None]) -> type:
@@ -147,7 +172,7 @@ def _instrumented(machine: type, state: Progress, progress: Callable[[str], None
                 before = _state_of(self.driver, step.instance)
                 original(step)
                 state.steps += 1
-                state.transitions.add((before, step.op, _state_of(self.driver, step.instance)))
+                state.transitions[before, step.op, _state_of(self.driver, step.instance)] += 1
                 now = time.perf_counter()
                 if now - state.shown >= 2.0:
                     state.shown = now
@@ -182,7 +207,12 @@ def write_reproducer(
 
     slug = re.sub(r"[^0-9a-z]+", "_", violation.rule_id.lower()).strip("_")
     test_file = report_dir / f"test_repro_{slug}.py"
-    steps = "\n".join(f"    {step!r}," for step in violation.steps)
+    steps = "\n".join(
+        f"    {step!r},  # {control_code_name(step.arg[0])}"
+        if step.op == "control"
+        else f"    {step!r},"
+        for step in violation.steps
+    )
     test_file.write_text(
         f'''"""Reproducer written by `rescheck fuzz`: {violation.rule_id} broken by {len(violation.steps)} steps.
 

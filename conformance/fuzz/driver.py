@@ -9,11 +9,18 @@ monitor, not the fuzzer, knows what the Resource Monitor would call.
 from __future__ import annotations
 
 import contextlib
+import time
 from dataclasses import dataclass
 from typing import Any
 
+from conformance.companion import ProbeContext
 from conformance.monitor.monitor import MonitorError, Resource
 from conformance.monitor.policy import Policy
+from conformance.resapi import (
+    ClusterResourceFailed,
+    ClusterResourceOffline,
+    ClusterResourceOnline,
+)
 from conformance.suite.context import (
     CannotJudge,
     NotApplicable,
@@ -39,8 +46,11 @@ TRACE_RULES = (
     "IsAlive.bool",
     "Online.return-code",
     "Offline.return-code",
+    "Online.brings-online",
+    "Offline.brings-offline",
     "SetResourceStatus.only-when-pending",
     "SetResourceStatus.checkpoint",
+    "SetResourceStatus.final-state",
     "SetResourceStatus.stops-after-terminate",
     "Callbacks.resource-handle",
     "LogEvent.level",
@@ -48,21 +58,37 @@ TRACE_RULES = (
     "Terminate.concurrent",
     "Process.survives",
 )
-#: How many instances a sequence may open at most.
+#: How many instances a sequence keeps open at once.
 INSTANCES = 3
+#: The longest a step waits for a status report or for a pending operation to end (s).
+AWAIT_S = 2.0
+#: How long "pause" lets time pass (s): a few checkpoints of a typical worker.
+PAUSE_S = 0.02
 
 
 @dataclass(frozen=True)
 class Step:
     """One thing asked of the monitor: ``op`` on instance ``instance`` (``arg`` for control
-    calls: the code, the InBuffer and the OutBufferSize)."""
+    calls: the code, the InBuffer and the OutBufferSize).
+
+    ``online`` and ``offline`` wait until the operation ends; ``begin_online`` and
+    ``begin_offline`` return once the call has (a pending operation goes on), ``await_report``
+    waits for the instance's next status report, ``settle`` for its pending operation to end,
+    ``pause`` lets a little time pass, and ``break`` has the companion's breaker crash the
+    entity of an online instance. ``terminate`` with an ``arg`` of N first waits until the
+    pending operation has made N status reports (or ended): Terminate at a chosen
+    checkpoint."""
 
     op: str
     instance: int = 0
     arg: Any = None
 
     def __repr__(self) -> str:
-        extra = "" if self.arg is None else f", arg={self.arg!r}"
+        arg = repr(self.arg)
+        if self.op == "control":  # the code in hex, as the docs write it
+            code, in_buffer, size = self.arg
+            arg = f"(0x{code:08X}, {in_buffer!r}, {size!r})"
+        extra = "" if self.arg is None else f", arg={arg}"
         return f"Step({self.op!r}, {self.instance}{extra})"
 
 
@@ -111,11 +137,26 @@ class Driver:
         resource = self.resources.get(step.instance)
         if resource is None or not resource.opened:
             return
-        if step.op == "online":
-            resource.online()
-        elif step.op == "offline":
-            resource.offline()
+        if step.op in ("online", "offline", "begin_online", "begin_offline"):
+            # the cluster service refuses a state change while one is pending (the monitor
+            # models that); its callers wait for the pending one to end, and so do we
+            resource.wait_state(set(_SETTLED), AWAIT_S)
+            online = step.op.endswith("online")
+            if resource.state == (ClusterResourceOnline if online else ClusterResourceOffline):
+                return  # the cluster service answers that itself, without the DLL ([MS-CMRP])
+            start = resource.online if online else resource.offline
+            start(wait=not step.op.startswith("begin_"))
+        elif step.op == "await_report":
+            self._await_report(resource)
+        elif step.op == "settle":
+            resource.wait_state(set(_SETTLED), AWAIT_S)
+        elif step.op == "pause":
+            time.sleep(PAUSE_S)
+        elif step.op == "break":
+            self._break(resource)
         elif step.op == "terminate":
+            if step.arg:
+                self._await_report(resource, step.arg)
             resource.terminate()
         elif step.op == "looks_alive":
             resource.poll_while_up("LooksAlive")
@@ -127,8 +168,37 @@ class Driver:
         elif step.op == "close":
             resource.close()
 
+    def _await_report(self, resource: Resource, nth: int | None = None) -> None:
+        """Until the instance's next SetResourceStatus report (with ``nth``: until the pending
+        operation's ``nth`` report), or until nothing is pending."""
+        trace = self.monitor.trace
+        op = resource.pending.op if nth is not None and resource.pending else None
+
+        def reports() -> int:
+            return sum(
+                1
+                for e in trace.callbacks("SetResourceStatus")
+                if e.resource == resource.name and (op is None or e.data.get("op") == op)
+            )
+
+        goal = nth if op is not None else reports() + 1
+        with resource.cond:
+            resource.cond.wait_for(lambda: resource.pending is None or reports() >= goal, AWAIT_S)
+
+    def _break(self, resource: Resource) -> None:
+        if self.target.companion.breaker is None or resource.state != ClusterResourceOnline:
+            return
+        context = ProbeContext(resource.name, resource.properties())
+        try:
+            self.monitor.host.companion("breaker", context)
+        except Exception as exc:  # the companion's fault, not the target's: noted, not judged
+            self.monitor.trace.monitor("breaker raised", resource.name, error=repr(exc))
+        else:
+            self.monitor.trace.monitor("the companion broke the entity", resource.name)
+
     def violation(self) -> tuple[str, Violation] | None:
-        """The first rule of TRACE_RULES the steps so far break, with the evidence."""
+        """The first rule of TRACE_RULES the steps so far break, with the evidence (judge
+        after `close`, so that every call has ended)."""
         ctx = _FuzzContext(self.run, self.target, self.policy)
         for rule_id in TRACE_RULES:
             try:
@@ -144,6 +214,9 @@ class Driver:
         self.monitor.host.close()
 
 
+#: States a settled instance is in: nothing pending.
+_SETTLED = (ClusterResourceOnline, ClusterResourceOffline, ClusterResourceFailed)
+
 #: Poll intervals that never fire on their own: the steps decide when LooksAlive and IsAlive
 #: are called, so a sequence replays the same way.
 _QUIET = {
@@ -153,15 +226,30 @@ _QUIET = {
 }
 
 
-def replay(target: Target, steps: list[Step], policy: Policy | None = None) -> None:
-    """Run ``steps`` against ``target``; raise AssertionError naming the rule they break."""
-    driver = Driver(target, policy or Policy())
-    try:
-        for step in steps:
-            driver.do(step)
+#: How often `replay` runs the steps before it calls them harmless: worker threads run
+#: alongside the steps, so a bug that needs a close race may not show on every run.
+REPLAY_ATTEMPTS = 5
+
+
+def replay(
+    target: Target,
+    steps: list[Step],
+    policy: Policy | None = None,
+    attempts: int = REPLAY_ATTEMPTS,
+) -> None:
+    """Run ``steps`` against ``target`` (up to ``attempts`` times, each on a fresh load, until
+    one breaks a rule); raise AssertionError naming the rule they break."""
+    for attempt in range(1, attempts + 1):
+        driver = Driver(target, policy or Policy())
+        try:
+            for step in steps:
+                driver.do(step)
+        finally:
+            driver.close()
         found = driver.violation()
-    finally:
-        driver.close()
-    if found is not None:
-        rule_id, violation = found
-        raise AssertionError(f"{rule_id}: {violation}\n" + "\n".join(violation.evidence()[:40]))
+        if found is not None:
+            rule_id, violation = found
+            raise AssertionError(
+                f"{rule_id} (run {attempt} of at most {attempts}): {violation}\n"
+                + "\n".join(violation.evidence()[:40])
+            )

@@ -1,5 +1,5 @@
 """A hypothesis state machine per target: rules are monitor-level operations, the invariant
-is the suite's own trace rules (`driver.TRACE_RULES`)."""
+is the suite's own trace rules (`driver.TRACE_RULES`), judged on each sequence's trace."""
 
 from __future__ import annotations
 
@@ -7,7 +7,14 @@ import re
 from typing import Any
 
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+from hypothesis.stateful import (
+    Bundle,
+    RuleBasedStateMachine,
+    consumes,
+    initialize,
+    precondition,
+    rule,
+)
 
 from conformance.fuzz.driver import INSTANCES, Driver, Step
 from conformance.monitor.policy import Policy
@@ -29,7 +36,6 @@ class ContractViolation(AssertionError):
         self.rule_id, self.message, self.steps = rule_id, message, list(steps)
 
 
-instances = st.integers(0, INSTANCES - 1)
 codes = st.sampled_from(
     (
         CLUSCTL_RESOURCE_UNKNOWN,
@@ -39,6 +45,8 @@ codes = st.sampled_from(
         CLUSCTL_RESOURCE_VALIDATE_PRIVATE_PROPERTIES,
     )
 ) | st.integers(0x01000000, 0x01003FFF)
+#: Terminate now, or once the pending operation has made that many status reports.
+checkpoints = st.none() | st.integers(1, 3)
 in_buffers = st.none() | st.binary(max_size=64)
 out_sizes = st.sampled_from((None, 0, 3, 4, 64, 4096))
 
@@ -49,58 +57,102 @@ def machine_for(target: Target, policy: Policy | None = None) -> type[RuleBasedS
     policy = policy or Policy()
 
     class Machine(RuleBasedStateMachine):
+        #: The instances open now; a step picks one of them, and Close takes it out.
+        opened = Bundle("opened")
+
         def __init__(self) -> None:
             super().__init__()
             self.driver = Driver(target, policy)
+            self.live = 0
+            self.count = 0
 
         def step(self, op: str, instance: int = 0, arg: Any = None) -> None:
             self.driver.do(Step(op, instance, arg))
 
-        @initialize()
-        def open_first(self) -> None:
-            self.step("open", 0)
+        @initialize(target=opened)
+        def open_first(self) -> int:
+            return self.open()
 
-        @rule(instance=instances)
-        def open(self, instance: int) -> None:
+        @precondition(lambda self: self.live < INSTANCES)
+        @rule(target=opened)
+        def open(self) -> int:
+            instance, self.count = self.count, self.count + 1
+            self.live += 1
             self.step("open", instance)
+            return instance
 
-        @rule(instance=instances)
+        @rule(instance=opened)
         def online(self, instance: int) -> None:
             self.step("online", instance)
 
-        @rule(instance=instances)
+        @rule(instance=opened)
         def offline(self, instance: int) -> None:
             self.step("offline", instance)
 
-        @rule(instance=instances)
-        def terminate(self, instance: int) -> None:
-            self.step("terminate", instance)
+        @rule(instance=opened)
+        def begin_online(self, instance: int) -> None:
+            self.step("begin_online", instance)
 
-        @rule(instance=instances)
+        @rule(instance=opened)
+        def begin_offline(self, instance: int) -> None:
+            self.step("begin_offline", instance)
+
+        @rule(instance=opened)
+        def await_report(self, instance: int) -> None:
+            self.step("await_report", instance)
+
+        @rule(instance=opened)
+        def settle(self, instance: int) -> None:
+            self.step("settle", instance)
+
+        @rule()
+        def pause(self) -> None:
+            self.step("pause")
+
+        if target.companion.breaker is not None:
+
+            @rule(instance=opened)
+            def break_entity(self, instance: int) -> None:
+                self.step("break", instance)
+
+        @rule(instance=opened, at=checkpoints)
+        def terminate(self, instance: int, at: int | None) -> None:
+            self.step("terminate", instance, at)
+
+        @rule(instance=opened, entry=st.sampled_from(("online", "offline")), at=checkpoints)
+        def terminate_pending(self, instance: int, entry: str, at: int | None) -> None:
+            """Online or Offline, then Terminate while it is pending: the moment that
+            scenarios try in only two places."""
+            self.step(f"begin_{entry}", instance)
+            self.step("terminate", instance, at)
+
+        @rule(instance=opened)
         def looks_alive(self, instance: int) -> None:
             self.step("looks_alive", instance)
 
-        @rule(instance=instances)
+        @rule(instance=opened)
         def is_alive(self, instance: int) -> None:
             self.step("is_alive", instance)
 
-        @rule(instance=instances, code=codes, in_buffer=in_buffers, size=out_sizes)
+        @rule(instance=opened, code=codes, in_buffer=in_buffers, size=out_sizes)
         def control(self, instance: int, code: int, in_buffer: bytes | None, size: int | None):
             self.step("control", instance, (code, in_buffer, size))
 
-        @rule(instance=instances)
+        @rule(instance=consumes(opened))
         def close(self, instance: int) -> None:
+            self.live -= 1
             self.step("close", instance)
 
-        @invariant()
-        def keeps_the_contract(self) -> None:
+        def teardown(self) -> None:
+            """The invariant: the trace rules hold for the whole sequence, Close and the
+            monitor's shutdown included. Judged once, at the end, as the rules are about a
+            trace that only grows: a prefix that breaks one makes the whole break it, and
+            the shrinker then cuts the sequence down to the steps that matter."""
+            self.driver.close()
             found = self.driver.violation()
             if found is not None:
                 rule_id, violation = found
                 raise ContractViolation(rule_id, str(violation), self.driver.steps)
-
-        def teardown(self) -> None:
-            self.driver.close()
 
     name = "Fuzz_" + re.sub(r"\W+", "_", target.resource_type) + "_" + target.sha256()[:8]
     Machine.__name__ = Machine.__qualname__ = name

@@ -117,6 +117,13 @@ class HostCrashed(MonitorError):
     """The target ended its host process (isolated hosting); nothing more can be called."""
 
 
+class OperationPending(MonitorError):
+    """Online or Offline was asked while the other (or the same) is pending. The cluster
+    service refuses a state change until a pending one ends ([MS-CMRP] ApiOfflineResource:
+    ERROR_INVALID_STATE unless the resource is Online, Offline or Failed); it cuts one short
+    only with Terminate."""
+
+
 class EntryPointNull(MonitorError):
     """The scenario needs an entry point that the function table leaves NULL."""
 
@@ -592,6 +599,14 @@ class ResourceMonitor:
                 )
                 if only_if is not None and not only_if():
                     return resource.state
+                current = resource.pending
+                if current is not None and not current.done:
+                    event = self.trace.monitor(
+                        "not called", resource.name, entry=entry, why=f"{current.entry} is pending"
+                    )
+                    raise OperationPending(
+                        f"{entry} of {resource.name} refused: {current.entry} is pending", event
+                    )
                 op = PendingOperation(
                     next(self._ops),
                     entry,

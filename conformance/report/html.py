@@ -51,6 +51,17 @@ def _fatal(check: CheckResult, strict: bool) -> bool:
     return verdict([check], strict) == NON_COMPLIANT
 
 
+def _transition_table(transitions: list[dict[str, Any]]) -> dict[str, Any]:
+    """A fuzz campaign's (state, step, state) counts as a matrix: a row per state before the
+    step, a column per step, and in each cell the states it led to, with how often."""
+    before = sorted({t["from"] for t in transitions})
+    steps = sorted({t["step"] for t in transitions})
+    cells: dict[tuple[str, str], list[tuple[str, int]]] = {}
+    for t in transitions:
+        cells.setdefault((t["from"], t["step"]), []).append((t["to"], t["count"]))
+    return {"states": before, "steps": steps, "cells": cells, "count": len(transitions)}
+
+
 def write_html(run: RunResult, path: Path) -> None:
     """Render ``run`` to ``path`` as a single HTML page with inline CSS."""
     checks = [(check, _fatal(check, run.strict)) for check in run.checks]
@@ -66,6 +77,8 @@ def write_html(run: RunResult, path: Path) -> None:
             warnings=sum(1 for c, fatal in checks if c.outcome == FAILED and not fatal),
             policies=[c for c in run.checks if c.policy],
             not_exercised=run.not_exercised(),
+            info={k: v for k, v in run.info.items() if k != "transitions"},
+            transitions=_transition_table(run.info.get("transitions") or []),
         )
     )
     # A lone surrogate (from a target's bytes decoded leniently) must not stop the report.

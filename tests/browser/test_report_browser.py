@@ -125,3 +125,24 @@ def test_chromium_screenshot_of_the_report(chromium: str, tmp_path: Path) -> Non
     width, height = struct.unpack(">II", data[16:24])
     assert (width, height) == (1280, 2000), f"expected a 1280x2000 shot, got {width}x{height}"
     assert len(data) > 30_000, f"expected a non-trivial screenshot, got {len(data)} bytes"
+
+
+def test_chromium_renders_a_fuzz_campaigns_transition_coverage(
+    chromium: str, tmp_path: Path
+) -> None:
+    run: RunResult = SAMPLE.sample_run()
+    run.info["transitions"] = [
+        {"from": "Offline", "step": "online", "to": "Online", "count": 3},
+        {"from": "Offline", "step": "online", "to": "Failed", "count": 1},
+        {"from": "OnlinePending", "step": "terminate", "to": "Offline", "count": 2},
+    ]
+    page = tmp_path / "report.html"
+    write_html(run, page)
+    parsed = _Dom(_run_chromium(chromium, tmp_path, page, "--dump-dom"))
+    text = " ".join(parsed.text_by_id.get("transitions", "").split())
+    assert "Transition coverage (3 transitions)" in text, f"expected the section: {text!r}"
+    for cell in ("Online ×3", "Failed ×1", "Offline ×2"):
+        assert cell in text, f"expected the cell {cell!r} in {text!r}"
+    assert "transitions" not in parsed.text_by_id.get("info", ""), (
+        "the transitions belong in their table, not in the run's facts"
+    )

@@ -11,6 +11,7 @@ import pytest
 
 from conformance.fuzz import Step, replay
 from conformance.fuzz.campaign import fuzz
+from conformance.suite.runner import check_resource_type
 from conformance.targets import load_target
 
 REPO = Path(__file__).resolve().parents[2]
@@ -20,16 +21,27 @@ def quiet(line: str) -> None:
     pass
 
 
-def test_a_bug_on_the_third_online_is_found_and_its_reproducer_fails_alone(
-    tmp_path: Path,
+#: Fixtures whose bug hides behind a sequence (the conformance suite passes them), the rule
+#: the fuzzer must find broken within 300 examples of seed 1, and what the failure says.
+HIDDEN = [
+    ("third_online_raises", "Online.returns", "online history table full"),
+    ("terminate_after_second_checkpoint", "Terminate.returns", "no attribute 'listener'"),
+    ("control_during_pending", "SetResourceStatus.checkpoint", "CheckPoint"),
+]
+
+
+@pytest.mark.parametrize(("fixture", "rule_id", "says"), HIDDEN, ids=[h[0] for h in HIDDEN])
+def test_a_bug_behind_a_sequence_is_found_and_its_reproducer_fails_alone(
+    tmp_path: Path, fixture: str, rule_id: str, says: str
 ) -> None:
-    target = load_target("fixtures/sequence/third_online_raises.py", hosting="in-process")
-    result = fuzz(target, tmp_path, max_examples=100, seed_value=1, progress=quiet)
-    assert result.verdict == "non-compliant", "the fuzzer should find the third Online"
-    [failed] = [c for c in result.checks if c.outcome == "failed"]
-    assert failed.id == "Online.returns", f"expected Online.returns, got {failed.id}"
-    reproducer = tmp_path / "test_repro_online_returns.py"
-    assert reproducer.is_file() and (tmp_path / "trace_online_returns.json").is_file()
+    target = load_target(f"fixtures/sequence/{fixture}.py", hosting="in-process")
+    result = fuzz(target, tmp_path, max_examples=300, seed_value=1, progress=quiet)
+    assert result.verdict == "non-compliant", f"the fuzzer should find {rule_id} in {fixture}"
+    failed = [c.id for c in result.checks if c.outcome == "failed"]
+    assert failed == [rule_id], f"expected only {rule_id} to fail, got {failed}"
+    slug = rule_id.lower().replace(".", "_").replace("-", "_")
+    reproducer = tmp_path / f"test_repro_{slug}.py"
+    assert reproducer.is_file() and (tmp_path / f"trace_{slug}.json").is_file()
     done = subprocess.run(
         [
             sys.executable,
@@ -48,15 +60,27 @@ def test_a_bug_on_the_third_online_is_found_and_its_reproducer_fails_alone(
         timeout=120,
     )
     assert done.returncode == 1, f"the reproducer must fail on its own:\n{done.stdout}"
-    assert "online slot table full" in done.stdout
-    trace = json.loads((tmp_path / "trace_online_returns.json").read_text())
+    assert says in done.stdout, f"expected {says!r} in the reproducer's failure:\n{done.stdout}"
+    trace = json.loads((tmp_path / f"trace_{slug}.json").read_text())
     assert trace["target_sha256"] == target.sha256() and trace["seed"] == 1
     results = json.loads((tmp_path / "results.json").read_text())
     assert results["info"]["transitions"], "the results list the transitions exercised"
+    assert {"junit.xml", "report.html"} <= {p.name for p in tmp_path.iterdir()}
+
+
+@pytest.mark.parametrize("fixture", [h[0] for h in HIDDEN])
+def test_the_conformance_suite_misses_them(fixture: str) -> None:
+    """What makes them sequence bugs: every path the scenarios take passes."""
+    result = check_resource_type(f"fixtures.sequence.{fixture}")
+    bad = [f"{c.id}: {c.message}" for c in result.checks if c.outcome in ("failed", "error")]
+    assert result.verdict == "compliant" and not bad, (
+        f"expected the conformance run to pass fixtures.sequence.{fixture}; it found:\n"
+        + "\n".join(bad)
+    )
 
 
 def test_the_same_steps_pass_once_the_target_is_fixed() -> None:
-    steps = [Step("open", 0), Step("online", 0), Step("online", 0), Step("online", 0)]
+    steps = [Step("open", 0), *[Step(op, 0) for op in ("online", "offline") * 2], Step("online", 0)]
     with pytest.raises(AssertionError, match=r"Online\.returns"):
         replay(load_target("fixtures/sequence/third_online_raises.py", hosting="in-process"), steps)
     replay(load_target("fixtures/conforming.py", hosting="in-process"), steps)

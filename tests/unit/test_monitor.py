@@ -34,6 +34,7 @@ from conformance.monitor.monitor import (
     EntryPointHung,
     EntryPointNull,
     MonitorError,
+    OperationPending,
     Resource,
     ResourceMonitor,
     StartupFailed,
@@ -493,6 +494,27 @@ def test_offline_pending_until_the_worker_reports_offline(rig):
     assert [r.answer for r in dll.reports] == [ResourceExitStateContinue] * 2, (
         "reports of a pending Offline should be answered Continue"
     )
+
+
+@pytest.mark.parametrize("then", ["Online", "Offline"])
+def test_no_state_change_is_asked_while_one_is_pending(rig, then):
+    final = threading.Event()
+    dll = ScriptedDLL(Online=pending_then(ClusterResourceOnline, last=final))
+    monitor = rig.monitor(dll)
+    resource = rig.open(monitor)
+    resource.online(wait=False)
+
+    with pytest.raises(OperationPending, match="Online is pending"):
+        getattr(resource, then.lower())()
+    assert [e.name for e in monitor.trace.calls() if e.name in ("Online", "Offline")] == [
+        "Online"
+    ], f"{then} should not be called while Online is pending (MS-CMRP: ERROR_INVALID_STATE)"
+    refused = [e for e in monitor.trace if e.kind == MONITOR and e.name == "not called"]
+    assert refused and refused[-1].data["entry"] == then, "the refusal should be in the trace"
+    final.set()
+    assert resource.wait_state({ClusterResourceOnline}, WAIT), "the pending Online still ends"
+    resource.offline()
+    assert resource.state == ClusterResourceOffline, "once it ended, Offline is called again"
 
 
 def _fails_with_code(dll, *args):

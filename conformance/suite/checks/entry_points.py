@@ -64,6 +64,8 @@ def _returns(entry: str):
                 raise Violation(f"{entry} raised {event.error}", trace, [event])
             if event.end is None:
                 stuck = event.data.get("deadlock_timeout_s")
+                if stuck is None:
+                    continue  # still running (judged mid-run, as rescheck fuzz does)
                 raise Violation(
                     f"{entry} did not return within DeadlockTimeout ({stuck} s, scaled); "
                     "the stacks of every thread are in the evidence",

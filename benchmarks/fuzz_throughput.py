@@ -1,0 +1,205 @@
+"""Prints rescheck fuzz's throughput against a bare hypothesis state machine.
+
+Both machines drive the same trivial, synchronous resource DLL in this process with the same
+rules (open another instance, Online, Offline, Terminate, LooksAlive, IsAlive, ResourceControl,
+Close, pauses; the pending steps have nothing to wait for) and the same settings. The bare one calls the entry points directly and checks
+nothing; rescheck's goes through the reference monitor and judges every step with the suite's
+trace rules. The issue's target: the harness costs no more than a third extra. Figures, not
+a pass/fail test: run it on a quiet machine and read the numbers.
+
+    python3 benchmarks/fuzz_throughput.py [--examples N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    Bundle,
+    RuleBasedStateMachine,
+    consumes,
+    initialize,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
+
+from conformance.fuzz import driver
+from conformance.fuzz.campaign import STEPS_PER_EXAMPLE, Progress, _instrumented
+from conformance.fuzz.driver import INSTANCES
+from conformance.fuzz.machine import codes, in_buffers, machine_for, out_sizes
+from conformance.targets import load_target
+from conformance.targets.pydll import load_fresh, resolve
+
+TRIVIAL_MODULE = """
+from conformance.resapi import ERROR_INVALID_FUNCTION, ERROR_SUCCESS, FunctionTable
+
+TABLE = FunctionTable(
+    Open=lambda ResourceName, ResourceKey, ResourceHandle: object(),
+    Close=lambda ResourceId: None,
+    Online=lambda ResourceId, EventHandle: ERROR_SUCCESS,
+    Offline=lambda ResourceId: ERROR_SUCCESS,
+    Terminate=lambda ResourceId: None,
+    LooksAlive=lambda ResourceId: True,
+    IsAlive=lambda ResourceId: True,
+    ResourceControl=lambda ResourceId, ControlCode, InBuffer, OutBuffer: (ERROR_INVALID_FUNCTION, 0),
+)
+
+
+def Startup(ResourceType, MinVersionSupported, MaxVersionSupported, SetResourceStatus, LogEvent):
+    return ERROR_SUCCESS, TABLE
+"""
+
+
+def bare_machine(table, counter: list[int]) -> type[RuleBasedStateMachine]:
+    """The same rules, calling the table directly."""
+
+    class Bare(RuleBasedStateMachine):
+        opened = Bundle("opened")
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.live = 0
+            self.resids: dict[int, object] = {}
+
+        def call(self, fn: Callable[..., object], *args: object) -> None:
+            counter[0] += 1
+            fn(*args)
+
+        @initialize(target=opened)
+        def open_first(self) -> int:
+            return self.open()
+
+        @precondition(lambda self: self.live < INSTANCES)
+        @rule(target=opened)
+        def open(self) -> int:
+            counter[0] += 1
+            instance = len(self.resids)
+            self.resids[instance] = table.Open(f"bare-{instance}", None, instance)
+            self.live += 1
+            return instance
+
+        @rule(instance=opened)
+        def online(self, instance: int) -> None:
+            self.call(table.Online, self.resids[instance], None)
+
+        @rule(instance=opened)
+        def offline(self, instance: int) -> None:
+            self.call(table.Offline, self.resids[instance])
+
+        @rule(instance=opened)
+        def begin_online(self, instance: int) -> None:
+            self.call(table.Online, self.resids[instance], None)
+
+        @rule(instance=opened)
+        def begin_offline(self, instance: int) -> None:
+            self.call(table.Offline, self.resids[instance])
+
+        @rule(instance=opened)
+        def await_report(self, instance: int) -> None:
+            counter[0] += 1  # a synchronous target never reports
+
+        @rule(instance=opened)
+        def settle(self, instance: int) -> None:
+            counter[0] += 1
+
+        @rule()
+        def pause(self) -> None:
+            counter[0] += 1
+            time.sleep(driver.PAUSE_S)
+
+        @rule(instance=opened, at=st.none() | st.integers(1, 3))
+        def terminate(self, instance: int, at: int | None) -> None:
+            self.call(table.Terminate, self.resids[instance])
+
+        @rule(
+            instance=opened,
+            entry=st.sampled_from(("online", "offline")),
+            at=st.none() | st.integers(1, 3),
+        )
+        def terminate_pending(self, instance: int, entry: str, at: int | None) -> None:
+            resid = self.resids[instance]
+            self.call(
+                *((table.Online, resid, None) if entry == "online" else (table.Offline, resid))
+            )
+            self.call(table.Terminate, resid)
+
+        @rule(instance=opened)
+        def looks_alive(self, instance: int) -> None:
+            self.call(table.LooksAlive, self.resids[instance])
+
+        @rule(instance=opened)
+        def is_alive(self, instance: int) -> None:
+            self.call(table.IsAlive, self.resids[instance])
+
+        @rule(instance=opened, code=codes, in_buffer=in_buffers, size=out_sizes)
+        def control(self, instance: int, code: int, in_buffer: bytes | None, size: int | None):
+            out = None if size is None else bytearray(size)
+            self.call(table.ResourceControl, self.resids[instance], code, in_buffer, out)
+
+        @rule(instance=consumes(opened))
+        def close(self, instance: int) -> None:
+            self.live -= 1
+            self.call(table.Close, self.resids[instance])
+
+    return Bare
+
+
+def steps_per_second(machine: type[RuleBasedStateMachine], examples: int, count) -> float:
+    start = time.perf_counter()
+    run_state_machine_as_test(
+        machine,
+        settings=settings(
+            max_examples=examples,
+            stateful_step_count=STEPS_PER_EXAMPLE,
+            deadline=None,
+            database=None,
+            derandomize=True,
+            suppress_health_check=list(HealthCheck),
+        ),
+    )
+    return count() / (time.perf_counter() - start)
+
+
+def compare(module: Path, examples: int) -> tuple[float, float]:
+    counter = [0]
+    bare = steps_per_second(
+        bare_machine(load_fresh(resolve(str(module))).TABLE, counter),
+        examples,
+        lambda: counter[0],
+    )
+    target = load_target(str(module), hosting="in-process")
+    state = Progress()
+    ours = steps_per_second(
+        _instrumented(machine_for(target), state, lambda line: None),
+        examples,
+        lambda: state.steps,
+    )
+    return bare, ours
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--examples", type=int, default=200)
+    args = parser.parse_args()
+    print(
+        f"{'rules':24} {'bare steps/s':>13} {'rescheck steps/s':>17} {'harness cost':>13}"
+        f"   ({args.examples} examples of up to {STEPS_PER_EXAMPLE} steps; target: at most +33%)"
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        module = Path(folder) / "trivial_dll.py"
+        module.write_text(TRIVIAL_MODULE, "utf-8")
+        for label, pause in (("with pauses", driver.PAUSE_S), ("pauses of 0 s", 0.0)):
+            driver.PAUSE_S = pause
+            bare, ours = compare(module, args.examples)
+            print(f"{label:24} {bare:13.0f} {ours:17.0f} {bare / ours - 1:+13.0%}")
+
+
+if __name__ == "__main__":
+    main()
