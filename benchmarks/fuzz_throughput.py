@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from hypothesis import HealthCheck, settings
+from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     Bundle,
@@ -31,9 +31,10 @@ from hypothesis.stateful import (
 )
 
 from conformance.fuzz import driver
-from conformance.fuzz.campaign import STEPS_PER_EXAMPLE, Progress, _instrumented
+from conformance.fuzz.campaign import Progress, _instrumented
 from conformance.fuzz.driver import INSTANCES
 from conformance.fuzz.machine import codes, in_buffers, machine_for, out_sizes
+from conformance.fuzz.profiles import CAMPAIGN, STEPS_PER_EXAMPLE
 from conformance.targets import load_target
 from conformance.targets.pydll import load_fresh, resolve
 
@@ -155,14 +156,7 @@ def steps_per_second(machine: type[RuleBasedStateMachine], examples: int, count)
     start = time.perf_counter()
     run_state_machine_as_test(
         machine,
-        settings=settings(
-            max_examples=examples,
-            stateful_step_count=STEPS_PER_EXAMPLE,
-            deadline=None,
-            database=None,
-            derandomize=True,
-            suppress_health_check=list(HealthCheck),
-        ),
+        settings=settings(CAMPAIGN, max_examples=examples, database=None, derandomize=True),
     )
     return count() / (time.perf_counter() - start)
 

@@ -13,13 +13,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from hypothesis import HealthCheck, seed, settings
+from hypothesis import seed, settings
 from hypothesis.database import DirectoryBasedExampleDatabase
 from hypothesis.errors import Flaky
 from hypothesis.stateful import get_state_machine_test
 
 from conformance.fuzz.driver import TRACE_RULES, Driver, Step
 from conformance.fuzz.machine import ContractViolation, machine_for
+from conformance.fuzz.profiles import CAMPAIGN
 from conformance.monitor.policy import Policy
 from conformance.report import write_reports
 from conformance.report.model import ERROR, FAILED, PASSED, CheckResult, RunResult
@@ -27,8 +28,6 @@ from conformance.resapi import control_code_name
 from conformance.rules import rule
 from conformance.targets import Target
 
-#: Steps per example: enough for three Online/Offline cycles of two instances.
-STEPS_PER_EXAMPLE = 30
 #: Examples per round of a --duration campaign (each round has its own seed).
 ROUND = 100
 
@@ -78,14 +77,7 @@ def fuzz(
         examples = ROUND if deadline is not None else max_examples
         test = get_state_machine_test(
             machine,
-            settings=settings(
-                max_examples=examples,
-                stateful_step_count=STEPS_PER_EXAMPLE,
-                deadline=None,
-                database=database,
-                suppress_health_check=list(HealthCheck),
-                print_blob=False,
-            ),
+            settings=settings(CAMPAIGN, max_examples=examples, database=database),
         )
         if seed_value is not None:
             test = seed(seed_value + round_)(test)

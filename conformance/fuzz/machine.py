@@ -17,6 +17,7 @@ from hypothesis.stateful import (
 )
 
 from conformance.fuzz.driver import INSTANCES, Driver, Step
+from conformance.fuzz.profiles import CONFORMANCE
 from conformance.monitor.policy import Policy
 from conformance.resapi import (
     CLUSCTL_RESOURCE_ENUM_PRIVATE_PROPERTIES,
@@ -156,4 +157,5 @@ def machine_for(target: Target, policy: Policy | None = None) -> type[RuleBasedS
 
     name = "Fuzz_" + re.sub(r"\W+", "_", target.resource_type) + "_" + target.sha256()[:8]
     Machine.__name__ = Machine.__qualname__ = name
+    Machine.TestCase.settings = CONFORMANCE
     return Machine

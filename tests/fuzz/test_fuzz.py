@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance.fuzz import Step, replay
+from conformance.fuzz import Step, machine_for, replay
 from conformance.fuzz.campaign import fuzz
 from conformance.suite.runner import check_resource_type
 from conformance.targets import load_target
@@ -141,3 +142,39 @@ def test_bad_usage_exits_2_with_one_line(tmp_path: Path, args: list[str], expect
     lines = done.stderr.strip().splitlines()
     assert done.returncode == 2 and len(lines) == 1, f"expected exit 2 and one line:\n{done.stderr}"
     assert expected in lines[0] and "Traceback" not in done.stderr
+
+
+def test_campaigns_stay_random_and_keep_a_database_under_the_ci_profile() -> None:
+    """hypothesis loads its ``ci`` profile by itself when CI is set; campaigns must not
+    inherit its derandomize=True and database=None."""
+    from hypothesis import settings
+
+    from conformance.fuzz.profiles import CAMPAIGN, CONFORMANCE
+
+    loaded = settings.get_current_profile_name()
+    settings.load_profile("ci")
+    try:
+        campaign = settings(CAMPAIGN, max_examples=5)
+        assert campaign.derandomize is False, "a campaign without --seed explores new sequences"
+        assert campaign.database is not None, "a campaign keeps an example database"
+        assert CONFORMANCE.derandomize and CONFORMANCE.database is None, (
+            "the TestCase for conformance runs is deterministic and leaves no database"
+        )
+    finally:
+        settings.load_profile(loaded)
+
+
+def test_the_machine_runs_as_a_unittest_test_case() -> None:
+    import unittest
+
+    target = load_target("fixtures/conforming.py", hosting="in-process")
+    machine = machine_for(target)
+    assert machine.__name__.startswith("Fuzz_conforming_"), machine.__name__
+    assert machine.TestCase.settings.derandomize, "the TestCase uses the conformance profile"
+    outcome = unittest.TextTestRunner(stream=io.StringIO(), verbosity=0).run(
+        unittest.defaultTestLoader.loadTestsFromTestCase(machine.TestCase)
+    )
+    assert outcome.wasSuccessful() and outcome.testsRun == 1, (
+        f"expected one passing test, got {outcome.testsRun} run, "
+        f"{outcome.failures or outcome.errors}"
+    )
