@@ -107,6 +107,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME=VALUE",
         help="a private property value for test instances (repeatable)",
     )
+    target.add_argument(
+        "--in-process",
+        action="store_true",
+        help="host the target in rescheck's own process (faster; a crashing target then ends "
+        "the run, and Process.survives is not judged)",
+    )
 
     run = commands.add_parser(
         "run", parents=[target], help="check a resource type and write reports"
@@ -152,12 +158,6 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help=f"the run's wall-clock budget; checks not started by then are reported as not "
         f"judged (default {DEFAULT_BUDGET_S:.0f})",
-    )
-    run.add_argument(
-        "--in-process",
-        action="store_true",
-        help="host the target in rescheck's own process (faster; a crashing target then ends "
-        "the run, and Process.survives is not judged)",
     )
     run.add_argument("-q", "--quiet", action="store_true", help="print only the verdict")
 
@@ -322,7 +322,12 @@ def _cmd_fuzz(args: argparse.Namespace) -> int:
 
     policy = Policy()
     target = load_target(
-        args.resource_type, args.companion, None, dict(args.properties), policy, "in-process"
+        args.resource_type,
+        args.companion,
+        None,
+        dict(args.properties),
+        policy,
+        "in-process" if args.in_process else "isolated",
     )
     directory = Path(
         args.report_dir

@@ -20,6 +20,7 @@ from hypothesis.stateful import get_state_machine_test
 
 from conformance.fuzz.driver import TRACE_RULES, Driver, Step
 from conformance.fuzz.machine import ContractViolation, machine_for
+from conformance.fuzz.model import STOPPED, may_see
 from conformance.fuzz.profiles import CAMPAIGN
 from conformance.monitor.policy import Policy
 from conformance.report import write_reports
@@ -41,6 +42,7 @@ class Progress:
     steps: int = 0
     transitions: Counter[tuple[str, str, str]] = field(default_factory=Counter)
     failures: list[str] = field(default_factory=list)
+    model_breaks: set[tuple[str, str, str]] = field(default_factory=set)
     shown: float = 0.0
 
     def line(self) -> str:
@@ -133,7 +135,21 @@ def fuzz(
     if not state.examples:
         result.checks.append(CheckResult.for_rule(rule(TRACE_RULES[0]), ERROR, "no example ran"))
     write_reports(result, report_dir)
+    if state.model_breaks:  # after the reports: what the target broke is kept
+        raise ModelBroken(sorted(state.model_breaks))
     return result
+
+
+class ModelBroken(AssertionError):
+    """The monitor showed a transition its documented model does not allow (`model`): a bug
+    in rescheck, reported as an internal error."""
+
+    def __init__(self, transitions: list[tuple[str, str, str]]) -> None:
+        shown = "; ".join(f"{b} --{op}--> {a}" for b, op, a in transitions[:5])
+        super().__init__(
+            f"the reference monitor showed {len(transitions)} transition(s) outside its "
+            f"documented state model ({shown}); this is a bug in rescheck, please report it"
+        )
 
 
 def _violations(exc: BaseException) -> list[ContractViolation]:
@@ -163,8 +179,11 @@ def _instrumented(machine: type, state: Progress, progress: Callable[[str], None
             def do(step: Step) -> None:
                 before = _state_of(self.driver, step.instance)
                 original(step)
+                after = _state_of(self.driver, step.instance)
                 state.steps += 1
-                state.transitions[before, step.op, _state_of(self.driver, step.instance)] += 1
+                state.transitions[before, step.op, after] += 1
+                if after not in may_see(before, step.op):
+                    state.model_breaks.add((before, step.op, after))
                 now = time.perf_counter()
                 if now - state.shown >= 2.0:
                     state.shown = now
@@ -177,6 +196,8 @@ def _instrumented(machine: type, state: Progress, progress: Callable[[str], None
 
 
 def _state_of(driver: Driver, instance: int) -> str:
+    if driver.monitor.wedged is not None:
+        return STOPPED
     resource = driver.resources.get(instance)
     if resource is None or not resource.opened:
         return "none"
@@ -222,7 +243,7 @@ STEPS = [
 
 
 def test_{slug}() -> None:
-    replay(load_target(TARGET, hosting="in-process"), STEPS)
+    replay(load_target(TARGET, hosting={target.hosting!r}), STEPS)
 ''',
         encoding="utf-8",
     )

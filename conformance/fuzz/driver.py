@@ -127,6 +127,8 @@ class Driver:
             self._do(step)
 
     def _do(self, step: Step) -> None:
+        if self.monitor.wedged is not None:
+            return  # the host process ended or a call hung: nothing more can be called
         if step.op == "open":
             if step.instance not in self.resources or self.resources[step.instance].closed:
                 self.opened += 1

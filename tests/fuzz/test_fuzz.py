@@ -12,6 +12,7 @@ import pytest
 
 from conformance.fuzz import Step, machine_for, replay
 from conformance.fuzz.campaign import fuzz
+from conformance.fuzz.model import may_see
 from conformance.suite.runner import check_resource_type
 from conformance.targets import load_target
 
@@ -96,7 +97,9 @@ def test_a_conforming_target_survives_a_short_campaign(tmp_path: Path) -> None:
     assert not list(tmp_path.glob("test_repro_*.py")), "no reproducer without a violation"
 
 
-def test_the_command_exits_1_and_names_the_reproducer(tmp_path: Path) -> None:
+def test_the_command_survives_a_target_that_ends_its_process(tmp_path: Path) -> None:
+    """Isolated hosting (the default): the target's os._exit ends one host process, and the
+    campaign reports Process.survives with a reproducer and leaves no process behind."""
     done = subprocess.run(
         [
             sys.executable,
@@ -104,11 +107,11 @@ def test_the_command_exits_1_and_names_the_reproducer(tmp_path: Path) -> None:
             "conformance.cli",
             "fuzz",
             "--resource-type",
-            "fixtures/sequence/third_online_raises.py",
+            "fixtures/hostile/online_exits.py",
             "--report-dir",
             str(tmp_path),
             "--max-examples",
-            "100",
+            "50",
             "--seed",
             "1",
         ],
@@ -118,8 +121,18 @@ def test_the_command_exits_1_and_names_the_reproducer(tmp_path: Path) -> None:
         timeout=300,
     )
     assert done.returncode == 1, f"a violation found is exit 1:\n{done.stdout}{done.stderr}"
-    assert "test_repro_online_returns.py" in done.stdout
+    assert (
+        "FAIL Process.survives" in done.stdout and "test_repro_process_survives.py" in done.stdout
+    )
     assert "steps/s" in done.stdout, "progress lines while it runs"
+    assert (
+        "load_target(TARGET, hosting='isolated')"
+        in (tmp_path / "test_repro_process_survives.py").read_text()
+    ), "the reproducer replays with the campaign's hosting"
+    left = subprocess.run(
+        ["pgrep", "-f", "conformance.monitor.hostproc.*online_exits"], capture_output=True
+    )
+    assert left.returncode == 1, f"expected no host process left, found {left.stdout!r}"
 
 
 @pytest.mark.parametrize(
@@ -178,3 +191,33 @@ def test_the_machine_runs_as_a_unittest_test_case() -> None:
         f"expected one passing test, got {outcome.testsRun} run, "
         f"{outcome.failures or outcome.errors}"
     )
+
+
+@pytest.mark.parametrize(
+    ("before", "op", "allowed", "refused"),
+    [
+        ("none", "open", {"Offline"}, {"Online"}),
+        ("Offline", "looks_alive", {"Offline"}, {"Online", "OnlinePending", "Failed"}),
+        ("Offline", "terminate", {"Offline", "Failed"}, {"Online", "OnlinePending"}),
+        ("Online", "online", {"Online", "Failed"}, {"OfflinePending"}),
+        ("OnlinePending", "pause", {"OnlinePending", "Online", "Failed"}, {"OfflinePending"}),
+        ("OfflinePending", "control", {"Offline", "Failed"}, {"Online", "OnlinePending"}),
+        ("Online", "close", {"closed"}, {"Offline", "Online"}),
+    ],
+)
+def test_the_state_model(before: str, op: str, allowed: set[str], refused: set[str]) -> None:
+    seen = may_see(before, op)
+    assert allowed <= seen, f"{before} --{op}--> should allow {sorted(allowed - seen)}"
+    assert not refused & seen, f"{before} --{op}--> should not allow {sorted(refused & seen)}"
+
+
+def test_a_transition_outside_the_model_is_an_internal_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from conformance.fuzz import campaign
+
+    monkeypatch.setattr(campaign, "may_see", lambda before, op: set())
+    target = load_target("fixtures/conforming.py", hosting="in-process")
+    with pytest.raises(campaign.ModelBroken, match="outside its documented state model"):
+        fuzz(target, tmp_path, max_examples=2, seed_value=1, progress=quiet)
+    assert (tmp_path / "results.json").is_file(), "the reports are written first"

@@ -1,0 +1,78 @@
+"""The states the monitor may show an instance in after each fuzz step: the documented
+state machine (CONTRACT.md §3, §9), as a check of the reference monitor itself.
+
+The suite's rules judge the DLL on the trace; this model judges the monitor. An instance
+moves on its own only forwards (a pending operation ends, an online one fails: §3.3, §4), and
+each step moves it only where the Resource Monitor's documented reaction allows: Online ends
+Online, OnlinePending (still reporting) or Failed (an error, then Terminate), Terminate ends
+Offline or Failed, and so on. A transition outside the model is a bug in rescheck, not in the
+target.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+#: Where an instance may go without being asked (a pending operation ends or times out, an
+#: online one fails). The suite's test instances never restart on their own.
+DRIFT: dict[str, frozenset[str]] = {
+    "OnlinePending": frozenset({"Online", "Failed", "Offline"}),
+    "OfflinePending": frozenset({"Offline", "Failed"}),
+    "Online": frozenset({"Failed"}),
+}
+#: Where each operation may take a settled instance (before its own drift).
+EFFECT: dict[str, frozenset[str]] = {
+    "online": frozenset({"Online", "OnlinePending", "Failed"}),
+    "begin_online": frozenset({"Online", "OnlinePending", "Failed"}),
+    "offline": frozenset({"Offline", "OfflinePending", "Failed"}),
+    "begin_offline": frozenset({"Offline", "OfflinePending", "Failed"}),
+    "terminate": frozenset({"Offline", "Failed"}),
+}
+#: The cluster service answers these itself, without the DLL (the driver skips them).
+ALREADY = {
+    "online": "Online",
+    "begin_online": "Online",
+    "offline": "Offline",
+    "begin_offline": "Offline",
+}
+
+
+def drifted(states: Iterable[str]) -> set[str]:
+    """``states`` and everything they may move to on their own."""
+    found = set(states)
+    todo = list(found)
+    while todo:
+        for after in DRIFT.get(todo.pop(), ()):
+            if after not in found:
+                found.add(after)
+                todo.append(after)
+    return found
+
+
+#: The monitor can call nothing more: the host process ended or a call outlived
+#: DeadlockTimeout (any call may do either). It stays so.
+STOPPED = "stopped"
+
+
+def may_see(before: str, op: str) -> set[str]:
+    """The states the monitor may show after ``op`` on an instance that was in ``before``
+    (``none``: not open; ``closed``; ``stopped``)."""
+    if before == STOPPED:
+        return {STOPPED}
+    return _may_see(before, op) | {STOPPED}
+
+
+def _may_see(before: str, op: str) -> set[str]:
+    if op == "open":
+        return {"Offline", "none"} if before in ("none", "closed") else drifted({before})
+    if op == "close" or before == "closed":
+        return {"closed", before} if before == "none" else {"closed"}
+    if before == "none":
+        return {"none"}
+    after: set[str] = set()
+    for state in drifted({before}):
+        if op in EFFECT and ALREADY.get(op) != state:
+            after |= EFFECT[op]
+        else:
+            after.add(state)
+    return drifted(after)
