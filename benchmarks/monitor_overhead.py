@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import tempfile
 import time
 from pathlib import Path
 
@@ -23,23 +22,8 @@ from conformance.monitor.policy import Policy
 from conformance.targets.pydll import load_fresh, resolve
 
 #: A trivial DLL, loaded in this process and in a host process.
-TRIVIAL_MODULE = """
-from conformance.resapi import ERROR_SUCCESS, FunctionTable
-
-TABLE = FunctionTable(
-    Open=lambda name, key, handle: object(),
-    Close=lambda resid: None,
-    Online=lambda resid, event: ERROR_SUCCESS,
-    Offline=lambda resid: ERROR_SUCCESS,
-    Terminate=lambda resid: None,
-    LooksAlive=lambda resid: True,
-    IsAlive=lambda resid: True,
-)
-
-
-def Startup(ResourceType, MinVersionSupported, MaxVersionSupported, SetResourceStatus, LogEvent):
-    return ERROR_SUCCESS, TABLE
-"""
+#: The trivial DLL, loaded in this process (and, for the isolated figures, in a host process).
+TRIVIAL = Path(__file__).with_name("trivial_dll.py")
 
 
 def per_call_us(fn, calls: int, repeats: int = 5) -> float:
@@ -69,38 +53,35 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=2000)
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory() as folder:
-        module = Path(folder) / "trivial_dll.py"
-        module.write_text(TRIVIAL_MODULE, "utf-8")
-        ref = resolve(str(module))
-        dll = load_fresh(ref)
-        monitor, resource = online(InProcessHost(dll))
-        resid = resource.resid
-        isolated_monitor, isolated = online(IsolatedHost(ref))
-        rows = [
-            ("LooksAlive", lambda: dll.TABLE.LooksAlive(resid), "looks_alive"),
-            ("IsAlive", lambda: dll.TABLE.IsAlive(resid), "is_alive"),
-            (
-                "Offline+Online",
-                lambda: (dll.TABLE.Offline(resid), dll.TABLE.Online(resid, None)),
-                "offline+online",
-            ),
-        ]
-        print(
-            f"{'entry point':16} {'direct µs':>10} {'monitor µs':>11} {'overhead µs':>12} "
-            f"{'isolated µs':>12}   (median of 5 batches of {args.calls})"
-        )
-        for name, direct, method in rows:
-            pair = "+" in method
-            calls = args.calls // (2 if pair else 1)
-            d = per_call_us(direct, args.calls)
-            m = per_call_us(_through(resource, method), calls)
-            i = per_call_us(_through(isolated, method), calls // 4)
-            print(f"{name:16} {d:10.2f} {m:11.2f} {m - d:12.2f} {i:12.2f}")
-        print(
-            f"trace events recorded: {len(monitor.trace)} in-process, {len(isolated_monitor.trace)} isolated"
-        )
-        isolated_monitor.shutdown()
+    ref = resolve(str(TRIVIAL))
+    dll = load_fresh(ref)
+    monitor, resource = online(InProcessHost(dll))
+    resid = resource.resid
+    isolated_monitor, isolated = online(IsolatedHost(ref))
+    rows = [
+        ("LooksAlive", lambda: dll.TABLE.LooksAlive(resid), "looks_alive"),
+        ("IsAlive", lambda: dll.TABLE.IsAlive(resid), "is_alive"),
+        (
+            "Offline+Online",
+            lambda: (dll.TABLE.Offline(resid), dll.TABLE.Online(resid, None)),
+            "offline+online",
+        ),
+    ]
+    print(
+        f"{'entry point':16} {'direct µs':>10} {'monitor µs':>11} {'overhead µs':>12} "
+        f"{'isolated µs':>12}   (median of 5 batches of {args.calls})"
+    )
+    for name, direct, method in rows:
+        pair = "+" in method
+        calls = args.calls // (2 if pair else 1)
+        d = per_call_us(direct, args.calls)
+        m = per_call_us(_through(resource, method), calls)
+        i = per_call_us(_through(isolated, method), calls // 4)
+        print(f"{name:16} {d:10.2f} {m:11.2f} {m - d:12.2f} {i:12.2f}")
+    print(
+        f"trace events recorded: {len(monitor.trace)} in-process, {len(isolated_monitor.trace)} isolated"
+    )
+    isolated_monitor.shutdown()
     monitor.shutdown()
 
 
