@@ -41,7 +41,7 @@ class Progress:
     examples: int = 0
     steps: int = 0
     transitions: Counter[tuple[str, str, str]] = field(default_factory=Counter)
-    failures: list[str] = field(default_factory=list)
+    failing: set[str] = field(default_factory=set)  # rules seen broken so far
     model_breaks: set[tuple[str, str, str]] = field(default_factory=set)
     shown: float = 0.0
 
@@ -49,7 +49,7 @@ class Progress:
         took = max(time.perf_counter() - self.started, 1e-9)
         return (
             f"fuzz: {self.examples} examples, {self.steps / took:.0f} steps/s, "
-            f"{len(self.transitions)} transitions, {len(self.failures)} failures"
+            f"{len(self.transitions)} transitions, {len(self.failing)} rules broken"
         )
 
 
@@ -91,7 +91,7 @@ def fuzz(
                 raise
             for violation in violations:
                 found.setdefault(violation.rule_id, violation)
-                state.failures.append(violation.rule_id)
+                state.failing.add(violation.rule_id)
         round_ += 1
         if deadline is None or time.perf_counter() >= deadline:
             break
@@ -190,6 +190,13 @@ def _instrumented(machine: type, state: Progress, progress: Callable[[str], None
                     progress(state.line())
 
             self.driver.do = do  # type: ignore[method-assign]
+
+        def teardown(self) -> None:
+            try:
+                super().teardown()
+            except ContractViolation as violation:
+                state.failing.add(violation.rule_id)  # shown while hypothesis shrinks
+                raise
 
     Counted.__name__ = Counted.__qualname__ = machine.__name__
     return Counted

@@ -73,7 +73,8 @@ class Step:
 
     ``online`` and ``offline`` wait until the operation ends; ``begin_online`` and
     ``begin_offline`` return once the call has (a pending operation goes on), ``await_report``
-    waits for the instance's next status report, ``settle`` for its pending operation to end,
+    waits for the instance's next status report (with an ``arg`` of N: until the pending
+    operation has made N), ``settle`` for its pending operation to end,
     ``pause`` lets a little time pass, and ``break`` has the companion's breaker crash the
     entity of an online instance. ``terminate`` with an ``arg`` of N first waits until the
     pending operation has made N status reports (or ended): Terminate at a chosen
@@ -149,7 +150,7 @@ class Driver:
             start = resource.online if online else resource.offline
             start(wait=not step.op.startswith("begin_"))
         elif step.op == "await_report":
-            self._await_report(resource)
+            self._await_report(resource, step.arg)
         elif step.op == "settle":
             resource.wait_state(set(_SETTLED), AWAIT_S)
         elif step.op == "pause":

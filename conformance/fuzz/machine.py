@@ -127,6 +127,30 @@ def machine_for(target: Target, policy: Policy | None = None) -> type[RuleBasedS
             self.step(f"begin_{entry}", instance)
             self.step("terminate", instance, at)
 
+        @rule(
+            instance=opened,
+            entry=st.sampled_from(("online", "offline")),
+            at=checkpoints,
+            code=codes,
+            in_buffer=in_buffers,
+            size=out_sizes,
+        )
+        def control_pending(
+            self,
+            instance: int,
+            entry: str,
+            at: int | None,
+            code: int,
+            in_buffer: bytes | None,
+            size: int | None,
+        ) -> None:
+            """Online or Offline, then a control call while it is pending (once it has made
+            ``at`` status reports): a moment no scenario tries."""
+            self.step(f"begin_{entry}", instance)
+            if at:
+                self.step("await_report", instance, at)
+            self.step("control", instance, (code, in_buffer, size))
+
         @rule(instance=opened)
         def looks_alive(self, instance: int) -> None:
             self.step("looks_alive", instance)
