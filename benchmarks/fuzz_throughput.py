@@ -114,6 +114,32 @@ def bare_machine(table, counter: list[int]) -> type[RuleBasedStateMachine]:
             )
             self.call(table.Terminate, resid)
 
+        @rule(
+            instance=opened,
+            entry=st.sampled_from(("online", "offline")),
+            at=st.none() | st.integers(1, 3),
+            code=codes,
+            in_buffer=in_buffers,
+            size=out_sizes,
+        )
+        def control_pending(
+            self,
+            instance: int,
+            entry: str,
+            at: int | None,
+            code: int,
+            in_buffer: bytes | None,
+            size: int | None,
+        ) -> None:
+            resid = self.resids[instance]
+            self.call(
+                *((table.Online, resid, None) if entry == "online" else (table.Offline, resid))
+            )
+            if at:
+                counter[0] += 1  # await_report: a synchronous target never reports
+            out = None if size is None else bytearray(size)
+            self.call(table.ResourceControl, resid, code, in_buffer, out)
+
         @rule(instance=opened)
         def looks_alive(self, instance: int) -> None:
             self.call(table.LooksAlive, self.resids[instance])

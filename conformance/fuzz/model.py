@@ -11,6 +11,7 @@ target.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 
 #: Where an instance may go without being asked (a pending operation ends or times out, an
@@ -54,12 +55,13 @@ def drifted(states: Iterable[str]) -> set[str]:
 STOPPED = "stopped"
 
 
-def may_see(before: str, op: str) -> set[str]:
+@functools.cache
+def may_see(before: str, op: str) -> frozenset[str]:
     """The states the monitor may show after ``op`` on an instance that was in ``before``
     (``none``: not open; ``closed``; ``stopped``)."""
     if before == STOPPED:
-        return {STOPPED}
-    return _may_see(before, op) | {STOPPED}
+        return frozenset({STOPPED})
+    return frozenset(_may_see(before, op) | {STOPPED})
 
 
 def _may_see(before: str, op: str) -> set[str]:
