@@ -532,8 +532,9 @@ class IsolatedHost:
             self.process.wait(timeout=5)
         if self._reader is not threading.current_thread():
             self._reader.join(timeout=2)  # it ends at the socket's EOF
-        self._conn.close()
-        self._sock.close()
+        for end in (self._conn, self._sock):
+            with contextlib.suppress(OSError):  # EBADF: already gone (seen once in CI, a race)
+                end.close()
         for tail in (self._stdout, self._stderr):
             tail.thread.join(timeout=1)  # at EOF; a process that escaped may still hold it
             if not tail.thread.is_alive():
