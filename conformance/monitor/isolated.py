@@ -143,6 +143,8 @@ class IsolatedHost:
         self._refused: str | None = None  # why the harness stopped reading this host
         self._dumping = 0  # stacks of a hung call are being dumped
         self._closing = False
+        self._close_lock = threading.Lock()
+        self._closed = False
         self._ready: queue.SimpleQueue[dict[str, Any]] = queue.SimpleQueue()
         fd, stacks = tempfile.mkstemp(prefix="rescheck-stacks-")
         os.close(fd)
@@ -518,7 +520,15 @@ class IsolatedHost:
         return answer
 
     def close(self) -> None:
-        """End the child and everything in its process group."""
+        """End the child and everything in its process group. Idempotent, and safe from two
+        threads at once (an abandoned run's timer and the shutdown both close): the second
+        caller waits for the first."""
+        with self._close_lock:
+            if not self._closed:
+                self._close()
+                self._closed = True
+
+    def _close(self) -> None:
         self._closing = True
         with contextlib.suppress(OSError):
             self._send("close")
@@ -532,9 +542,8 @@ class IsolatedHost:
             self.process.wait(timeout=5)
         if self._reader is not threading.current_thread():
             self._reader.join(timeout=2)  # it ends at the socket's EOF
-        for end in (self._conn, self._sock):
-            with contextlib.suppress(OSError):  # EBADF: already gone (seen once in CI, a race)
-                end.close()
+        self._conn.close()
+        self._sock.close()
         for tail in (self._stdout, self._stderr):
             tail.thread.join(timeout=1)  # at EOF; a process that escaped may still hold it
             if not tail.thread.is_alive():
