@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from conformance.monitor.trace import CALL, MONITOR, Trace, TraceEvent, short_repr
 from conformance.resapi import ERROR_IO_PENDING, ERROR_SUCCESS, error_name
+from conformance.rules import rule
 from conformance.suite.checks.entry_points import ALL, is_bool, is_dword
 from conformance.suite.context import RunContext, Violation, counted
 from conformance.suite.registry import check
@@ -90,15 +91,8 @@ def instance_usable(ctx: RunContext) -> str:
     return f"{counted(judged, 'Online call')} after Terminate brought the instance online again"
 
 
-#: The entry points Terminate may overlap (TE-4, CX-1).
-OVERLAPPING = (
-    "Online",
-    "Offline",
-    "LooksAlive",
-    "IsAlive",
-    "ResourceControl",
-    "ResourceTypeControl",
-)
+#: The entry points Terminate may overlap (TE-4, CX-1): the rule's own list, one source.
+OVERLAPPING = tuple(e for e in rule("Terminate.concurrent").entry_points if e != "Terminate")
 POLLS = ("LooksAlive", "IsAlive")
 
 
