@@ -29,6 +29,15 @@ from conformance.monitor.usage import Usage, settled
 from conformance.resapi import ENTRY_POINT_PARAMETERS, V1_ENTRY_POINTS
 
 
+def error_text(exc: BaseException) -> str:
+    """``struct.error: ...``: an exception as evidence, its class named so that the reader
+    can find it (a bare ``error`` says little), cut to a bounded length."""
+    cls = type(exc)
+    module = getattr(cls, "__module__", None)
+    name = cls.__qualname__ if module in (None, "builtins") else f"{module}.{cls.__qualname__}"
+    return f"{name}: {exc}"[:500]
+
+
 @dataclass
 class CallOutcome:
     value: Any = None
@@ -145,7 +154,7 @@ class _Job:
             finally:
                 outcome.end = time.perf_counter()
         except BaseException as exc:  # the target's exception is evidence, not our crash
-            outcome.error = f"{type(exc).__name__}: {exc}"[:500]
+            outcome.error = error_text(exc)
             outcome.error_traceback = "".join(traceback.format_exception(exc))[-4000:]
         finally:
             _context.value = None

@@ -26,10 +26,12 @@ from conformance import clusapi, resutils
 from conformance.clusapi import HKEY
 from conformance.clusapi.database import DatabaseClosed
 from conformance.companion import ProbeContext
+from conformance.genscript.events import observe_script
 from conformance.monitor.host import (
     CallOutcome,
     CallRunner,
     current_entry,
+    error_text,
     startup_table,
     table_shape,
 )
@@ -91,6 +93,7 @@ class HostServer:
         threading.excepthook = self._escaped
         observe_last_error(lambda code: self.note("SetLastError", code))
         resutils.observe_calls(lambda *call: self.note("resutils", call))
+        observe_script(lambda *event: self.note("script", event))
         harness_thread(
             threading.Thread(target=self._watch_events, name="host-events", daemon=True)
         ).start()
@@ -116,7 +119,7 @@ class HostServer:
             return  # the thread's own way to end, like ExitThread
         if args.thread is not None and is_harness_thread(args.thread):
             return  # ours (a reply that could not be sent is reported with the call)
-        error = f"{args.exc_type.__name__}: {args.exc_value}"[:500]
+        error = error_text(args.exc_value) if args.exc_value else args.exc_type.__name__
         text = "".join(
             traceback.format_exception(args.exc_type, args.exc_value, args.exc_traceback)
         )

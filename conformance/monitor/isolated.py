@@ -35,6 +35,7 @@ from conformance.clusapi import HKEY
 from conformance.clusapi.database import DatabaseClosed
 from conformance.companion import ProbeContext
 from conformance.errors import TargetLoadError
+from conformance.genscript.events import report_script
 from conformance.monitor import host as host_module
 from conformance.monitor.host import CallOutcome, MonitorCallbacks
 from conformance.monitor.remote import DB_CLOSED, RemoteEvent, loads
@@ -356,6 +357,8 @@ class IsolatedHost:
             resapi.SetLastError(payload)
         elif name == "resutils":
             resutils.report_call(*payload)
+        elif name == "script":
+            report_script(*payload)
         elif name == "observe":
             key, op, path, value_name, write = payload
             observer = self._keys[key].observer

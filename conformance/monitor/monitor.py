@@ -44,6 +44,7 @@ from typing import Any
 
 from conformance import resutils
 from conformance.clusapi import HKEY, ClusterDatabase, InMemoryClusterDatabase
+from conformance.genscript.events import observe_script
 from conformance.monitor.host import CallOutcome, Host, current_entry
 from conformance.monitor.policy import Policy
 from conformance.monitor.remote import plain
@@ -222,6 +223,7 @@ class Resource:
     common: dict[str, int] = field(default_factory=dict)
     resid: Any = None
     opened: bool = False
+    in_open: bool = False  # Open is running: the DLL has the handle, not yet a RESID
     closing: bool = False
     closed: bool = False
     open_error: int | None = None
@@ -237,8 +239,19 @@ class Resource:
     restart_at: float | None = None
     retried: bool = False  # the one last attempt after RetryPeriodOnFailure was made
     polls: dict[str, int] = field(default_factory=lambda: {"LooksAlive": 0, "IsAlive": 0})
-    cond: threading.Condition = field(default_factory=threading.Condition)
+    #: Every change of the fields above is made under ``cond`` and announced on it.
+    cond: threading.Condition = field(init=False)
+    #: The supervisor's own condition, on the same lock: waking it on every change would cost
+    #: a thread switch per call, so `ResourceMonitor._changed` wakes it only when it must act
+    #: before the time it sleeps until (``sleeping_until``; None while it is awake).
+    timer: threading.Condition = field(init=False)
+    sleeping_until: float | None = None
+    polls_for: int | None = None  # the Online (generation) the supervisor's poll times are for
     supervisor: threading.Thread | None = None
+
+    def __post_init__(self) -> None:
+        lock = threading.RLock()
+        self.cond, self.timer = threading.Condition(lock), threading.Condition(lock)
 
     # --- the operations a scenario asks for --------------------------------------------------
     def online(self, wait: bool = True, timeout: float | None = None) -> int:
@@ -347,6 +360,7 @@ class ResourceMonitor:
         self._unobserve = [
             observe_last_error(self._on_set_last_error),
             resutils.observe_calls(self._on_resutils_call),
+            observe_script(self._on_script),
         ]
 
     # --- Startup -----------------------------------------------------------------------------
@@ -438,7 +452,7 @@ class ResourceMonitor:
                         resource.pending = None
                     if state == ClusterResourceOnline:
                         self._online_reached(resource, op)
-                resource.cond.notify_all()
+                self._changed(resource)
         event.data.update(known_handle=True, phase=phase)
         event.result = int(exit_state)
         event.end = self.trace.now()
@@ -493,6 +507,13 @@ class ResourceMonitor:
             data={"refused": why} if why else {},
         )
 
+    def _on_script(self, resource: str, what: str, data: dict[str, Any]) -> None:
+        """The Generic Script DLL's account of its script (``ScriptLoad``, ``ScriptCall``,
+        ``ScriptUnload``, ``ScriptObject``): what the GS rules judge."""
+        if resource not in {r.name for r in self.resources}:
+            return  # another monitor's instance
+        self.trace.instant(CALLBACK, f"Script{what.capitalize()}", resource=resource, data=data)
+
     def _on_database_access(self, resource: str | None) -> Any:
         def observe(op: str, path: str, name: str | None, write: bool) -> None:
             context = current_entry()
@@ -527,13 +548,17 @@ class ResourceMonitor:
             self, name, RESOURCE_HANDLE(next(self._handles)), key, dict(common or {})
         )
         self.resources.append(resource)
-        with self._serial, self._lifecycle:
-            event, outcome = self._invoke(
-                "Open",
-                name,
-                {"ResourceName": name, "ResourceKey": key, "ResourceHandle": resource.handle},
-                (name, key, resource.handle),
-            )
+        resource.in_open = True  # the handle is the DLL's from now on: Open may log with it
+        try:
+            with self._serial, self._lifecycle:
+                event, outcome = self._invoke(
+                    "Open",
+                    name,
+                    {"ResourceName": name, "ResourceKey": key, "ResourceHandle": resource.handle},
+                    (name, key, resource.handle),
+                )
+        finally:
+            resource.in_open = False
         resid = outcome.value if outcome.returned else None
         if resid is None or resid is False or resid == 0:
             resource.open_error = self._last_error_during(event)
@@ -554,7 +579,7 @@ class ResourceMonitor:
         with resource.cond:
             resource.closing = True
             resource.restart_at = resource.restart_plan = None
-            resource.cond.notify_all()
+            self._changed(resource)
         try:
             with self._serial:
                 with resource.cond:  # a Terminate decided before Close runs first, never after
@@ -627,7 +652,7 @@ class ResourceMonitor:
                 with resource.cond:
                     if resource.pending is op:
                         resource.pending = None
-                    resource.cond.notify_all()
+                    self._changed(resource)
                 raise
             status = outcome.value if outcome.returned else None
             with resource.cond:
@@ -660,7 +685,7 @@ class ResourceMonitor:
                     resource.event_handle = event_handle.value
                     resource.looks_alive_off = True
                     event.data["EventHandle"] = repr(event_handle.value)
-                resource.cond.notify_all()
+                self._changed(resource)
         if failure:
             try:
                 why = outcome.error or f"returned {error_name(status)}"
@@ -720,7 +745,7 @@ class ResourceMonitor:
             resource.pending = None
         resource.terminating += 1
         resource.terminated_at = time.perf_counter()
-        resource.cond.notify_all()
+        self._changed(resource)
         return failed
 
     def _plan_restart(self, resource: Resource) -> None:
@@ -760,7 +785,7 @@ class ResourceMonitor:
                 resource.terminating -= 1
                 if resource.restart_plan is not None and not resource.terminating:
                     resource.restart_at = resource.terminated_at + resource.restart_plan[1]
-                resource.cond.notify_all()
+                self._changed(resource)
 
     # --- control codes -----------------------------------------------------------------------
     def type_control(
@@ -844,8 +869,34 @@ class ResourceMonitor:
             _, outcome = self._invoke(entry, resource.name, *self._resid(resource))
         with resource.cond:
             resource.polls[entry] += 1
-            resource.cond.notify_all()
+            self._changed(resource)
         return outcome.value if outcome.returned else None
+
+    def _changed(self, resource: Resource) -> None:
+        """Announce a change of ``resource`` (under its lock) to whoever waits for one, and to
+        its supervisor when the change may need it before the time it sleeps until."""
+        resource.cond.notify_all()
+        until = resource.sleeping_until
+        if until is not None and self._next_wake(resource) < until:
+            resource.timer.notify()
+
+    def _next_wake(self, resource: Resource) -> float:
+        """The earliest time the supervisor may have to act (a lower bound of what
+        `_supervise` decides from the same state; -inf: at once)."""
+        if self._stopping.is_set() or self.wedged is not None or resource.closing:
+            return float("-inf")
+        op = resource.pending
+        if resource.terminating:
+            return float("inf")
+        if op is not None and op.returned_pending and not op.done:
+            return op.last_update + resource.interval("PendingTimeout")
+        if resource.state == ClusterResourceFailed and resource.restart_at is not None:
+            return resource.restart_at
+        if resource.state == ClusterResourceOnline and op is None:
+            if resource.polls_for != resource.generation or resource.event_handle is not None:
+                return float("-inf")  # its poll times are for another Online, or none yet
+            return float("inf")  # it sleeps until the next poll it scheduled: still right
+        return float("inf")
 
     def _supervise(self, resource: Resource) -> None:
         """Per-resource timers: PendingTimeout while pending, polls while Online. Each poll is
@@ -866,6 +917,7 @@ class ResourceMonitor:
                     action = None
                     if resource.generation != generation:
                         due, generation = None, resource.generation
+                    resource.polls_for = None
                     if resource.terminating:
                         due = None
                     elif op is not None and op.returned_pending and not op.done:
@@ -886,6 +938,7 @@ class ResourceMonitor:
                     elif resource.state == ClusterResourceOnline and op is None:
                         if due is None:
                             due = self._first_polls(resource, now)
+                        resource.polls_for = generation
                         ready = sorted((at, entry) for entry, at in due.items() if at <= now)
                         if fired and resource.event_handle is handle:
                             action = "event"
@@ -899,7 +952,11 @@ class ResourceMonitor:
                     else:
                         due = None
                     if action is None:
-                        resource.cond.wait(None if wake is None else max(0.0, wake - now))
+                        resource.sleeping_until = float("inf") if wake is None else wake
+                        try:
+                            resource.timer.wait(None if wake is None else max(0.0, wake - now))
+                        finally:
+                            resource.sleeping_until = None
                         continue
                 if action == "pending-timeout":
                     self._pending_timeout(resource, op)
@@ -980,7 +1037,7 @@ class ResourceMonitor:
             )
         with resource.cond:
             resource.polls[entry] += 1
-            resource.cond.notify_all()
+            self._changed(resource)
         return outcome.returned and BOOL_is_TRUE(outcome.value)
 
     def _fail(self, resource: Resource, why: str, generation: int) -> None:
@@ -1107,7 +1164,7 @@ class ResourceMonitor:
         self._stopping.set()
         for resource in self.resources:
             with resource.cond:
-                resource.cond.notify_all()
+                self._changed(resource)
 
     def _require_open(self, resource: Resource) -> None:
         if not resource.opened:
@@ -1117,7 +1174,8 @@ class ResourceMonitor:
 
     def _by_handle(self, handle: Any) -> Resource | None:
         for resource in self.resources:
-            if resource.handle == handle and resource.opened and not resource.closed:
+            live = (resource.opened or resource.in_open) and not resource.closed
+            if live and resource.handle == handle:
                 return resource
         return None
 
@@ -1155,7 +1213,7 @@ class ResourceMonitor:
             self._stopping.set()
             for resource in self.resources:
                 with resource.cond:
-                    resource.cond.notify_all()
+                    self._changed(resource)
             for unobserve in self._unobserve:
                 unobserve()
             self.host.close()  # a call that never returned keeps its thread; the idle ones end

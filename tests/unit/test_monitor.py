@@ -1727,3 +1727,44 @@ def test_resource_control_is_serialised_but_may_overlap_terminate(rig):
     [rc], [term], [alive] = (dll.calls_of(n) for n in ("ResourceControl", "Terminate", "IsAlive"))
     assert rc.overlaps(term), "Terminate may run while ResourceControl does (CX-1)"
     assert not rc.overlaps(alive), "IsAlive waits for ResourceControl (RM-4)"
+
+
+def open_that_logs(dll, name, key, handle):
+    dll.LogEvent(handle, LOG_INFORMATION, "opening %1", name)
+    return None if name == "refused" else f"resid:{name}"
+
+
+def test_the_handle_is_known_from_the_start_of_open_until_close(rig):
+    """The DLL has its ResourceHandle as soon as Open is called (the ClipBook sample logs from
+    Open), and loses it when Close returns or when Open returned NULL."""
+    dll = ScriptedDLL(Open=open_that_logs)
+    monitor = rig.monitor(dll)
+    resource = rig.open(monitor)
+    [during_open] = monitor.trace.callbacks("LogEvent")
+    assert during_open.data["known_handle"] and during_open.resource == "r1", (
+        "a LogEvent from Open with the handle Open was given should be known"
+    )
+    refused = rig.open(monitor, "refused")
+    assert not refused.opened, "the scripted Open returns NULL for 'refused'"
+    for gone in (refused, resource):
+        if gone is resource:
+            resource.close()
+        dll.LogEvent(gone.handle, LOG_INFORMATION, "after")
+        after = monitor.trace.callbacks("LogEvent")[-1]
+        assert after.data["known_handle"] is False, (
+            f"the handle of {gone.name} should be unknown once Open returned NULL or Close returned"
+        )
+
+
+def test_an_exception_is_named_so_that_it_can_be_found():
+    import struct
+
+    from conformance.monitor.host import error_text
+
+    with pytest.raises(struct.error) as raised:
+        struct.unpack("<I", b"")
+    assert error_text(raised.value).startswith("struct.error: "), (
+        "an exception of a module should carry the module's name, not a bare 'error'"
+    )
+    assert error_text(ValueError("x")) == "ValueError: x", "builtins keep their plain name"
+    assert len(error_text(ValueError("x" * 2000))) == 500, "the text is bounded"

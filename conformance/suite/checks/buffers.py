@@ -34,6 +34,7 @@ from conformance.suite.checks.control_codes import (
     record_of,
 )
 from conformance.suite.context import NotApplicable, RunContext, counted
+from conformance.suite.controls import ControlRecord
 
 #: Sizes of the fixed answers, and what they are.
 FIXED = {
@@ -48,7 +49,8 @@ def _more_data(ctx: RunContext, entry: str) -> str:
     probes = [p for p in record.probes.values() if p.required is not None]
     if not probes:
         raise NotApplicable(
-            f"no control code returned data from {entry}, so no buffer was too small"
+            f"no control code returned data from {entry} with a credible BytesReturned"
+            f"{_incredible(record)}, so no buffer was too small"
         )
     sizes = 0
     for found in probes:
@@ -183,8 +185,26 @@ def _well_formed(ctx: RunContext, entry: str) -> str:
                 buffer_lines(first),
             )
     if not answers:
-        raise NotApplicable(f"no documented data code was answered by {entry}")
+        raise NotApplicable(
+            f"no documented data code was answered by {entry} with a credible BytesReturned"
+            f"{_incredible(record)}"
+        )
     return f"{counted(answers, 'answer')} well-formed"
+
+
+def _incredible(record: ControlRecord) -> str:
+    """Why answers that came back are not judged here, for a NotApplicable reason."""
+    doubted = [
+        p
+        for p in record.probes.values()
+        if judged([p.first])
+        and p.first.status == ERROR_SUCCESS
+        and p.required is None
+        and dword(p.first.bytes_returned)
+    ]
+    return (
+        f" ({counted(len(doubted), 'answer')} not credible: see buffer-bounds)" if doubted else ""
+    )
 
 
 each("well-formed-output", _well_formed)

@@ -9,6 +9,7 @@ from conformance.resapi import (
     ERROR_RESOURCE_NOT_AVAILABLE,
     OPTIONAL_ENTRY_POINTS,
     V1_ENTRY_POINTS,
+    control_code_name,
     error_name,
 )
 from conformance.suite.context import RunContext, ScenarioRun, Violation, counted
@@ -54,6 +55,15 @@ def is_dword(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= DWORD_MAX
 
 
+def _given(event: TraceEvent) -> str:
+    """What a control call was asked, for messages: the code and the InBuffer's size."""
+    if "ControlCode" not in event.args:
+        return ""
+    size = event.args.get("InBufferSize")
+    buffer = "a NULL InBuffer" if size is None else f"a {size}-byte InBuffer"
+    return f" (asked {control_code_name(event.args['ControlCode'])} with {buffer})"
+
+
 def _returns(entry: str):
     def returns(ctx: RunContext) -> str:
         _, found = calls(ctx, entry)
@@ -61,7 +71,11 @@ def _returns(entry: str):
             if event.cut_short:
                 continue  # the host process ended (Process.survives), or rescheck stopped
             if event.error:
-                raise Violation(f"{entry} raised {event.error}", trace, [event])
+                others = sum(1 for _, e in found if e.error) - 1
+                also = f"; {counted(others, 'other call')} raised too" if others else ""
+                raise Violation(
+                    f"{entry}{_given(event)} raised {event.error}{also}", trace, [event]
+                )
             if event.end is None:
                 stuck = event.data.get("deadlock_timeout_s")
                 if stuck is None:

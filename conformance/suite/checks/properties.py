@@ -254,7 +254,13 @@ def _malformed_input(ctx: RunContext, entry: str) -> str:
                 _shown(change),
             )
     buffers = counted(len(changes), "malformed buffer")
-    return f"{buffers} refused by VALIDATE and SET, the database untouched"
+    unanswered = len(record.malformed) - len(changes)
+    also = (
+        f"; {unanswered} more got no status back (see {entry}.returns and {entry}.return-code)"
+        if unanswered
+        else ""
+    )
+    return f"{buffers} refused by VALIDATE and SET, the database untouched{also}"
 
 
 each("malformed-input", _malformed_input)
