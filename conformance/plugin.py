@@ -107,6 +107,23 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Mod
     return pytest.Module.from_parent(parent, path=file_path)
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Deselect the rules that cannot apply to the target (control-script rules for a DLL)."""
+    if _LOADED not in config.stash:
+        return
+    from conformance.suite.runner import applies
+
+    target, _ = config.stash[_LOADED]
+    keep, drop = [], []
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        rule = params.get("rule") if item.path == SUITE_MODULE else None
+        (drop if rule is not None and not applies(rule, target) else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
 def pytest_report_header(config: pytest.Config) -> list[str]:
     if _TARGET not in config.stash:
         return []

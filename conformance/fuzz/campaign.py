@@ -243,7 +243,7 @@ Run it with plain pytest: it fails while the target breaks the rule, and passes 
 from conformance.fuzz import Step, replay
 from conformance.targets import load_target
 
-TARGET = {str(target.ref.path)!r}
+TARGET = {str(target.path)!r}
 STEPS = [
 {steps}
 ]

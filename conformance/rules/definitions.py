@@ -36,8 +36,8 @@ _BUDGETS = (
     ("Online", ("ON-5", "PO-1", "RM-5"), "W:implementing-online"),
     ("Offline", ("OF-5", "PO-1", "RM-5"), "W:implementing-offline"),
     ("Terminate", ("TE-5", "RM-5"), "W:implementing-terminate"),
-    ("LooksAlive", ("LA-7", "RM-5"), "W:implementing-looksalive"),
-    ("IsAlive", ("IA-6", "RM-5"), "W:implementing-isalive"),
+    ("LooksAlive", ("LA-7", "RM-5", "GS-15"), "W:implementing-looksalive"),
+    ("IsAlive", ("IA-6", "RM-5", "GS-15"), "W:implementing-isalive"),
     ("ResourceControl", ("RC-9", "RM-5"), "W:implementing-resourcecontrol"),
     ("ResourceTypeControl", ("RC-9", "RM-5"), "W:implementing-resourcetypecontrol"),
 )
@@ -467,7 +467,7 @@ RULES: tuple[Rule, ...] = (
         "probe agrees), IsAlive returns FALSE, or the failure event has already told the "
         "monitor.",
         "W:implementing-isalive",
-        ("IA-3", "IA-4", "IA-1"),
+        ("IA-3", "IA-4", "IA-1", "GS-16"),
         policy=_PROBE_POLICY,
     ),
     Rule(
@@ -708,5 +708,68 @@ RULES: tuple[Rule, ...] = (
         ("RC-7",),
         policy=_PROBE_POLICY + " The probe is given the values the status says are in effect; "
         "a property the entity does not depend on passes either way.",
+    ),
+    *(
+        Rule(
+            "Script.health-checks",
+            REQUIRED,
+            ("LooksAlive", "IsAlive"),
+            "A Generic Script control script implements LooksAlive and IsAlive.",
+            "W:scripting-entry-points",
+            ("GS-10", "GS-1"),
+            policy="The page says the script 'must' implement both. Judged on the parse of the "
+            "script (VBScript names are matched without regard to case).",
+        ),
+        Rule(
+            "Script.no-parameters",
+            REQUIRED,
+            ("Open", "Online", "Offline", "Close", "Terminate", "LooksAlive", "IsAlive"),
+            "Script entry points take no parameters.",
+            "W:scripting-entry-points",
+            ("GS-12",),
+            policy="The page states as documented behaviour that script functions receive no "
+            "parameters, without a level. A VBScript function that declares one fails with "
+            "error 450 every time it is called, so rescheck treats a declared parameter as "
+            "required.",
+        ),
+        Rule(
+            "Script.boolean-health",
+            RECOMMENDED,
+            ("LooksAlive", "IsAlive"),
+            "LooksAlive and IsAlive return Boolean true rather than numeric zero for success.",
+            "W:scripting-entry-points",
+            ("GS-14",),
+            policy="'Should' in the docs. The page's own example returns a command's exit code "
+            "(numeric zero) from LooksAlive, which this rule reports.",
+        ),
+        Rule(
+            "Script.runtime-errors",
+            RECOMMENDED,
+            ("Open", "Online", "Offline", "Close", "Terminate", "LooksAlive", "IsAlive"),
+            "Script-level code and the script's entry points complete without a runtime error.",
+            "W:scripting-entry-points",
+            ("GS-13", "GS-18", "GS-21", "GS-39"),
+            policy="The docs say only that an error makes the function fail, and that a "
+            "failure goes to the cluster log (GS-13); they give no level. rescheck reports each "
+            "runtime error with the script's file, line and message as recommended; what the "
+            "failure does to the resource (an Online that fails, a healthy resource reported "
+            "failed) is judged by the lifecycle rules at their own level. Writing to a console "
+            "(WScript.Echo, GS-39) and an Open that cannot run twice in one load (GS-21) show up "
+            "here.",
+        ),
+        Rule(
+            "Script.cluster-api",
+            REQUIRED,
+            ("Open", "Online", "Offline", "Close", "Terminate", "LooksAlive", "IsAlive"),
+            "A control script uses neither the Cluster Automation Server (MSCluster.*) nor the "
+            "cluster WMI provider (root\\MSCluster): all cluster interaction goes through the "
+            "Resource object.",
+            "W:scripting-entry-points",
+            ("GS-38",),
+            policy="The page says 'do not' (to avoid deadlocks); rescheck reads the prohibition "
+            "as required. Seen when the script creates such an object (CreateObject, "
+            "ActiveXObject or GetObject); the stand-in then fails as the object would be "
+            "refused.",
+        ),
     ),
 )

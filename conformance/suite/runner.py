@@ -27,6 +27,12 @@ def select_rules(patterns: list[str] | None) -> list[Rule]:
     return [r for r in rules if any(fnmatch.fnmatchcase(r.id, p) for p in patterns)]
 
 
+def applies(rule: Rule, target: Target) -> bool:
+    """Whether ``rule`` can apply to ``target``: the Script.* rules (§8) judge control
+    scripts only; every other rule judges a DLL, the Generic Script DLL included."""
+    return target.script is not None or not rule.id.startswith("Script.")
+
+
 def run_suite(
     target: Target,
     policy: Policy | None = None,
@@ -53,8 +59,9 @@ def run_suite(
     started = time.perf_counter()
     ctx = RunContext(target, policy, deadline=started + budget)
     result.info["budget_s"] = budget
+    chosen = [r for r in (rules if rules is not None else catalogue()) if applies(r, target)]
     try:
-        for rule in rules if rules is not None else catalogue():
+        for rule in chosen:
             if time.perf_counter() - started > budget:
                 check = CheckResult.for_rule(
                     rule,

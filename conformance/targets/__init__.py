@@ -7,6 +7,8 @@ line, with exit code 2.
 
 from __future__ import annotations
 
+import ast
+import hashlib
 import importlib.util
 import time
 from collections.abc import Mapping
@@ -16,6 +18,15 @@ from typing import Any
 
 from conformance.companion import Companion, ProbeContext, validate
 from conformance.errors import TargetLoadError, UsageError
+from conformance.genscript import GENERIC_SCRIPT, SCRIPT_FILE_PATH
+from conformance.genscript import dll as genscript_dll
+from conformance.genscript.engine import (
+    SCRIPT_ENTRY_POINTS,
+    FunctionInfo,
+    language_of,
+    parse,
+    parse_elsewhere,
+)
 from conformance.monitor.host import Host, InProcessHost
 from conformance.monitor.isolated import IsolatedHost
 from conformance.monitor.monitor import (
@@ -47,6 +58,10 @@ class Target:
     hosting: str = "isolated"
     companion_path: str | None = None
     overrides: dict[str, Any] = field(default_factory=dict)  # -o NAME=VALUE
+    #: A control script's path and its functions as parsed; ``ref`` is then the Generic
+    #: Script DLL that hosts it.
+    script: Path | None = None
+    script_functions: dict[str, FunctionInfo] = field(default_factory=dict)
 
     def new_host(self) -> Host:
         """A host with a fresh copy of the target, as a new Resource Monitor process has."""
@@ -60,17 +75,25 @@ class Target:
         """An instance's private properties: the companion's (where it lives), then ``-o``."""
         return {**host.properties_for(resource_name), **self.overrides}
 
+    @property
+    def path(self) -> Path:
+        """The file under test: the control script, or the DLL's module."""
+        return self.script or self.ref.path
+
     def sha256(self) -> str:
-        return self.ref.sha256()
+        return hashlib.sha256(self.path.read_bytes()).hexdigest()
 
     def describe(self) -> dict[str, Any]:
-        return {
+        described = {
             "target": self.given,
             "kind": self.kind,
             "resource_type": self.resource_type,
-            "path": str(self.ref.path),
+            "path": str(self.path),
             "sha256": self.sha256(),
         }
+        if self.script is not None:
+            described["language"] = language_of(self.script)
+        return described
 
 
 def load_target(
@@ -89,6 +112,9 @@ def load_target(
         raise UsageError(f"unknown hosting {hosting!r}; choose one of {', '.join(HOSTINGS)}")
     if not given:
         raise UsageError("no resource type given; pass --resource-type MODULE_OR_PATH")
+    script = control_script(given)
+    if script is not None:
+        return _script_target(given, script, companion_path, overrides, policy, hosting)
     ref = resolve(given)
     host: Host
     if hosting == "in-process":
@@ -102,6 +128,67 @@ def load_target(
     name = type_name or companion.resource_type or declared or ref.name.rpartition(".")[2]
     target = Target(
         given, "python-dll", name, companion, ref, hosting, companion_path, dict(overrides or {})
+    )
+    preflight(target, policy or Policy(), host)
+    return target
+
+
+def control_script(given: str) -> Path | None:
+    """``given`` as a Generic Script control script: a .vbs or .js file, or a .py file that
+    defines script entry points and no Startup (a Python resource DLL defines Startup)."""
+    path = Path(given).expanduser()
+    suffix = path.suffix.lower()
+    if suffix in (".vbs", ".js"):
+        return path
+    if suffix != ".py" or not path.is_file():
+        return None
+    try:
+        tree = ast.parse(path.read_bytes())
+    except (SyntaxError, ValueError):
+        return None  # the DLL loader says where the syntax error is
+    names = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    return path if "Startup" not in names and names & set(SCRIPT_ENTRY_POINTS) else None
+
+
+def _script_target(
+    given: str,
+    script: Path,
+    companion_path: str | None,
+    overrides: Mapping[str, Any] | None,
+    policy: Policy | None,
+    hosting: str,
+) -> Target:
+    """A control script, hosted by the Generic Script DLL with the script as its
+    ScriptFilePath; its companion is ``<script>_companion.py`` beside it."""
+    if not script.exists():
+        raise TargetLoadError(f"no such file: {given}")
+    if not script.is_file():
+        raise TargetLoadError(f"{given} is not a file; a control script is a .vbs, .js or .py file")
+    script = script.resolve()
+    functions = parse_elsewhere(script) if hosting == "isolated" else parse(script)
+    beside = script.with_name(f"{script.stem}_companion.py")
+    companion_path = companion_path or (str(beside) if beside.is_file() else None)
+    ref = resolve(genscript_dll.__file__)
+    properties = {SCRIPT_FILE_PATH: str(script), **(overrides or {})}
+    host: Host
+    if hosting == "in-process":
+        module = load_fresh(ref)
+        companion = _find_companion(ref, module, companion_path).with_overrides(properties)
+        host = InProcessHost(module, companion=companion)
+    else:
+        host = IsolatedHost(ref, companion_path)
+        companion, _ = _companion_in_host(host.info)
+    target = Target(
+        given,
+        "generic-script",
+        GENERIC_SCRIPT,
+        companion,
+        ref,
+        hosting,
+        companion_path,
+        properties,
+        script,
+        functions,
     )
     preflight(target, policy or Policy(), host)
     return target

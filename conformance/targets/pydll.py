@@ -59,7 +59,10 @@ def resolve(given: str) -> ModuleRef:
                 "or a dotted module name importable from the current directory"
             )
         if path.suffix != ".py":
-            raise TargetLoadError(f"{given} is not a .py file; a Python resource DLL is a module")
+            raise TargetLoadError(
+                f"{given} is neither a Python resource DLL (a .py module) nor a control script "
+                "(.vbs, .js or .py)"
+            )
         name, root = _package_root(path.resolve())
         return ModuleRef(given, name, path.resolve(), str(root))
     if "" not in sys.path and os.getcwd() not in sys.path:
@@ -128,7 +131,7 @@ def _execute(ref: ModuleRef, spec: ModuleSpec) -> ModuleType:
     except SyntaxError as exc:
         _restore(ref.name, previous)
         raise TargetLoadError(
-            f"{ref.given} has a syntax error at line {exc.lineno}: {exc.msg}"
+            f"{ref.given}:{exc.lineno}:{exc.offset}: Python syntax error: {exc.msg}"
         ) from None
     except ModuleNotFoundError as exc:
         _restore(ref.name, previous)

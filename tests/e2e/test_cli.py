@@ -26,7 +26,8 @@ def test_conforming_dll_is_compliant_with_reports(write_dll, tmp_path: Path) -> 
     results = json.loads((out / "results.json").read_text())
     assert results["verdict"] == "compliant", results["verdict"]
     assert results["schema"] == 1
-    assert len(results["checks"]) == len(catalogue()), "expected one check per rule"
+    dll_rules = [r for r in catalogue() if not r.id.startswith("Script.")]
+    assert len(results["checks"]) == len(dll_rules), "expected one check per rule of a DLL"
     for name in ("junit.xml", "report.html", "results.jsonl"):
         assert (out / name).is_file(), f"expected {name} in the report directory"
     assert "verdict: COMPLIANT" in done.stdout
@@ -109,7 +110,7 @@ def test_recommended_failure_is_a_warning_unless_strict(write_dll, tmp_path: Pat
             {"return ERROR_SUCCESS, FunctionTable(": "return None or FunctionTable("},
             "it must return (status, FunctionTable)",
         ),
-        ({"class Instance:": "class Instance(:"}, "has a syntax error at line"),
+        ({"class Instance:": "class Instance(:"}, "Python syntax error"),
         (
             {"from conformance.resapi": "import no_such_module_x\nfrom conformance.resapi"},
             "imports 'no_such_module_x', which is not installed",

@@ -2,7 +2,9 @@
 
 For every rule of the catalogue, ``fixtures/<rule id in snake case>.py`` is a resource DLL
 that violates exactly that rule: the suite must report that rule failed (with a message) and
-no other rule failed or errored. ``fixtures/conforming.py`` must pass every rule.
+no other rule failed or errored. ``fixtures/conforming.py`` must pass every rule. The rules
+of control scripts (``Script.*``) have one violating script per language in
+``fixtures/scripts/``, and the reference scripts must pass every rule.
 """
 
 from __future__ import annotations
@@ -19,6 +21,14 @@ from conformance.rules import Rule, catalogue
 from conformance.suite.runner import check_resource_type
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
+SCRIPT_FIXTURES = FIXTURES / "scripts"
+#: One violating script per language for each Script.* rule.
+LANGUAGES = ("vbs", "js", "py")
+#: The conforming control scripts: the reference ones, one per language.
+REFERENCE_SCRIPTS = tuple(
+    Path(__file__).resolve().parents[2] / "reference_impls" / "scripts" / f"lease_file.{ext}"
+    for ext in LANGUAGES
+)
 BAD_OUTCOMES = ("failed", "error")
 EVIDENCE_LINES = 20
 
@@ -29,12 +39,24 @@ def fixture_name(rule_id: str) -> str:
 
 
 RULES = catalogue()
+DLL_RULES = [rule for rule in RULES if not rule.id.startswith("Script.")]
+SCRIPT_RULES = [rule for rule in RULES if rule.id.startswith("Script.")]
 
 
 @functools.cache
 def run_fixture(name: str) -> RunResult:
-    """The suite's verdict on ``fixtures.<name>`` (computed once per test process)."""
-    return check_resource_type(f"fixtures.{name}")
+    """The suite's verdict on ``fixtures.<name>``, or on a script path (computed once per
+    test process)."""
+    return check_resource_type(name if "/" in name else f"fixtures.{name}")
+
+
+def first_comment(path: Path) -> str:
+    """A fixture's description: a Python docstring, or a script's first comment line."""
+    text = path.read_text("utf-8")
+    if path.suffix == ".py":
+        return ast.get_docstring(ast.parse(text)) or ""
+    first = text.splitlines()[0] if text else ""
+    return first.lstrip("'/ ").strip()
 
 
 def describe(checks: list) -> str:
@@ -49,52 +71,62 @@ def describe(checks: list) -> str:
     return "\n".join(lines)
 
 
+def fixture_paths(rule: Rule) -> list[Path]:
+    name = fixture_name(rule.id)
+    if rule in SCRIPT_RULES:
+        return [SCRIPT_FIXTURES / f"{name}.{ext}" for ext in LANGUAGES]
+    return [FIXTURES / f"{name}.py"]
+
+
 def test_every_rule_has_a_fixture() -> None:
     missing = [
-        f"{rule.id} -> fixtures/{fixture_name(rule.id)}.py"
+        f"{rule.id} -> {path.relative_to(FIXTURES.parent)}"
         for rule in RULES
-        if not (FIXTURES / f"{fixture_name(rule.id)}.py").is_file()
+        for path in fixture_paths(rule)
+        if not path.is_file()
     ]
     assert not missing, (
-        f"expected a violating fixture module for each of the {len(RULES)} rules; "
-        f"{len(missing)} have none:\n  " + "\n  ".join(missing)
+        f"expected a violating fixture for each of the {len(RULES)} rules (one per language "
+        f"for Script.* rules); {len(missing)} are missing:\n  " + "\n  ".join(missing)
     )
     undocumented = []
     for rule in RULES:
-        path = FIXTURES / f"{fixture_name(rule.id)}.py"
-        doc = ast.get_docstring(ast.parse(path.read_text("utf-8"))) or ""
-        if not doc.startswith(f"Violates {rule.id}:"):
-            undocumented.append(f"{path.name}: {doc.splitlines()[0] if doc else '(no docstring)'}")
+        for path in fixture_paths(rule):
+            doc = first_comment(path)
+            if not doc.startswith(f"Violates {rule.id}:"):
+                undocumented.append(f"{path.name}: {doc.splitlines()[0] if doc else '(none)'}")
     assert not undocumented, (
-        "expected each fixture's docstring to start with 'Violates <rule id>: <how>'; instead:\n  "
-        + "\n  ".join(undocumented)
+        "expected each fixture's docstring (a script's first comment) to start with "
+        "'Violates <rule id>: <how>'; instead:\n  " + "\n  ".join(undocumented)
     )
 
 
-@pytest.mark.parametrize("rule", RULES, ids=lambda rule: rule.id)
-def test_fixture_violates_exactly_its_rule(rule: Rule) -> None:
-    name = fixture_name(rule.id)
-    if not (FIXTURES / f"{name}.py").is_file():
-        pytest.fail(f"expected fixtures/{name}.py violating {rule.id}; there is no such module")
+@pytest.mark.parametrize(
+    "rule, path",
+    [(rule, path) for rule in RULES for path in fixture_paths(rule)],
+    ids=lambda value: value.id if isinstance(value, Rule) else value.suffix,
+)
+def test_fixture_violates_exactly_its_rule(rule: Rule, path: Path) -> None:
+    name = str(path) if rule in SCRIPT_RULES else fixture_name(rule.id)
+    if not path.is_file():
+        pytest.fail(f"expected {path} violating {rule.id}; there is no such file")
     result = run_fixture(name)
     by_id = {check.id: check for check in result.checks}
     own = by_id.get(rule.id)
     assert own is not None, (
-        f"expected a check result for {rule.id} from fixtures.{name}; "
-        f"got results for {sorted(by_id)}"
+        f"expected a check result for {rule.id} from {name}; got results for {sorted(by_id)}"
     )
     assert own.outcome == "failed" and own.message, (
-        f"expected {rule.id} to fail with a message for fixtures.{name}; instead:\n"
-        + describe([own])
+        f"expected {rule.id} to fail with a message for {name}; instead:\n" + describe([own])
     )
     others = [c for c in result.checks if c.id != rule.id and c.outcome in BAD_OUTCOMES]
     assert not others, (
-        f"expected only {rule.id} to fail for fixtures.{name}; "
+        f"expected only {rule.id} to fail for {name}; "
         f"{len(others)} other checks failed or errored too:\n" + describe(others)
     )
     expected_verdict = "non-compliant" if rule.level == "required" else "compliant"
     assert result.verdict == expected_verdict, (
-        f"expected verdict {expected_verdict!r} for fixtures.{name}, whose only failure is the "
+        f"expected verdict {expected_verdict!r} for {name}, whose only failure is the "
         f"{rule.level} rule {rule.id}; got {result.verdict!r} ({result.counts()})"
     )
 
@@ -105,27 +137,29 @@ def test_fixture_violates_exactly_its_rule(rule: Rule) -> None:
 CONFORMING = ("conforming", "conforming_async")
 
 
-@pytest.mark.parametrize("name", CONFORMING)
+@pytest.mark.parametrize(
+    "name", [*CONFORMING, *(str(p) for p in REFERENCE_SCRIPTS)], ids=lambda n: Path(n).name
+)
 def test_conforming_fixture_fails_nothing(name: str) -> None:
     result = run_fixture(name)
     bad = [c for c in result.checks if c.outcome in BAD_OUTCOMES]
-    assert not bad, f"expected fixtures.{name} to fail no rule; {len(bad)} did:\n" + describe(bad)
+    assert not bad, f"expected {name} to fail no rule; {len(bad)} did:\n" + describe(bad)
     judged = {c.id for c in result.checks}
-    unjudged = [rule.id for rule in RULES if rule.id not in judged]
+    applicable = RULES if "/" in name else DLL_RULES
+    unjudged = [rule.id for rule in applicable if rule.id not in judged]
     assert not unjudged, f"expected a check result for every rule; none for {unjudged}"
     assert result.verdict == "compliant", (
-        f"expected verdict 'compliant' for fixtures.{name}; got {result.verdict!r} "
-        f"({result.counts()})"
+        f"expected verdict 'compliant' for {name}; got {result.verdict!r} ({result.counts()})"
     )
 
 
 def test_every_rule_passes_for_a_conforming_fixture() -> None:
-    passed = {
-        c.id for name in CONFORMING for c in run_fixture(name).checks if c.outcome == "passed"
-    }
+    everyone = [*CONFORMING, *(str(p) for p in REFERENCE_SCRIPTS)]
+    passed = {c.id for name in everyone for c in run_fixture(name).checks if c.outcome == "passed"}
     never = [rule.id for rule in RULES if rule.id not in passed]
     assert not never, (
-        f"expected every rule to pass for at least one of {CONFORMING}; never passed: {never}\n"
+        f"expected every rule to pass for one of {CONFORMING} or the reference scripts; never "
+        f"passed: {never}\n"
         + describe([c for c in run_fixture(CONFORMING[0]).checks if c.id in never])
     )
 

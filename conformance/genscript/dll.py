@@ -1,0 +1,560 @@
+"""The Generic Script resource DLL: a Python resource DLL that hosts one control script
+instance per resource (GS-5), so every lifecycle rule of the suite applies to scripts too.
+
+Each instance has its own script worker thread, where the script is loaded and its functions
+are called one at a time, following the Resource Monitor actions table (§8.3) row by row:
+
+    Open       load, Open, Close, unload
+    Online     load, Open, Online               (the script stays loaded)
+    LooksAlive LooksAlive                        (never loads or unloads, GS-17)
+    IsAlive    IsAlive
+    Offline    Offline, Close, unload
+    Terminate  load (if not loaded), Open, Terminate, Close, unload
+    Close      load, Open, Close, unload
+
+Online and Offline are pending operations (PO-1): a ClusWorker reports OnlinePending or
+OfflinePending while the script runs, then Online, Offline or Failed. A script's answer is
+read as the docs say (GS-13): no value, zero or true is success; anything else, or a runtime
+error, is failure and goes to the cluster log with the script's file and line.
+
+The private property ``ScriptFilePath`` (GS-1) names the script; it is read on each load, so a
+new path takes effect at the next Online (RC-7). The script's own properties (AddProperty)
+live beside it in the resource's Parameters key.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from conformance.clusapi import HKEY, ClusterRegOpenKey, ClusterRegQueryValue
+from conformance.errors import TargetLoadError
+from conformance.genscript import GENERIC_SCRIPT, SCRIPT_FILE_PATH
+from conformance.genscript.engine import (
+    CallAnswer,
+    ScriptEngine,
+    ScriptError,
+    ScriptInterrupted,
+    ScriptWorld,
+    new_engine,
+)
+from conformance.genscript.events import report_script
+from conformance.genscript.host_objects import ComWorld, ResourceObject, Sandbox
+from conformance.resapi import (
+    CLRES_VERSION_V1_00,
+    CLUS_CHAR_UNKNOWN,
+    CLUSCTL_RESOURCE_ENUM_PRIVATE_PROPERTIES,
+    CLUSCTL_RESOURCE_GET_CHARACTERISTICS,
+    CLUSCTL_RESOURCE_GET_PRIVATE_PROPERTIES,
+    CLUSCTL_RESOURCE_GET_PRIVATE_PROPERTY_FMTS,
+    CLUSCTL_RESOURCE_GET_RO_PRIVATE_PROPERTIES,
+    CLUSCTL_RESOURCE_SET_PRIVATE_PROPERTIES,
+    CLUSCTL_RESOURCE_TYPE_GEN_SCRIPT_VALIDATE_PATH,
+    CLUSCTL_RESOURCE_TYPE_GET_CHARACTERISTICS,
+    CLUSCTL_RESOURCE_TYPE_UNKNOWN,
+    CLUSCTL_RESOURCE_UNKNOWN,
+    CLUSCTL_RESOURCE_VALIDATE_PRIVATE_PROPERTIES,
+    CLUSPROP_FORMAT_SZ,
+    ERROR_CLUSTER_RESNAME_NOT_FOUND,
+    ERROR_FILE_NOT_FOUND,
+    ERROR_INVALID_FUNCTION,
+    ERROR_INVALID_PARAMETER,
+    ERROR_IO_PENDING,
+    ERROR_MORE_DATA,
+    ERROR_RESOURCE_NOT_FOUND,
+    ERROR_RESOURCE_PROPERTIES_STORED,
+    ERROR_REVISION_MISMATCH,
+    ERROR_SUCCESS,
+    LOG_ERROR,
+    LOG_INFORMATION,
+    RESOURCE_STATUS,
+    RESUTIL_PROPITEM_REQUIRED,
+    ClusterResourceFailed,
+    ClusterResourceOffline,
+    ClusterResourceOfflinePending,
+    ClusterResourceOnline,
+    ClusterResourceOnlinePending,
+    FunctionTable,
+    ResourceExitStateTerminate,
+    SetLastError,
+)
+from conformance.resutils import (
+    CLUS_WORKER,
+    RESUTIL_PROPERTY_ITEM,
+    ClusWorkerCheckTerminate,
+    ClusWorkerCreate,
+    ClusWorkerTerminate,
+    ResUtilEnumProperties,
+    ResUtilGetAllProperties,
+    ResUtilGetProperties,
+    ResUtilGetPropertyFormats,
+    ResUtilSetPropertyTable,
+    ResUtilVerifyPropertyTable,
+)
+
+RESOURCE_TYPE = GENERIC_SCRIPT
+CHARACTERISTICS = CLUS_CHAR_UNKNOWN
+#: The type's one private property (GS-1); the script adds its own beside it.
+PRIVATE_PROPERTIES = (
+    RESUTIL_PROPERTY_ITEM(
+        SCRIPT_FILE_PATH, Format=CLUSPROP_FORMAT_SZ, Flags=RESUTIL_PROPITEM_REQUIRED
+    ),
+)
+#: How often a pending operation reports while its script runs (s): well inside PendingTimeout.
+REPORT_S = 0.1
+#: The Resource Monitor actions table (§8.3): the steps each request plays.
+ROWS: dict[str, tuple[str, ...]] = {
+    "Open": ("load", "Open", "Close", "unload"),
+    "Online": ("load", "Open", "Online"),
+    "LooksAlive": ("LooksAlive",),
+    "IsAlive": ("IsAlive",),
+    "Offline": ("Offline", "Close", "unload"),
+    "Terminate": ("load", "Open", "Terminate", "Close", "unload"),
+    "Close": ("load", "Open", "Close", "unload"),
+}
+#: The steps whose failure fails the request (the rest of a row is clean-up, whose failure
+#: is logged): Open fails with the script's load or Open, not with the Close that follows.
+DECIDES: dict[str, frozenset[str]] = {
+    "Open": frozenset({"load", "Open"}),
+    "Online": frozenset({"load", "Open", "Online"}),
+    "LooksAlive": frozenset({"LooksAlive"}),
+    "IsAlive": frozenset({"IsAlive"}),
+    "Offline": frozenset({"Offline"}),
+    "Terminate": frozenset(),
+    "Close": frozenset(),
+}
+#: How long an entry point waits for the script thread to end once a row unloaded the script.
+JOIN_S = 1.0
+#: Steps that still run after an earlier step of the row failed: the clean-up.
+CLEANUP = frozenset({"Terminate", "Close", "unload"})
+
+_SetResourceStatus: Any = None
+_LogEvent: Any = None
+
+
+@dataclass
+class Job:
+    """One row of §8.3 on the script thread; ``ok`` once done: every step succeeded."""
+
+    row: str
+    steps: tuple[str, ...]
+    answers: list[tuple[str, CallAnswer]] = field(default_factory=list)
+    done: threading.Event = field(default_factory=threading.Event)
+    cancelled: bool = False  # Terminate came: only the clean-up steps still run
+
+    @property
+    def ok(self) -> bool:
+        return self.done.is_set() and self.failure() is None
+
+    def failure(self) -> tuple[str, CallAnswer] | None:
+        """The first failed step that decides the request (DECIDES)."""
+        decides = DECIDES[self.row]
+        return next(((s, a) for s, a in self.answers if s in decides and not a.succeeded), None)
+
+
+class ScriptThread:
+    """The instance's own worker thread (GS-5), alive while its script is loaded or a row
+    runs: it loads, calls and unloads the script, one row at a time, and ends once a row
+    leaves the script unloaded (so Terminate and Close leave no thread behind, TE-2, CL-4)."""
+
+    def __init__(self, inst: Instance) -> None:
+        self.inst = inst
+        self.engine: ScriptEngine | None = None
+        self.loaded = False
+        self.current: Job | None = None
+        self.thread: threading.Thread | None = None
+        self._jobs: deque[Job] = deque()
+        self._cond = threading.Condition()
+
+    def submit(self, row: str) -> Job:
+        job = Job(row, ROWS[row])
+        with self._cond:
+            self._jobs.append(job)
+            if self.thread is None:
+                self.thread = threading.Thread(
+                    target=self._loop, name=f"script-{self.inst.name}", daemon=True
+                )
+                self.thread.start()
+            self._cond.notify()
+        return job
+
+    def wait(self, job: Job) -> None:
+        """Until ``job`` is done and, if it left the script unloaded, its thread has ended."""
+        job.done.wait()
+        with self._cond:
+            thread = self.thread if not self.loaded else None
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(JOIN_S)
+
+    def cancel(self, job: Job) -> None:
+        """Run no more of ``job`` (Terminate): stop its script call if it is running."""
+        job.cancelled = True
+        engine = self.engine
+        if engine is not None and self.current is job:
+            engine.interrupt()
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                while not self._jobs:
+                    if not self.loaded:
+                        self.thread = None
+                        return
+                    self._cond.wait()
+                job = self.current = self._jobs.popleft()
+            try:
+                self._run(job)
+            except ScriptInterrupted:  # an interrupt that arrived between two steps
+                job.answers.append(("interrupted", CallAnswer("interrupted")))
+            finally:
+                self.current = None
+                job.done.set()
+
+    def _run(self, job: Job) -> None:
+        failed = False
+        for step in job.steps:
+            if (failed or job.cancelled) and step not in CLEANUP:
+                continue
+            if step == "load":
+                answer = self._load()
+            elif step == "unload":
+                self._unload()
+                continue
+            elif not self.loaded:
+                continue  # nothing to call: the load failed (and was recorded)
+            else:
+                answer = self.engine.call(step)  # type: ignore[union-attr]
+                self._report("call", step, answer, job.row)
+            job.answers.append((step, answer))
+            if not answer.succeeded:
+                failed = True
+                self.inst.log_failure(step, answer)
+
+    def _load(self) -> CallAnswer:
+        if self.loaded:
+            return CallAnswer("ok")
+        path = self.inst.script_path()
+        if path is None:
+            answer = CallAnswer(
+                "error", error=ScriptError(f"the {SCRIPT_FILE_PATH} property is not set", "")
+            )
+        else:
+            try:
+                self.engine = new_engine(path)
+            except TargetLoadError as exc:
+                answer = CallAnswer("error", error=ScriptError(str(exc), str(path)))
+            else:
+                com = ComWorld(self.inst.sandbox, self.inst.observe)
+                world = ScriptWorld(self.inst.resource_object(), com)
+                answer = self.engine.load(world)
+                self.loaded = answer.status == "ok"
+        self._report("load", "load", answer, None)
+        return answer
+
+    def _unload(self) -> None:
+        if self.engine is not None and self.loaded:
+            self.engine.unload()
+            self._report("unload", "unload", CallAnswer("ok"), None)
+        self.loaded = False
+
+    def _report(self, what: str, step: str, answer: CallAnswer, row: str | None) -> None:
+        error = answer.error
+        report_script(
+            self.inst.name,
+            what,
+            {
+                "step": step,
+                "row": row,
+                "status": answer.status,
+                "kind": answer.kind,
+                "value": answer.value if answer.kind in ("boolean", "number") else None,
+                "succeeded": answer.succeeded,
+                "error": str(error) if error else None,
+                "line": error.line if error else None,
+                "language": self.engine.language if self.engine is not None else None,
+            },
+        )
+
+
+class Instance:
+    """Per-instance data (DS-3); the object itself is the RESID."""
+
+    def __init__(self, name: str, parameters: HKEY, handle: Any, sandbox: Sandbox) -> None:
+        self.name, self.parameters, self.handle, self.sandbox = name, parameters, handle, sandbox
+        self.lock = threading.Lock()
+        self.state = ClusterResourceOffline
+        self.worker = CLUS_WORKER()
+        self.job: Job | None = None  # the pending operation's row
+        self.script = ScriptThread(self)
+        self.closed = False
+
+    def script_path(self) -> Path | None:
+        status, _, value = ClusterRegQueryValue(self.parameters, SCRIPT_FILE_PATH)
+        if status != ERROR_SUCCESS or not isinstance(value, str) or not value:
+            return None
+        return Path(value)
+
+    def resource_object(self) -> ResourceObject:
+        return ResourceObject(self.name, self.parameters, self.log_information)
+
+    def log_information(self, message: str) -> None:
+        _LogEvent(self.handle, LOG_INFORMATION, "%1", message)
+
+    def log_failure(self, step: str, answer: CallAnswer) -> None:
+        """GS-13: a failure is written to the cluster log."""
+        if step == "load":
+            text = f"loading the script failed: {answer.describe()}"
+        else:
+            text = f"script function {step} failed: {answer.describe()}"
+        _LogEvent(self.handle, LOG_ERROR, "%1", text)
+
+    def observe(self, what: str, data: dict[str, Any]) -> None:
+        report_script(self.name, "object", {"use": what, **data})
+
+    def run(self, row: str) -> Job:
+        """A row, waited for (Open, Close, Terminate and the polls are synchronous)."""
+        job = self.script.submit(row)
+        self.script.wait(job)
+        return job
+
+
+def Startup(
+    ResourceType: str,
+    MinVersionSupported: int,
+    MaxVersionSupported: int,
+    SetResourceStatus: Callable[[Any, RESOURCE_STATUS], int],
+    LogEvent: Callable[..., None],
+) -> tuple[int, FunctionTable | None]:
+    global _SetResourceStatus, _LogEvent
+    if not MinVersionSupported <= CLRES_VERSION_V1_00 <= MaxVersionSupported:
+        return ERROR_REVISION_MISMATCH, None
+    if str(ResourceType).casefold() != RESOURCE_TYPE.casefold():
+        return ERROR_CLUSTER_RESNAME_NOT_FOUND, None
+    _SetResourceStatus, _LogEvent = SetResourceStatus, LogEvent
+    return ERROR_SUCCESS, FunctionTable(
+        Version=CLRES_VERSION_V1_00,
+        Open=Open,
+        Close=Close,
+        Online=Online,
+        Offline=Offline,
+        Terminate=Terminate,
+        LooksAlive=LooksAlive,
+        IsAlive=IsAlive,
+        ResourceControl=ResourceControl,
+        ResourceTypeControl=ResourceTypeControl,
+    )
+
+
+def _lookup(ResourceId: Any) -> Instance | None:
+    if isinstance(ResourceId, Instance) and not ResourceId.closed:
+        return ResourceId
+    return None
+
+
+_sandboxes: dict[str, Sandbox] = {}
+
+
+def _sandbox(name: str) -> Sandbox:
+    """The instance's directory for Windows paths: kept across Close and Open of the same
+    resource, as a node's disk is."""
+    import tempfile
+
+    if name not in _sandboxes:
+        _sandboxes[name] = Sandbox(Path(tempfile.mkdtemp(prefix="rescheck-script-")))
+    return _sandboxes[name]
+
+
+# --- Open / Close ------------------------------------------------------------------------------
+def Open(ResourceName: str, ResourceKey: HKEY, ResourceHandle: Any) -> Instance | None:
+    """The Open row: load, Open, Close, unload. A script that cannot load or whose Open
+    fails makes Open fail (NULL and SetLastError, OP-2)."""
+    status, parameters = ClusterRegOpenKey(ResourceKey, "Parameters")
+    if status != ERROR_SUCCESS or parameters is None:
+        SetLastError(status)
+        return None
+    inst = Instance(ResourceName, parameters, ResourceHandle, _sandbox(ResourceName))
+    job = inst.run("Open")
+    if not job.ok:
+        failed = job.failure()
+        SetLastError(
+            ERROR_FILE_NOT_FOUND if failed and failed[0] == "load" else ERROR_INVALID_FUNCTION
+        )
+        return None
+    return inst
+
+
+def Close(ResourceId: Instance) -> None:
+    """Terminate what runs (CL-3), then the Close row, and end the script thread."""
+    inst = _lookup(ResourceId)
+    if inst is None:
+        SetLastError(ERROR_RESOURCE_NOT_FOUND)
+        return
+    with inst.lock:
+        running = inst.state != ClusterResourceOffline or inst.script.loaded
+    if running:
+        Terminate(inst)
+    inst.run("Close")
+    inst.closed = True
+
+
+# --- Online / Offline ------------------------------------------------------------------------
+def _pending(inst: Instance, row: str, interim: int, final: int) -> int:
+    """Start ``row`` on the script thread; a ClusWorker reports until it ends (PO-2)."""
+    job = inst.script.submit(row)
+    with inst.lock:
+        inst.state = interim
+        inst.worker = CLUS_WORKER()
+        inst.job = job
+        worker = inst.worker
+
+    def work(w: CLUS_WORKER, _: Any) -> int:
+        if row == "Online" and inst.script_path() is None:  # the current value (ON-7)
+            _LogEvent(
+                inst.handle, LOG_ERROR, "the %1 private property is not set", SCRIPT_FILE_PATH
+            )
+        checkpoint = 0
+        while not job.done.wait(REPORT_S):
+            if ClusWorkerCheckTerminate(w):
+                inst.script.cancel(job)
+                return ERROR_SUCCESS
+            checkpoint += 1
+            if _report(inst, w, interim, checkpoint) == ResourceExitStateTerminate:
+                return ERROR_SUCCESS
+        if ClusWorkerCheckTerminate(w):
+            return ERROR_SUCCESS
+        state = final if job.ok else ClusterResourceFailed
+        with inst.lock:
+            if inst.worker is not w:
+                return ERROR_SUCCESS
+            inst.state = state
+        _report(inst, w, state, checkpoint + 1)
+        return ERROR_SUCCESS
+
+    status = ClusWorkerCreate(worker, work)
+    return ERROR_IO_PENDING if status == ERROR_SUCCESS else status
+
+
+def _report(inst: Instance, worker: CLUS_WORKER, state: int, checkpoint: int) -> int:
+    with inst.lock:
+        if inst.worker is not worker:
+            return ResourceExitStateTerminate
+    status = RESOURCE_STATUS(ResourceState=state, CheckPoint=checkpoint)
+    return _SetResourceStatus(inst.handle, status)
+
+
+def Online(ResourceId: Instance, EventHandle: Any) -> int:
+    inst = _lookup(ResourceId)
+    if inst is None:
+        return ERROR_RESOURCE_NOT_FOUND
+    return _pending(inst, "Online", ClusterResourceOnlinePending, ClusterResourceOnline)
+
+
+def Offline(ResourceId: Instance) -> int:
+    inst = _lookup(ResourceId)
+    if inst is None:
+        return ERROR_RESOURCE_NOT_FOUND
+    return _pending(inst, "Offline", ClusterResourceOfflinePending, ClusterResourceOffline)
+
+
+def Terminate(ResourceId: Instance) -> None:
+    """Stop a pending operation's worker and its script call, then the Terminate row."""
+    inst = _lookup(ResourceId)
+    if inst is None:
+        return
+    with inst.lock:
+        worker, inst.worker = inst.worker, CLUS_WORKER()
+        job, inst.job = inst.job, None
+    ClusWorkerTerminate(worker)
+    if job is not None:
+        inst.script.cancel(job)
+    inst.run("Terminate")
+    with inst.lock:
+        inst.state = ClusterResourceOffline
+
+
+# --- polls -----------------------------------------------------------------------------------
+def LooksAlive(ResourceId: Instance) -> bool:
+    inst = _lookup(ResourceId)
+    return inst is not None and inst.script.loaded and inst.run("LooksAlive").ok
+
+
+def IsAlive(ResourceId: Instance) -> bool:
+    inst = _lookup(ResourceId)
+    return inst is not None and inst.script.loaded and inst.run("IsAlive").ok
+
+
+# --- control codes ---------------------------------------------------------------------------
+def _answer(answer: tuple[int, int, int]) -> tuple[int, int]:
+    status, returned, required = answer
+    return status, required if status == ERROR_MORE_DATA else returned
+
+
+def ResourceControl(
+    ResourceId: Instance, ControlCode: int, InBuffer: bytes | None, OutBuffer: bytearray | None
+) -> tuple[int, int]:
+    """UNKNOWN, the characteristics and the private properties: ScriptFilePath and whatever
+    the script added (allowed as unknown properties, PL-10). A new ScriptFilePath set while
+    the script is loaded takes effect at the next Online (RC-7)."""
+    inst = _lookup(ResourceId)
+    if inst is None:
+        return ERROR_RESOURCE_NOT_FOUND, 0
+    table = PRIVATE_PROPERTIES
+    if ControlCode == CLUSCTL_RESOURCE_UNKNOWN:
+        return ERROR_SUCCESS, 0
+    if ControlCode == CLUSCTL_RESOURCE_GET_CHARACTERISTICS:
+        return _characteristics(OutBuffer)
+    if ControlCode == CLUSCTL_RESOURCE_VALIDATE_PRIVATE_PROPERTIES:
+        return ResUtilVerifyPropertyTable(table, None, True, InBuffer), 0
+    if ControlCode == CLUSCTL_RESOURCE_SET_PRIVATE_PROPERTIES:
+        status = ResUtilSetPropertyTable(inst.parameters, table, None, True, InBuffer)
+        if status == ERROR_SUCCESS and inst.script.loaded:
+            status = ERROR_RESOURCE_PROPERTIES_STORED
+        return status, 0
+    if ControlCode == CLUSCTL_RESOURCE_ENUM_PRIVATE_PROPERTIES:
+        return _answer(ResUtilEnumProperties(table, OutBuffer))
+    if ControlCode == CLUSCTL_RESOURCE_GET_PRIVATE_PROPERTIES:
+        return _answer(ResUtilGetAllProperties(inst.parameters, table, OutBuffer))
+    if ControlCode == CLUSCTL_RESOURCE_GET_RO_PRIVATE_PROPERTIES:
+        return _answer(ResUtilGetProperties(inst.parameters, (), OutBuffer))
+    if ControlCode == CLUSCTL_RESOURCE_GET_PRIVATE_PROPERTY_FMTS:
+        return _answer(ResUtilGetPropertyFormats(table, OutBuffer))
+    return ERROR_INVALID_FUNCTION, 0
+
+
+def _characteristics(OutBuffer: bytearray | None) -> tuple[int, int]:
+    if OutBuffer is None or len(OutBuffer) < 4:
+        return ERROR_MORE_DATA, 4
+    OutBuffer[:4] = CHARACTERISTICS.to_bytes(4, "little")
+    return ERROR_SUCCESS, 4
+
+
+def ResourceTypeControl(
+    ResourceTypeName: str, ControlCode: int, InBuffer: bytes | None, OutBuffer: bytearray | None
+) -> tuple[int, int]:
+    """TYPE_UNKNOWN, the characteristics and GEN_SCRIPT_VALIDATE_PATH (GS-4, CC-48): the
+    path, a NUL-terminated UTF-16 string, names a file this node can open."""
+    if ControlCode == CLUSCTL_RESOURCE_TYPE_UNKNOWN:
+        return ERROR_SUCCESS, 0
+    if ControlCode == CLUSCTL_RESOURCE_TYPE_GET_CHARACTERISTICS:
+        return _characteristics(OutBuffer)
+    if ControlCode == CLUSCTL_RESOURCE_TYPE_GEN_SCRIPT_VALIDATE_PATH:
+        return _validate_path(InBuffer), 0
+    return ERROR_INVALID_FUNCTION, 0
+
+
+def _validate_path(InBuffer: bytes | None) -> int:
+    if not InBuffer or len(InBuffer) % 2 or not InBuffer.endswith(b"\0\0"):
+        return ERROR_INVALID_PARAMETER
+    try:
+        path = Path(InBuffer[:-2].decode("utf-16-le"))
+    except UnicodeDecodeError:
+        return ERROR_INVALID_PARAMETER
+    try:
+        with path.open("rb"):
+            return ERROR_SUCCESS
+    except OSError:
+        return ERROR_FILE_NOT_FOUND

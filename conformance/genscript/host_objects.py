@@ -1,0 +1,311 @@
+"""The objects a control script can reach: its `Resource` object (§8.4) and the COM objects
+scripts commonly create, as recording stand-ins (COM cannot exist on Linux).
+
+- `ResourceObject`: Name, LogInformation, AddProperty, RemoveProperty, PropertyExists and the
+  private properties as ``Resource.<Name>``, kept in the resource's cluster-database key so
+  they survive unloads (GS-30..GS-37).
+- ``Scripting.FileSystemObject`` works on real files: a Windows path (``C:\\x``) lands in the
+  instance's sandbox directory, a POSIX path must lie in the sandbox or the temp directory.
+- ``WScript.Shell`` records every Run and Exec and runs nothing: Run answers 0, Exec a finished
+  command with exit code 0 and no output.
+- ``GetObject("winmgmts:...")`` gives a WMI stand-in whose queries find nothing.
+- The Cluster Automation Server (``MSCluster.*``) and the cluster WMI namespace
+  (``root\\MSCluster``) are recorded as GS-38 violations, with the line, and fail.
+- Any other ProgID fails as on a machine without it: error 429.
+
+Every use is reported through ``observe(what, data)``, which the DLL puts in the trace.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from conformance.clusapi import (
+    HKEY,
+    ClusterRegDeleteValue,
+    ClusterRegEnumValue,
+    ClusterRegQueryValue,
+    ClusterRegSetValue,
+)
+from conformance.resapi import ERROR_SUCCESS, REG_DWORD, REG_SZ
+
+Observe = Callable[[str, dict[str, Any]], None]
+
+#: VBScript's "ActiveX component can't create object".
+CANT_CREATE = 429
+#: VBScript's "Object doesn't support this property or method".
+NOT_SUPPORTED = 438
+#: VBScript's "File not found" and "Path not found".
+FILE_NOT_FOUND, PATH_NOT_FOUND = 53, 76
+#: Monikers and ProgIDs that reach the cluster from a script (GS-38).
+CLUSTER_API = re.compile(r"^\s*mscluster\.|root[\\/]+mscluster", re.IGNORECASE)
+
+
+class ComError(Exception):
+    """A COM error as a script sees it: VBScript's Err.Number and Err.Description."""
+
+    def __init__(self, number: int, description: str) -> None:
+        super().__init__(description)
+        self.number, self.description = number, description
+
+
+class ResourceObject:
+    """The script's `Resource` (GS-30): one per instance, backed by its Parameters key."""
+
+    def __init__(self, name: str, parameters: HKEY, log: Callable[[str], None]) -> None:
+        self._name, self._key, self._log = name, parameters, log
+
+    @property
+    def Name(self) -> str:  # GS-33: read-only
+        return self._name
+
+    def LogInformation(self, strMessage: Any) -> None:  # GS-32
+        self._log(str(strMessage))
+
+    def AddProperty(self, strName: Any) -> None:  # GS-34: a new, empty property
+        if self._actual(str(strName)) is None:
+            ClusterRegSetValue(self._key, str(strName), REG_SZ, "")
+
+    def RemoveProperty(self, strName: Any) -> None:  # GS-35
+        actual = self._actual(str(strName))
+        if actual is not None:
+            ClusterRegDeleteValue(self._key, actual)
+
+    def PropertyExists(self, strName: Any) -> bool:  # GS-37 (used by the docs' example)
+        return self._actual(str(strName)) is not None
+
+    def get(self, name: str) -> Any:
+        """``Resource.<name>`` (GS-36); ComError 438 when there is no such property."""
+        if name.lower() == "name":
+            return self._name
+        actual = self._actual(name)
+        if actual is None:
+            raise ComError(
+                NOT_SUPPORTED, f"Object doesn't support this property or method: 'Resource.{name}'"
+            )
+        status, _, value = ClusterRegQueryValue(self._key, actual)
+        if status != ERROR_SUCCESS:
+            raise ComError(NOT_SUPPORTED, f"Resource.{name} cannot be read ({status})")
+        return "\n".join(value) if isinstance(value, list) else value
+
+    def set(self, name: str, value: Any) -> None:
+        if name.lower() == "name":
+            raise ComError(NOT_SUPPORTED, "Resource.Name cannot be set (GS-33)")
+        actual = self._actual(name) or name
+        if isinstance(value, bool):
+            ClusterRegSetValue(self._key, actual, REG_DWORD, int(value))
+        elif isinstance(value, int) and 0 <= value <= 0xFFFFFFFF:
+            ClusterRegSetValue(self._key, actual, REG_DWORD, value)
+        else:
+            ClusterRegSetValue(self._key, actual, REG_SZ, "" if value is None else str(value))
+
+    def _actual(self, name: str) -> str | None:
+        """The stored spelling of ``name`` (property names are case-insensitive)."""
+        status, values = ClusterRegEnumValue(self._key)
+        if status != ERROR_SUCCESS:
+            return None
+        return next((n for n in values if n.lower() == name.lower()), None)
+
+
+class Sandbox:
+    """Where a script's files go: Windows paths are mapped under ``root``."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.allowed = (root.resolve(), Path(tempfile.gettempdir()).resolve())
+
+    def path(self, given: Any) -> Path:
+        text = str(given)
+        drive = re.match(r"^([A-Za-z]):[\\/]*(.*)$", text)
+        if drive:
+            parts = [p for p in re.split(r"[\\/]+", drive.group(2)) if p]
+            return self.root.joinpath(drive.group(1).upper(), *parts)
+        if text.startswith(("\\\\", "//")):
+            parts = [p for p in re.split(r"[\\/]+", text) if p]
+            return self.root.joinpath("UNC", *parts)
+        path = Path(text) if os.path.isabs(text) else self.root / text.replace("\\", "/")
+        resolved = path.resolve()
+        if not any(resolved == a or a in resolved.parents for a in self.allowed):
+            raise ComError(70, f"Permission denied: {text} is outside the script's sandbox")
+        return resolved
+
+
+class TextStream:
+    def __init__(self, path: Path, mode: str) -> None:
+        self._file = path.open(mode, encoding="utf-8", newline="")
+
+    def Write(self, text: Any) -> None:
+        self._file.write(str(text))
+
+    def WriteLine(self, text: Any = "") -> None:
+        self._file.write(f"{text}\r\n")
+
+    def ReadAll(self) -> str:
+        return self._file.read()
+
+    def ReadLine(self) -> str:
+        return self._file.readline().rstrip("\r\n")
+
+    @property
+    def AtEndOfStream(self) -> bool:
+        position = self._file.tell()
+        more = self._file.read(1)
+        self._file.seek(position)
+        return not more
+
+    def Close(self) -> None:
+        self._file.close()
+
+
+class FileSystemObject:
+    """``Scripting.FileSystemObject`` on real files in the sandbox."""
+
+    def __init__(self, sandbox: Sandbox) -> None:
+        self._box = sandbox
+
+    def FileExists(self, path: Any) -> bool:
+        return self._box.path(path).is_file()
+
+    def FolderExists(self, path: Any) -> bool:
+        return self._box.path(path).is_dir()
+
+    def CreateFolder(self, path: Any) -> str:
+        target = self._box.path(path)
+        target.mkdir(parents=True, exist_ok=False)
+        return str(target)
+
+    def DeleteFile(self, path: Any, force: Any = False) -> None:
+        target = self._box.path(path)
+        if not target.is_file():
+            raise ComError(FILE_NOT_FOUND, f"File not found: {path}")
+        target.unlink()
+
+    def DeleteFolder(self, path: Any, force: Any = False) -> None:
+        target = self._box.path(path)
+        if not target.is_dir():
+            raise ComError(PATH_NOT_FOUND, f"Path not found: {path}")
+        shutil.rmtree(target)
+
+    def CreateTextFile(self, path: Any, overwrite: Any = True, unicode: Any = False) -> TextStream:
+        target = self._box.path(path)
+        if target.exists() and not overwrite:
+            raise ComError(58, f"File already exists: {path}")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return TextStream(target, "w")
+
+    def OpenTextFile(
+        self, path: Any, iomode: Any = 1, create: Any = False, format: Any = 0
+    ) -> TextStream:
+        target = self._box.path(path)
+        if not target.exists():
+            if not create or int(iomode) == 1:
+                raise ComError(FILE_NOT_FOUND, f"File not found: {path}")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.touch()
+        return TextStream(target, {1: "r", 2: "w", 8: "a"}.get(int(iomode), "r"))
+
+    def BuildPath(self, path: Any, name: Any) -> str:
+        return str(path).rstrip("\\/") + "\\" + str(name)
+
+
+class WshExec:
+    """A finished command (``WScript.Shell.Exec``): nothing ran."""
+
+    Status = 1
+    ExitCode = 0
+    ProcessID = 0
+
+    def __init__(self) -> None:
+        self.StdOut = _EmptyStream()
+        self.StdErr = _EmptyStream()
+
+    def Terminate(self) -> None:
+        return None
+
+
+class _EmptyStream:
+    AtEndOfStream = True
+
+    def ReadAll(self) -> str:
+        return ""
+
+    def ReadLine(self) -> str:
+        return ""
+
+
+class WshShell:
+    """``WScript.Shell``: records Run and Exec (nothing runs on this machine)."""
+
+    def __init__(self, observe: Observe, line: Callable[[], int | None]) -> None:
+        self._observe, self._line = observe, line
+
+    def Run(self, command: Any, style: Any = 1, wait: Any = False) -> int:
+        self._observe("command", {"how": "Run", "command": str(command), "line": self._line()})
+        return 0
+
+    def Exec(self, command: Any) -> WshExec:
+        self._observe("command", {"how": "Exec", "command": str(command), "line": self._line()})
+        return WshExec()
+
+    def ExpandEnvironmentStrings(self, text: Any) -> str:
+        return re.sub(r"%([^%]+)%", lambda m: os.environ.get(m.group(1), m.group(0)), str(text))
+
+
+class WmiServices:
+    """``GetObject("winmgmts:...")``: queries are recorded and find nothing."""
+
+    def __init__(self, observe: Observe, line: Callable[[], int | None]) -> None:
+        self._observe, self._line = observe, line
+
+    def ExecQuery(self, query: Any, *rest: Any) -> list[Any]:
+        self._observe("wmi-query", {"query": str(query), "line": self._line()})
+        return []
+
+    def InstancesOf(self, cls: Any, *rest: Any) -> list[Any]:
+        self._observe("wmi-query", {"query": f"InstancesOf {cls}", "line": self._line()})
+        return []
+
+
+class ComWorld:
+    """CreateObject and GetObject for one script instance."""
+
+    def __init__(self, sandbox: Sandbox, observe: Observe) -> None:
+        self.sandbox, self._observe = sandbox, observe
+        self.line: Callable[[], int | None] = lambda: None  # the engine tells where it is
+
+    def create_object(self, progid: Any, line: int | None = None) -> Any:
+        name = str(progid)
+        where = line if line is not None else self.line()
+        self._observe("create-object", {"progid": name, "line": where})
+        if CLUSTER_API.search(name):
+            self._cluster_api(name, where)
+        key = name.strip().lower()
+        if key == "scripting.filesystemobject":
+            return FileSystemObject(self.sandbox)
+        if key == "wscript.shell":
+            return WshShell(self._observe, self.line)
+        raise ComError(CANT_CREATE, f"ActiveX component can't create object: '{name}'")
+
+    def get_object(self, moniker: Any, line: int | None = None) -> Any:
+        name = str(moniker)
+        where = line if line is not None else self.line()
+        self._observe("get-object", {"moniker": name, "line": where})
+        if CLUSTER_API.search(name):
+            self._cluster_api(name, where)
+        if name.strip().lower().startswith("winmgmts:"):
+            return WmiServices(self._observe, self.line)
+        raise ComError(CANT_CREATE, f"ActiveX component can't create object: '{name}'")
+
+    def _cluster_api(self, name: str, line: int | None) -> None:
+        self._observe("cluster-api", {"object": name, "line": line})
+        raise ComError(
+            CANT_CREATE,
+            f"{name}: a control script must not use the Cluster Automation Server or the "
+            "cluster WMI provider (GS-38); use the Resource object",
+        )

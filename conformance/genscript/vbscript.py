@@ -1,0 +1,249 @@
+"""VBScript through asppy (pinned in pyproject.toml): every use of asppy's internals is in this
+module, so an upgrade is checked by its tests alone (``tests/unit/test_script_engines.py``).
+
+asppy has no embedding API; we build its globals, remove what a scripted resource does not
+have (the ``ASPPY`` helper, Server, Request, Response), and route CreateObject and GetObject to
+rescheck's stand-ins. ``WScript`` does not exist for a scripted resource (GS-39): any use of it
+is error 424, "Object required". Interrupts are `ScriptInterrupted`, a BaseException, so that
+``On Error Resume Next`` cannot swallow them.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from typing import Any
+
+from ASPPY.ast_nodes import ClassDef, FuncDef, OptionExplicitStmt, SubDef
+from ASPPY.parser import Parser
+from ASPPY.runner_vm import _build_globals_env
+from ASPPY.vb_errors import VBScriptError
+from ASPPY.vb_runtime import VBScriptCOMError
+from ASPPY.vm.context import ExecutionContext
+from ASPPY.vm.interpreter import VBInterpreter
+from ASPPY.vm.values import VBEmpty
+
+from conformance.errors import TargetLoadError
+from conformance.genscript.engine import (
+    CallAnswer,
+    FunctionInfo,
+    ScriptError,
+    ScriptInterrupted,
+    ScriptWorld,
+    forget_interrupt,
+    interrupt_thread,
+    kind_of,
+)
+from conformance.genscript.host_objects import ComError
+
+#: Globals of an ASP page that a scripted resource does not have.
+NOT_IN_A_SCRIPTED_RESOURCE = ("ASPPY", "RESPONSE", "REQUEST", "SERVER", "SESSION", "APPLICATION")
+#: VBScript's "Object required".
+OBJECT_REQUIRED = 424
+
+
+def _line_col(source: str, pos: Any) -> tuple[int | None, int | None]:
+    if not isinstance(pos, int) or pos < 0:
+        return None, None
+    before = source[:pos]
+    return before.count("\n") + 1, pos - (before.rfind("\n") + 1) + 1
+
+
+def _program(source: str, file: str) -> list[Any]:
+    try:
+        return Parser(source).parse_program()
+    except Exception as exc:  # ParseError or VBScriptCompilationError, with vbs_pos
+        line, col = _line_col(source, getattr(exc, "vbs_pos", None))
+        error = ScriptError(f"VBScript syntax error: {exc}", file, line, col)
+        raise TargetLoadError(str(error)) from None
+
+
+def parse(source: str, file: str) -> dict[str, FunctionInfo]:
+    """Functions and Subs at script level, by name as written."""
+    found: dict[str, FunctionInfo] = {}
+    lines = source.splitlines()
+    for stmt in _program(source, file):
+        if isinstance(stmt, (FuncDef, SubDef)):
+            line, _ = _line_col(source, getattr(stmt, "_pos", None))
+            name = stmt.name  # asppy upper-cases it: take the script's own spelling
+            text = lines[line - 1] if line and line <= len(lines) else ""
+            written = re.search(rf"\b({re.escape(name)})\b", text, re.IGNORECASE)
+            name = written.group(1) if written else name
+            found[name] = FunctionInfo(name, len(stmt.params or ()), line)
+    return found
+
+
+class _Missing:
+    """A name the scripted resource's world does not define, such as ``WScript`` (GS-39)."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def _vbs_get_prop(self, member: str) -> Any:
+        raise VBScriptCOMError(OBJECT_REQUIRED, f"Object required: '{self._name}'")
+
+    def _vbs_set_prop(self, member: str, value: Any) -> None:
+        raise VBScriptCOMError(OBJECT_REQUIRED, f"Object required: '{self._name}'")
+
+
+class _Com:
+    """A stand-in object as VBScript sees it: members looked up case-insensitively, and a
+    `ComError` turned into the VBScript error of the same number (Err.Number)."""
+
+    def __init__(self, target: Any) -> None:
+        self._target = target
+
+    def _vbs_get_prop(self, member: str) -> Any:
+        found = _member(self._target, member)
+        return _com_call(found) if callable(found) else _wrap(found)
+
+    def _vbs_set_prop(self, member: str, value: Any) -> None:
+        setattr(self._target, _member_name(self._target, member), value)
+
+
+class _ResourceCom(_Com):
+    """`Resource`: its methods, then ``Resource.<property>`` from the cluster database."""
+
+    def _vbs_get_prop(self, member: str) -> Any:
+        name = _member_name(self._target, member, private=False)
+        if name is not None:
+            return super()._vbs_get_prop(member)
+        return _com_call(self._target.get)(member)
+
+    def _vbs_set_prop(self, member: str, value: Any) -> None:
+        _com_call(self._target.set)(member, None if value is VBEmpty else value)
+
+
+def _member_name(target: Any, member: str, private: bool = True) -> str | None:
+    lowered = member.lower()
+    names = (n for n in dir(target) if not n.startswith("_"))
+    found = next((n for n in names if n.lower() == lowered), None)
+    if found is None and private:
+        raise VBScriptCOMError(438, f"Object doesn't support this property or method: '{member}'")
+    return found
+
+
+def _member(target: Any, member: str) -> Any:
+    name = _member_name(target, member)
+    try:
+        return getattr(target, name)  # type: ignore[arg-type]
+    except ComError as exc:
+        raise VBScriptCOMError(exc.number, exc.description) from None
+
+
+def _com_call(fn: Any) -> Any:
+    def call(*args: Any) -> Any:
+        try:
+            return _wrap(fn(*(None if a is VBEmpty else a for a in args)))
+        except ComError as exc:
+            raise VBScriptCOMError(exc.number, exc.description) from None
+        except OSError as exc:
+            raise VBScriptCOMError(76, f"Path not found: {exc.strerror or exc}") from None
+
+    return call
+
+
+def _wrap(value: Any) -> Any:
+    if value is None or isinstance(value, (bool, int, float, str, list, tuple)):
+        return VBEmpty if value is None else value
+    return _Com(value)
+
+
+class _Server:
+    """The ExecutionContext's Server: only CreateObject, routed to the stand-ins."""
+
+    _docroot = ""
+
+    def __init__(self, world: ScriptWorld, line: Any) -> None:
+        self._world, self._line = world, line
+
+    def CreateObject(self, progid: Any) -> Any:
+        return _com_call(self._world.com.create_object)(progid, self._line())
+
+
+class VBScriptEngine:
+    language = "VBScript"
+
+    def __init__(self, source: str, file: str) -> None:
+        self.source, self.file = source, file
+        self.program = _program(source, file)
+        self.vm: VBInterpreter | None = None
+        self._thread: int | None = None
+
+    def _line(self) -> int | None:
+        if self.vm is None:
+            return None
+        return _line_col(self.source, getattr(self.vm, "_last_stmt_pos", None))[0]
+
+    def load(self, world: ScriptWorld) -> CallAnswer:
+        ctx = ExecutionContext(response=None, server=_Server(world, self._line))
+        env = _build_globals_env(ctx)
+        for name in NOT_IN_A_SCRIPTED_RESOURCE:
+            env.pop(name, None)
+        env["RESOURCE"] = _ResourceCom(world.resource)
+        env["GETOBJECT"] = lambda moniker: _com_call(world.com.get_object)(moniker, self._line())
+        world.com.line = self._line
+        env["WSCRIPT"] = _Missing("WScript")
+        vm = VBInterpreter(ctx, env)
+        ctx.Interpreter = vm
+        self.vm = vm
+        program = self.program
+
+        def run() -> None:
+            if any(isinstance(s, OptionExplicitStmt) for s in program):
+                vm.option_explicit = True
+                declared: list[Any] = []
+                vm._collect_dim_decls(program, declared)
+                vm._predeclare_dim_decls(vm.env, declared)
+            procs: list[Any] = []
+            vm._collect_proc_defs(program, procs)
+            for proc in procs:  # Functions, Subs and Classes exist before any code runs
+                vm.exec_stmt(proc)
+            for stmt in program:
+                if not isinstance(stmt, (OptionExplicitStmt, SubDef, FuncDef, ClassDef)):
+                    vm.exec_stmt(stmt)
+
+        answer = self._guarded(run)
+        if answer.status != "ok":
+            self.vm = None
+        return answer
+
+    def call(self, name: str) -> CallAnswer:
+        vm = self.vm
+        if vm is None:
+            return CallAnswer("error", error=ScriptError("the script is not loaded", self.file))
+        proc = vm._procs.get(name.upper())
+        if proc is None:
+            return CallAnswer("missing")
+        return self._guarded(lambda: vm._invoke_user_proc(proc, []))
+
+    def _guarded(self, run: Any) -> CallAnswer:
+        self._thread = threading.get_ident()
+        try:
+            value = run()
+        except ScriptInterrupted:
+            return CallAnswer("interrupted")
+        except RecursionError:
+            return CallAnswer("error", error=ScriptError("Out of stack space", self.file))
+        except Exception as exc:
+            line, col = _line_col(self.source, getattr(exc, "vbs_pos", None))
+            number = getattr(exc, "number", None)
+            if isinstance(exc, VBScriptError) and exc.error_def is not None:
+                number = exc.error_def.number
+            text = getattr(exc, "description", None) or str(exc)
+            message = f"VBScript runtime error {number}: {text}" if number else str(text)
+            return CallAnswer("error", error=ScriptError(message, self.file, line, col))
+        finally:
+            self._thread = None
+            forget_interrupt(threading.get_ident())
+        if value is VBEmpty or value is None:
+            return CallAnswer("ok")
+        return CallAnswer("ok", value, kind_of(value))
+
+    def interrupt(self) -> None:
+        thread = self._thread
+        if thread is not None:
+            interrupt_thread(thread)
+
+    def unload(self) -> None:
+        self.vm = None

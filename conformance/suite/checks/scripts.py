@@ -1,0 +1,135 @@
+"""Generic Script control scripts (CONTRACT.md §8): what the script defines (GS-10, GS-12),
+what its functions answer (GS-13, GS-14) and what it reaches for (GS-38). The lifecycle rules
+judge the script through the Generic Script DLL like any other resource type; these judge
+the script itself, from the parse and from the DLL's ``Script*`` trace events."""
+
+from __future__ import annotations
+
+from conformance.genscript.engine import REQUIRED_SCRIPT_ENTRY_POINTS, SCRIPT_ENTRY_POINTS
+from conformance.genscript.engine import entry_point as script_function
+from conformance.monitor.trace import CALLBACK, Trace, TraceEvent
+from conformance.suite.checks.entry_points import ALL
+from conformance.suite.context import NotApplicable, RunContext, Violation, counted
+from conformance.suite.registry import check
+
+
+def _script(ctx: RunContext) -> tuple[str, str]:
+    """The script's path and language, or NotApplicable for a resource DLL."""
+    target = ctx.target
+    if target.script is None:
+        raise NotApplicable("the target is a resource DLL, not a Generic Script control script")
+    return str(target.script), target.describe()["language"]
+
+
+def _events(ctx: RunContext, name: str) -> list[tuple[Trace, TraceEvent]]:
+    return [pair for run in ctx.scenarios(*ALL) for pair in run.events(CALLBACK, name)]
+
+
+@check("Script.health-checks")
+def health_checks(ctx: RunContext) -> str:
+    path, language = _script(ctx)
+    functions = ctx.target.script_functions
+    missing = [
+        name
+        for name in REQUIRED_SCRIPT_ENTRY_POINTS
+        if script_function(functions, name, language) is None
+    ]
+    if missing:
+        raise Violation(
+            f"{path} defines no {' and no '.join(missing)}; a control script must implement "
+            "LooksAlive and IsAlive, for example (VBScript):\n"
+            "    Function IsAlive()\n        IsAlive = True  ' check the resource here\n"
+            "    End Function"
+        )
+    return "LooksAlive and IsAlive are defined"
+
+
+@check("Script.no-parameters")
+def no_parameters(ctx: RunContext) -> str:
+    path, language = _script(ctx)
+    functions = ctx.target.script_functions
+    defined = [
+        f
+        for name in SCRIPT_ENTRY_POINTS
+        if (f := script_function(functions, name, language)) is not None
+    ]
+    if not defined:
+        raise NotApplicable("the script defines no entry point")
+    for function in defined:
+        if function.parameters:
+            raise Violation(
+                f"{path}:{function.line}: {function.name} declares "
+                f"{counted(function.parameters, 'parameter')}; script entry points are called "
+                "with none (in VBScript such a call fails with error 450)"
+            )
+    return f"{counted(len(defined), 'entry point')}, none with parameters"
+
+
+@check("Script.boolean-health")
+def boolean_health(ctx: RunContext) -> str:
+    _script(ctx)
+    answers = [
+        (t, e)
+        for t, e in _events(ctx, "ScriptCall")
+        if e.data.get("step") in ("LooksAlive", "IsAlive") and e.data.get("status") == "ok"
+    ]
+    if not answers:
+        raise ctx.nothing_to_judge("LooksAlive and IsAlive never answered", ctx.scenarios(*ALL))
+    for trace, event in answers:
+        if event.data.get("kind") == "number" and event.data.get("succeeded"):
+            raise Violation(
+                f"{event.data['step']} returned the number {event.data.get('value')!r} for "
+                "success; return Boolean true (for example: IsAlive = True)",
+                trace,
+                [event],
+            )
+    return f"{counted(len(answers), 'LooksAlive/IsAlive answer')}, success given as a Boolean"
+
+
+@check("Script.runtime-errors")
+def runtime_errors(ctx: RunContext) -> str:
+    _script(ctx)
+    ran = [
+        (t, e)
+        for name in ("ScriptLoad", "ScriptCall")
+        for t, e in _events(ctx, name)
+        if e.data.get("status") in ("ok", "error")
+    ]
+    if not ran:
+        raise ctx.nothing_to_judge("the script never ran", ctx.scenarios(*ALL))
+    functions, language = ctx.target.script_functions, _script(ctx)[1]
+
+    def takes_parameters(event: TraceEvent) -> bool:  # Script.no-parameters' to report
+        found = script_function(functions, event.data.get("step", ""), language)
+        return found is not None and found.parameters > 0
+
+    errors = [(t, e) for t, e in ran if e.data.get("status") == "error" and not takes_parameters(e)]
+    if errors:
+        trace, event = errors[0]
+        where = "script-level code" if event.name == "ScriptLoad" else event.data["step"]
+        others = (
+            f" ({counted(len(errors) - 1, 'more error')} in the evidence)" if errors[1:] else ""
+        )
+        raise Violation(
+            f"{where} stopped with a runtime error: {event.data.get('error')}{others}",
+            trace,
+            [e for _, e in errors[:10]],
+        )
+    return f"{counted(len(ran), 'load or call', 'loads and calls')} without a runtime error"
+
+
+@check("Script.cluster-api")
+def cluster_api(ctx: RunContext) -> str:
+    path, _ = _script(ctx)
+    uses = [(t, e) for t, e in _events(ctx, "ScriptObject") if e.data.get("use") == "cluster-api"]
+    if uses:
+        trace, event = uses[0]
+        raise Violation(
+            f"{path}:{event.data.get('line')}: the script reached for {event.data.get('object')}; "
+            "a control script must not use the Cluster Automation Server, the cluster WMI "
+            "provider or the Cluster API (deadlocks): use the Resource object",
+            trace,
+            [e for _, e in uses[:10]],
+        )
+    objects = [e for _, e in _events(ctx, "ScriptObject") if e.data.get("use") != "cluster-api"]
+    return f"no use of the cluster's own APIs ({counted(len(objects), 'other object use')})"

@@ -1,0 +1,94 @@
+"""Generic Script control scripts end to end: ``rescheck run`` and ``pytest --resource-type``
+on the reference scripts, and bad scripts as bad input (exit 2, one line with file, line and
+column)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from conformance.rules import catalogue
+from tests.e2e.conftest import REPO, rescheck
+
+SCRIPTS = REPO / "reference_impls" / "scripts"
+
+
+def test_a_reference_script_is_compliant_with_the_same_reports(tmp_path: Path) -> None:
+    script = SCRIPTS / "lease_file.js"
+    out = tmp_path / "reports"
+    done = rescheck("run", "--resource-type", str(script), "--report-dir", str(out))
+    assert done.returncode == 0, (
+        f"expected exit 0 (compliant), got {done.returncode}:\n{done.stdout}\n{done.stderr}"
+    )
+    results = json.loads((out / "results.json").read_text())
+    assert results["resource_type"] == "Generic Script", results["resource_type"]
+    assert results["info"]["target_kind"] == "generic-script", results["info"]
+    assert results["info"]["target_sha256"] == hashlib.sha256(script.read_bytes()).hexdigest(), (
+        "the hash should be the script's, the thing under test"
+    )
+    ids = {c["id"] for c in results["checks"]}
+    assert ids == {r.id for r in catalogue()}, "a script is judged on every rule, Script.* too"
+    passed = {c["id"] for c in results["checks"] if c["outcome"] == "passed"}
+    assert {"Script.health-checks", "IsAlive.detects-failure", "Online.starts-entity"} <= passed, (
+        f"the script rules and the probe rules should pass; passed: {sorted(passed)}"
+    )
+    for name in ("junit.xml", "report.html"):
+        assert (out / name).is_file(), f"expected {name} in the report directory"
+
+
+@pytest.mark.parametrize(
+    "name, text, expected",
+    [
+        ("bad.vbs", "Function IsAlive(\n  x =\nEnd Function\n", "bad.vbs:1:"),
+        ("bad.js", "function IsAlive() {\n  return ;;\n}\nvar = 4;\n", "bad.js:4:"),
+        ("bad.py", "def IsAlive():\n    return (\n", "bad.py:2:"),
+    ],
+    ids=["vbs", "js", "py"],
+)
+def test_a_script_with_a_syntax_error_exits_2_naming_file_line_and_column(
+    tmp_path: Path, name: str, text: str, expected: str
+) -> None:
+    script = tmp_path / name
+    script.write_text(text, encoding="utf-8")
+    done = rescheck("run", "--resource-type", str(script), "--report-dir", str(tmp_path / "r"))
+    assert done.returncode == 2, f"expected exit 2, got {done.returncode}:\n{done.stderr}"
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and expected in lines[0] and "syntax error" in lines[0], (
+        f"expected one line naming {expected}<column> and the syntax error; got:\n{done.stderr}"
+    )
+    assert "Traceback" not in done.stdout + done.stderr
+
+
+@pytest.mark.parametrize(
+    "make, expected",
+    [
+        (lambda d: d / "missing.vbs", "no such file"),
+        (lambda d: (d / "folder.js").mkdir() or d / "folder.js", "is not a file"),
+        (lambda d: (d / "s.ps1").write_text("x") and d / "s.ps1", "nor a control script"),
+    ],
+    ids=["missing", "directory", "unknown-extension"],
+)
+def test_unusable_script_paths_exit_2_with_one_line(tmp_path: Path, make, expected: str) -> None:
+    done = rescheck("run", "--resource-type", str(make(tmp_path)), cwd=tmp_path)
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 2 and len(lines) == 1 and expected in lines[0], (
+        f"expected exit 2 and one line with {expected!r}; got {done.returncode}:\n{done.stderr}"
+    )
+
+
+def test_pytest_runs_the_suite_on_a_control_script(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest_subprocess(
+        "-p",
+        "no:cacheprovider",
+        f"--resource-type={SCRIPTS / 'lease_file.vbs'}",
+        "-q",
+        timeout=240,
+    )
+    outcomes = result.parseoutcomes()
+    assert outcomes.get("failed", 0) == 0, f"the reference script fails nothing: {outcomes}"
+    assert outcomes.get("passed", 0) + outcomes.get("skipped", 0) == len(catalogue()), (
+        f"expected one item per rule, Script.* included; got {outcomes}"
+    )
