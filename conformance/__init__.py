@@ -8,10 +8,10 @@ in Python uses `conformance.resapi` (constants, FunctionTable, SetLastError),
 
 from __future__ import annotations
 
-from conformance.companion import Companion, ProbeContext
+from conformance.companion import RUN, Companion, ProbeContext
 
 __version__ = "0.1.0"
-__all__ = ["Companion", "ProbeContext", "__version__", "check_resource_type"]
+__all__ = ["RUN", "Companion", "ProbeContext", "__version__", "check_resource_type"]
 
 
 def __getattr__(name: str) -> object:

@@ -10,6 +10,9 @@ Where the harness looks, first match wins:
 1. ``--companion path/to/file.py`` (a module defining ``COMPANION``);
 2. ``<target stem>_companion.py`` next to the target file, defining ``COMPANION``;
 3. a ``RESCHECK_COMPANION`` attribute of a Python resource DLL module.
+
+For a control script, ``<script stem>_companion.py`` beside the script; it may also say what
+the script's commands do and supply stand-ins for COM objects (``commands``, ``objects``).
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+#: What `Companion.commands` answers to have a script's command run for real.
+RUN = "run"
 #: Features a companion may claim; the harness refuses others so typos do not pass silently.
 KNOWN_FEATURES = frozenset(
     {"pending", "quorum", "private-properties", "control-codes", "async-failure"}
@@ -39,6 +44,13 @@ class Companion:
     features: frozenset[str] = frozenset()
     probe: Callable[[ProbeContext], bool] | None = None
     breaker: Callable[[ProbeContext], None] | None = None
+    #: Control scripts: what ``WScript.Shell``'s Run and Exec do with a command line. Without
+    #: it nothing runs and Run answers 0; the callable answers an exit code (nothing runs),
+    #: or `RUN` to run the command for real, in the script's sandbox directory.
+    commands: Callable[[str], int | str] | None = None
+    #: Control scripts: stand-ins for COM objects rescheck does not provide, by ProgID or
+    #: moniker prefix (case-insensitive), each a factory of the object.
+    objects: Mapping[str, Callable[[], Any]] = field(default_factory=dict)
 
     def properties_for(self, resource_name: str) -> dict[str, Any]:
         """Private property values for one instance (a callable may give each its own port)."""

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance.clusapi import HKEY, ClusterRegOpenKey, ClusterRegQueryValue
+from conformance.companion import Companion
 from conformance.errors import TargetLoadError
 from conformance.genscript import GENERIC_SCRIPT, SCRIPT_FILE_PATH
 from conformance.genscript.engine import (
@@ -134,6 +135,14 @@ CLEANUP = frozenset({"Terminate", "Close", "unload"})
 
 _SetResourceStatus: Any = None
 _LogEvent: Any = None
+#: The script's companion: what its commands do, stand-ins for COM objects (given by the host).
+_companion: Companion = Companion()
+
+
+def rescheck_companion(companion: Companion) -> None:
+    """The host hands over the script's companion (`conformance.targets.give_companion`)."""
+    global _companion
+    _companion = companion
 
 
 @dataclass
@@ -248,7 +257,9 @@ class ScriptThread:
             except TargetLoadError as exc:
                 answer = CallAnswer("error", error=ScriptError(str(exc), str(path)))
             else:
-                com = ComWorld(self.inst.sandbox, self.inst.observe)
+                com = ComWorld(
+                    self.inst.sandbox, self.inst.observe, _companion.commands, _companion.objects
+                )
                 world = ScriptWorld(self.inst.resource_object(), com)
                 answer = self.engine.load(world)
                 self.loaded = answer.status == "ok"

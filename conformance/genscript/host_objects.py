@@ -6,12 +6,14 @@ scripts commonly create, as recording stand-ins (COM cannot exist on Linux).
   they survive unloads (GS-30..GS-37).
 - ``Scripting.FileSystemObject`` works on real files: a Windows path (``C:\\x``) lands in the
   instance's sandbox directory, a POSIX path must lie in the sandbox or the temp directory.
-- ``WScript.Shell`` records every Run and Exec and runs nothing: Run answers 0, Exec a finished
-  command with exit code 0 and no output.
+- ``WScript.Shell`` records every Run and Exec; a command runs for real only where the
+  companion says so (`Companion.commands`), otherwise it answers the companion's exit code, or
+  0 (Exec: a finished command with no output).
 - ``GetObject("winmgmts:...")`` gives a WMI stand-in whose queries find nothing.
 - The Cluster Automation Server (``MSCluster.*``) and the cluster WMI namespace
   (``root\\MSCluster``) are recorded as GS-38 violations, with the line, and fail.
-- Any other ProgID fails as on a machine without it: error 429.
+- Any other ProgID fails as on a machine without it (error 429), unless the companion supplies
+  a stand-in (`Companion.objects`).
 
 Every use is reported through ``observe(what, data)``, which the DLL puts in the trace.
 """
@@ -21,8 +23,9 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import subprocess
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -33,9 +36,12 @@ from conformance.clusapi import (
     ClusterRegQueryValue,
     ClusterRegSetValue,
 )
+from conformance.companion import RUN
 from conformance.resapi import ERROR_SUCCESS, REG_DWORD, REG_SZ
 
 Observe = Callable[[str, dict[str, Any]], None]
+#: The longest a command a script runs for real may take (s).
+COMMAND_TIMEOUT_S = 60
 
 #: VBScript's "ActiveX component can't create object".
 CANT_CREATE = 429
@@ -215,43 +221,49 @@ class FileSystemObject:
 
 
 class WshExec:
-    """A finished command (``WScript.Shell.Exec``): nothing ran."""
+    """A finished command (``WScript.Shell.Exec``), with what it printed."""
 
     Status = 1
-    ExitCode = 0
     ProcessID = 0
 
-    def __init__(self) -> None:
-        self.StdOut = _EmptyStream()
-        self.StdErr = _EmptyStream()
+    def __init__(self, exit_code: int, out: str = "", err: str = "") -> None:
+        self.ExitCode = exit_code
+        self.StdOut = _Stream(out)
+        self.StdErr = _Stream(err)
 
     def Terminate(self) -> None:
         return None
 
 
-class _EmptyStream:
-    AtEndOfStream = True
+class _Stream:
+    def __init__(self, text: str) -> None:
+        self._lines = text.splitlines()
+        self._text = text
+
+    @property
+    def AtEndOfStream(self) -> bool:
+        return not self._lines
 
     def ReadAll(self) -> str:
-        return ""
+        text, self._text, self._lines = self._text, "", []
+        return text
 
     def ReadLine(self) -> str:
-        return ""
+        return self._lines.pop(0) if self._lines else ""
 
 
 class WshShell:
-    """``WScript.Shell``: records Run and Exec (nothing runs on this machine)."""
+    """``WScript.Shell``: Run and Exec are recorded; a command runs only when the companion
+    says `RUN`, else it answers the companion's exit code (0 without a companion)."""
 
-    def __init__(self, observe: Observe, line: Callable[[], int | None]) -> None:
-        self._observe, self._line = observe, line
+    def __init__(self, world: ComWorld) -> None:
+        self._world = world
 
     def Run(self, command: Any, style: Any = 1, wait: Any = False) -> int:
-        self._observe("command", {"how": "Run", "command": str(command), "line": self._line()})
-        return 0
+        return self._world.command("Run", str(command))[0]
 
     def Exec(self, command: Any) -> WshExec:
-        self._observe("command", {"how": "Exec", "command": str(command), "line": self._line()})
-        return WshExec()
+        return WshExec(*self._world.command("Exec", str(command)))
 
     def ExpandEnvironmentStrings(self, text: Any) -> str:
         return re.sub(r"%([^%]+)%", lambda m: os.environ.get(m.group(1), m.group(0)), str(text))
@@ -273,11 +285,43 @@ class WmiServices:
 
 
 class ComWorld:
-    """CreateObject and GetObject for one script instance."""
+    """CreateObject and GetObject for one script instance, with the companion's say on
+    commands and on objects rescheck does not provide."""
 
-    def __init__(self, sandbox: Sandbox, observe: Observe) -> None:
+    def __init__(
+        self,
+        sandbox: Sandbox,
+        observe: Observe,
+        commands: Callable[[str], int | str] | None = None,
+        objects: Mapping[str, Callable[[], Any]] | None = None,
+    ) -> None:
         self.sandbox, self._observe = sandbox, observe
+        self._commands = commands
+        self._objects = {k.lower(): v for k, v in (objects or {}).items()}
         self.line: Callable[[], int | None] = lambda: None  # the engine tells where it is
+
+    def command(self, how: str, command: str) -> tuple[int, str, str]:
+        """(exit code, stdout, stderr) of a command a script runs."""
+        answer = self._commands(command) if self._commands is not None else 0
+        record: dict[str, Any] = {"how": how, "command": command, "line": self.line()}
+        if answer != RUN:
+            self._observe("command", {**record, "ran": False, "exit_code": int(answer)})
+            return int(answer), "", ""
+        self.sandbox.root.mkdir(parents=True, exist_ok=True)
+        try:
+            done = subprocess.run(
+                command,
+                shell=True,
+                cwd=self.sandbox.root,
+                capture_output=True,
+                text=True,
+                timeout=COMMAND_TIMEOUT_S,
+            )
+            code, out, err = done.returncode, done.stdout, done.stderr
+        except subprocess.TimeoutExpired:
+            code, out, err = 1, "", f"rescheck stopped the command after {COMMAND_TIMEOUT_S} s"
+        self._observe("command", {**record, "ran": True, "exit_code": code})
+        return code, out, err
 
     def create_object(self, progid: Any, line: int | None = None) -> Any:
         name = str(progid)
@@ -286,10 +330,12 @@ class ComWorld:
         if CLUSTER_API.search(name):
             self._cluster_api(name, where)
         key = name.strip().lower()
+        if key in self._objects:
+            return self._objects[key]()
         if key == "scripting.filesystemobject":
             return FileSystemObject(self.sandbox)
         if key == "wscript.shell":
-            return WshShell(self._observe, self.line)
+            return WshShell(self)
         raise ComError(CANT_CREATE, f"ActiveX component can't create object: '{name}'")
 
     def get_object(self, moniker: Any, line: int | None = None) -> Any:
@@ -298,6 +344,9 @@ class ComWorld:
         self._observe("get-object", {"moniker": name, "line": where})
         if CLUSTER_API.search(name):
             self._cluster_api(name, where)
+        known = next((k for k in self._objects if name.strip().lower().startswith(k)), None)
+        if known is not None:
+            return self._objects[known]()
         if name.strip().lower().startswith("winmgmts:"):
             return WmiServices(self._observe, self.line)
         raise ComError(CANT_CREATE, f"ActiveX component can't create object: '{name}'")

@@ -221,7 +221,7 @@ class HostServer:
     # --- requests --------------------------------------------------------------------------
     def _on_init(self, spec: dict[str, Any]) -> None:
         from conformance.errors import UsageError
-        from conformance.targets import _declared_type_name, _find_companion
+        from conformance.targets import _declared_type_name, _find_companion, give_companion
         from conformance.targets.pydll import ModuleRef, load_fresh
 
         ref = ModuleRef(spec["given"], spec["name"], spec["path"], spec["sys_path_entry"])
@@ -242,6 +242,7 @@ class HostServer:
             self.send("ready", {"error": str(exc)})
             return
         companion = self.companion
+        give_companion(self.module, companion)
         self.send(
             "ready",
             {

@@ -92,7 +92,7 @@ def check_resource_type(
     strict: bool = False,
     hosting: str = "isolated",
 ) -> RunResult:
-    """Load ``target`` (a dotted module or a .py path) and run the suite against it.
+    """Load ``target`` (a dotted module, a .py path or a control script) and run the suite.
 
     >>> result = check_resource_type("reference_impls/process_app.py")
     >>> result.verdict

@@ -68,7 +68,9 @@ class Target:
         if self.hosting == "in-process":
             start = time.perf_counter()
             module = load_fresh(self.ref)
-            return InProcessHost(module, (start, time.perf_counter()), self.companion)
+            loaded = (start, time.perf_counter())
+            give_companion(module, self.companion)
+            return InProcessHost(module, loaded, self.companion)
         return IsolatedHost(self.ref, self.companion_path)
 
     def properties_for(self, host: Host, resource_name: str) -> dict[str, Any]:
@@ -174,6 +176,7 @@ def _script_target(
     if hosting == "in-process":
         module = load_fresh(ref)
         companion = _find_companion(ref, module, companion_path).with_overrides(properties)
+        give_companion(module, companion)
         host = InProcessHost(module, companion=companion)
     else:
         host = IsolatedHost(ref, companion_path)
@@ -192,6 +195,13 @@ def _script_target(
     )
     preflight(target, policy or Policy(), host)
     return target
+
+
+def give_companion(module: Any, companion: Companion) -> None:
+    """Hand the companion to a DLL of rescheck's own that asks for it (the Generic Script DLL
+    takes its commands and stand-in objects); a target's module is never asked."""
+    if getattr(module, "__name__", None) == genscript_dll.__name__:
+        module.rescheck_companion(companion)
 
 
 def _runs_in_host(context: ProbeContext) -> bool:

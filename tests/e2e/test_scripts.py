@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from conformance.rules import catalogue
+from conformance.suite.runner import check_resource_type
 from tests.e2e.conftest import REPO, rescheck
 
 SCRIPTS = REPO / "reference_impls" / "scripts"
@@ -91,4 +92,29 @@ def test_pytest_runs_the_suite_on_a_control_script(pytester: pytest.Pytester) ->
     assert outcomes.get("failed", 0) == 0, f"the reference script fails nothing: {outcomes}"
     assert outcomes.get("passed", 0) + outcomes.get("skipped", 0) == len(catalogue()), (
         f"expected one item per rule, Script.* included; got {outcomes}"
+    )
+
+
+@pytest.mark.parametrize("exit_code, online", [(0, True), (5, False)])
+def test_the_companion_answers_a_scripts_commands_in_the_host_process(
+    tmp_path: Path, exit_code: int, online: bool
+) -> None:
+    script = tmp_path / "service.vbs"
+    script.write_text(
+        'Function Online()\n  Set sh = CreateObject("WScript.Shell")\n'
+        '  Online = sh.Run("net start MySvc", 0, True)\nEnd Function\n'
+        "Function LooksAlive()\n  LooksAlive = True\nEnd Function\n"
+        "Function IsAlive()\n  IsAlive = True\nEnd Function\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "service_companion.py").write_text(
+        "from conformance import Companion\n"
+        f"COMPANION = Companion(commands=lambda command: {exit_code})\n",
+        encoding="utf-8",
+    )
+    result = check_resource_type(str(script), select=["Online.brings-online"])
+    [check] = result.checks
+    assert (check.outcome == "passed") is online, (
+        f"with the companion answering {exit_code} to 'net start MySvc', Online should "
+        f"{'succeed' if online else 'fail'}; got {check.outcome}: {check.message}"
     )

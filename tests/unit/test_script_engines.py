@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from conformance.clusapi import HKEY, InMemoryClusterDatabase
+from conformance.companion import RUN
 from conformance.errors import TargetLoadError
 from conformance.genscript.engine import ScriptWorld, new_engine, parse
 from conformance.genscript.host_objects import ComWorld, ResourceObject, Sandbox
@@ -350,4 +351,47 @@ def test_properties_survive_an_unload(tmp_path: Path) -> None:
     answer = world.load(reader).call("Online")
     assert (answer.kind, answer.value) == ("number", 7), (
         f"Resource.Counter set before the unload should read 7 in a new load; got {answer}"
+    )
+
+
+def test_commands_run_only_where_the_companion_says_so(tmp_path: Path) -> None:
+    world = World(tmp_path)
+
+    def commands(command: str) -> int | str:
+        return RUN if command.startswith("echo ") else 3
+
+    world.com = ComWorld(Sandbox(tmp_path), world.com._observe, commands)
+    text = (
+        'Function Online()\n  Set sh = CreateObject("WScript.Shell")\n'
+        '  Set ex = sh.Exec("echo hello")\n  out = ex.StdOut.ReadAll\n'
+        '  Online = sh.Run("net share data=C:\\data", 0, True) * 100 + Len(out)\nEnd Function\n'
+    )
+    answer = world.load(write(tmp_path, "vbs", text)).call("Online")
+    assert answer.value == 306, (
+        f"Run answers the companion's 3 without running; Exec of echo runs for real and prints "
+        f"'hello\\n' (6 characters): expected 306, got {answer}"
+    )
+    ran = [(d["command"], d["ran"], d["exit_code"]) for w, d in world.events if w == "command"]
+    assert ran == [("echo hello", True, 0), ("net share data=C:\\data", False, 3)], ran
+
+
+def test_the_companion_supplies_stand_ins_for_unknown_objects(tmp_path: Path) -> None:
+    class Mailer:
+        def __init__(self) -> None:
+            self.sent: list[str] = []
+
+        def Send(self, to: str) -> int:
+            self.sent.append(to)
+            return 1
+
+    mailer = Mailer()
+    world = World(tmp_path)
+    world.com = ComWorld(
+        Sandbox(tmp_path), world.com._observe, objects={"CDO.Message": lambda: mailer}
+    )
+    text = 'def Online():\n    return CreateObject("cdo.message").Send("ops") - 1\n'
+    answer = world.load(write(tmp_path, "py", text)).call("Online")
+    assert answer.value == 0 and mailer.sent == ["ops"], (
+        f"the companion's stand-in (ProgIDs match without regard to case) is what the script "
+        f"gets; got {answer}, sent {mailer.sent}"
     )
