@@ -219,6 +219,9 @@ class ScriptThread:
                 self._run(job)
             except ScriptInterrupted:  # an interrupt that arrived between two steps
                 job.answers.append(("interrupted", CallAnswer("interrupted")))
+            except BaseException as exc:  # the thread must live on: the row failed
+                error = ScriptError(f"the Generic Script DLL failed: {exc!r}"[:500], "")
+                job.answers.append((job.steps[0], CallAnswer("error", error=error)))
             finally:
                 self.current = None
                 job.done.set()

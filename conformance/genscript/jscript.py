@@ -192,9 +192,14 @@ class JScriptEngine:
         try:
             return json.dumps(work())
         except ComError as exc:
-            return json.dumps({"error": {"number": exc.number, "description": exc.description}})
+            number, description = exc.number, exc.description
         except OSError as exc:
-            return json.dumps({"error": {"number": 76, "description": f"Path not found: {exc}"}})
+            number, description = 76, f"Path not found: {exc}"
+        except TypeError as exc:  # a method called with the wrong arguments
+            number, description = 450, f"Wrong number of arguments or invalid property: {exc}"
+        except Exception as exc:  # QuickJS cannot take a Python exception: it becomes an error
+            number, description = 5, f"Invalid procedure call or argument: {exc}"
+        return json.dumps({"error": {"number": number, "description": description}})
 
     def _encode(self, value: Any) -> dict[str, Any]:
         if isinstance(value, (list, tuple)):
