@@ -118,3 +118,61 @@ def test_the_companion_answers_a_scripts_commands_in_the_host_process(
         f"with the companion answering {exit_code} to 'net start MySvc', Online should "
         f"{'succeed' if online else 'fail'}; got {check.outcome}: {check.message}"
     )
+
+
+LEASE_COMPANION = """
+from pathlib import Path
+from conformance import Companion
+ROOT = Path(__file__).with_name("leases")
+ROOT.mkdir(exist_ok=True)
+def lease(name):
+    return ROOT / (name + ".lease")
+def probe(context):
+    return lease(context.resource_name).is_file()
+def breaker(context):
+    lease(context.resource_name).unlink(missing_ok=True)
+COMPANION = Companion(
+    properties=lambda name: {"LeaseFile": str(lease(name))}, probe=probe, breaker=breaker
+)
+"""
+
+
+@pytest.mark.parametrize(
+    "name, text, rule",
+    [
+        (
+            "blind.vbs",
+            'Dim fso\nSet fso = CreateObject("Scripting.FileSystemObject")\n'
+            "Function Online()\n  fso.CreateTextFile(Resource.LeaseFile, True).Close\n"
+            "  Online = 0\nEnd Function\n"
+            "Function Offline()\n  Terminate\n  Offline = 0\nEnd Function\n"
+            "Function Terminate()\n  On Error Resume Next\n  fso.DeleteFile Resource.LeaseFile\n"
+            "  Err.Clear\nEnd Function\n"
+            "Function LooksAlive()\n  LooksAlive = True\nEnd Function\n"
+            "Function IsAlive()\n  IsAlive = True\nEnd Function\n",
+            "IsAlive.detects-failure",
+        ),
+        (
+            "refuses.js",
+            "function Online() { return 1; }\nfunction Offline() { return 0; }\n"
+            "function LooksAlive() { return true; }\nfunction IsAlive() { return true; }\n",
+            "Online.brings-online",
+        ),
+    ],
+    ids=["isalive-never-false", "online-fails"],
+)
+def test_the_lifecycle_rules_judge_a_script(
+    tmp_path: Path, name: str, text: str, rule: str
+) -> None:
+    """GS-16 and GS-11: what a script function does is judged by the entry point's rules."""
+    script = tmp_path / name
+    script.write_text(text, encoding="utf-8")
+    (tmp_path / f"{script.stem}_companion.py").write_text(LEASE_COMPANION, encoding="utf-8")
+    result = check_resource_type(str(script))
+    failed = {c.id: c for c in result.checks if c.outcome in ("failed", "error")}
+    assert rule in failed and failed[rule].outcome == "failed", (
+        f"expected {rule} to fail for {name}; failed or errored: "
+        f"{ {k: v.message for k, v in failed.items()} }"
+    )
+    required = [c for c in failed.values() if c.level == "required" and c.id != rule]
+    assert not required, f"only {rule} should fail at required level; also: {required}"
