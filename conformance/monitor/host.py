@@ -69,8 +69,26 @@ class MonitorCallbacks(Protocol):
     def thread_raised(self, thread: str, error: str, traceback_text: str) -> None:
         """An exception escaped a thread of the target (isolated hosting)."""
 
+    def LostQuorumResource(self, ResourceHandle: Any) -> None:
+        """PQUORUM_RESOURCE_LOST (AR-6): handed to Arbitrate as a `QuorumLost`."""
+
     #: The cluster database's root that OpenCluster gives the DLL (None: no cluster)
     cluster_root: HKEY | None
+
+
+class QuorumLost:
+    """The LostQuorumResource routine a monitor hands to Arbitrate: a DLL calls it with its
+    ResourceHandle once it has lost the quorum it won (AR-6). A class of its own, so that an
+    isolated host can send it across as a routine of the harness's."""
+
+    def __init__(self, callback: Callable[[Any], None]) -> None:
+        self._callback = callback
+
+    def __call__(self, ResourceHandle: Any) -> None:
+        self._callback(ResourceHandle)
+
+    def __repr__(self) -> str:
+        return "PQUORUM_RESOURCE_LOST"
 
 
 class Host(Protocol):

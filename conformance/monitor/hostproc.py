@@ -30,6 +30,7 @@ from conformance.genscript.events import observe_script
 from conformance.monitor.host import (
     CallOutcome,
     CallRunner,
+    QuorumLost,
     current_entry,
     error_text,
     startup_table,
@@ -216,6 +217,8 @@ class HostServer:
             return HKEY(_RemoteDatabase(self, key), path, observe)  # type: ignore[arg-type]
         if isinstance(value, tuple) and value[:1] == ("handle",):
             return HANDLE()
+        if isinstance(value, tuple) and value[:1] == ("lost-quorum",):
+            return QuorumLost(lambda handle: self.note("LostQuorumResource", self.encode(handle)))
         return value
 
     # --- requests --------------------------------------------------------------------------

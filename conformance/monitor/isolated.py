@@ -37,7 +37,7 @@ from conformance.companion import ProbeContext
 from conformance.errors import TargetLoadError
 from conformance.genscript.events import report_script
 from conformance.monitor import host as host_module
-from conformance.monitor.host import CallOutcome, MonitorCallbacks
+from conformance.monitor.host import CallOutcome, MonitorCallbacks, QuorumLost
 from conformance.monitor.remote import DB_CLOSED, RemoteEvent, loads
 from conformance.monitor.threads import harness_thread
 from conformance.monitor.trace import made_at
@@ -381,6 +381,8 @@ class IsolatedHost:
             callbacks.LogEvent(handle, level, format_string, *args)
         elif name == "thread-exception":
             callbacks.thread_raised(threading.current_thread().name, *payload)
+        elif name == "LostQuorumResource":
+            callbacks.LostQuorumResource(payload)
         return None
 
     @staticmethod
@@ -442,6 +444,8 @@ class IsolatedHost:
             return ("hkey", key, value.path)
         if isinstance(value, HANDLE):
             return ("handle",)
+        if isinstance(value, QuorumLost):
+            return ("lost-quorum",)
         return value
 
     def _outcome(self, slot: list[Any] | None, timeout: float) -> CallOutcome:

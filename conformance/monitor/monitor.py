@@ -45,7 +45,7 @@ from typing import Any
 from conformance import resutils
 from conformance.clusapi import HKEY, ClusterDatabase, InMemoryClusterDatabase
 from conformance.genscript.events import observe_script
-from conformance.monitor.host import CallOutcome, Host, current_entry
+from conformance.monitor.host import CallOutcome, Host, QuorumLost, current_entry
 from conformance.monitor.policy import Policy
 from conformance.monitor.remote import plain
 from conformance.monitor.threads import all_stacks, harness_thread
@@ -224,6 +224,7 @@ class Resource:
     resid: Any = None
     opened: bool = False
     in_open: bool = False  # Open is running: the DLL has the handle, not yet a RESID
+    quorum_owner: bool = False  # Arbitrate succeeded, and no Release or LostQuorumResource since
     closing: bool = False
     closed: bool = False
     open_error: int | None = None
@@ -284,6 +285,14 @@ class Resource:
         return self.monitor._control(
             "ResourceControl", self, self.resid, ControlCode, InBuffer, OutBufferSize, fill
         )
+
+    def arbitrate(self) -> Any:
+        """Arbitrate (AR-2); the status it returned, or None if it did not return."""
+        return self.monitor._arbitrate(self)
+
+    def release(self) -> Any:
+        """Release (RL-1); the status it returned, or None if it did not return."""
+        return self.monitor._release(self)
 
     def poll_while_up(self, entry: str) -> bool:
         """LooksAlive or IsAlive, only while the resource is Online with nothing pending, or
@@ -480,6 +489,24 @@ class ResourceMonitor:
                 "entry_length": len(entry),
             },
         )
+
+    def LostQuorumResource(self, ResourceHandle: Any) -> None:
+        """The DLL lost control of the quorum it had won (AR-6): the instance no longer owns
+        it, as far as the monitor knows."""
+        context = current_entry()
+        resource = self._by_handle(ResourceHandle)
+        self.trace.instant(
+            CALLBACK,
+            "LostQuorumResource",
+            resource=resource.name if resource else None,
+            context=context[0] if context else None,
+            args={"ResourceHandle": ResourceHandle},
+            data={"known_handle": resource is not None},
+        )
+        if resource is not None:
+            with resource.cond:
+                resource.quorum_owner = False
+                self._changed(resource)
 
     def _on_set_last_error(self, code: int) -> None:
         context = current_entry()
@@ -857,6 +884,35 @@ class ResourceMonitor:
         return result
 
     # --- polling -----------------------------------------------------------------------------
+    def _arbitrate(self, resource: Resource) -> Any:
+        """Arbitrate for the quorum (AR-2), serialised like every entry point but Terminate;
+        the DLL gets the monitor's LostQuorumResource routine. ERROR_SUCCESS makes the
+        instance the owner, as far as the monitor knows."""
+        return self._quorum_call(resource, "Arbitrate", True)
+
+    def _release(self, resource: Resource) -> Any:
+        """Release the quorum (RL-1): on ERROR_SUCCESS the instance no longer owns it."""
+        return self._quorum_call(resource, "Release", False)
+
+    def _quorum_call(self, resource: Resource, entry: str, owner_on_success: bool) -> Any:
+        self._require_open(resource)
+        if not self.host.has(entry):
+            raise MonitorError(
+                f"{entry} is NULL in the function table: the type is not quorum-capable (AR-1)"
+            )
+        args, call = self._resid(resource)
+        if entry == "Arbitrate":
+            args = {**args, "LostQuorumResource": "PQUORUM_RESOURCE_LOST"}
+            call = (*call, QuorumLost(self.LostQuorumResource))
+        with self._serial:
+            _, outcome = self._invoke(entry, resource.name, args, call)
+        status = outcome.value if outcome.returned else None
+        if dword(status) == ERROR_SUCCESS:
+            with resource.cond:
+                resource.quorum_owner = owner_on_success
+                self._changed(resource)
+        return status
+
     def _poll_call(self, resource: Resource, entry: str, while_up: bool = False) -> Any:
         """A LooksAlive or IsAlive the scenario asks for (outside the schedule)."""
         self._require_open(resource)

@@ -198,3 +198,55 @@ def test_abandoning_a_run_during_startup_blames_nobody(tmp_path: Path) -> None:
     assert startup.cut_short and "crashed" not in startup.data, (
         f"a Startup cut short by rescheck is not a crash of the target: {startup.data}"
     )
+
+
+def test_lost_quorum_resource_crosses_from_the_host(tmp_path: Path) -> None:
+    """Arbitrate gets a LostQuorumResource routine that works from any thread of the host."""
+    module = tmp_path / "quorum_dll.py"
+    module.write_text(
+        """
+import threading
+from conformance.resapi import FunctionTable, ERROR_SUCCESS
+
+HANDLES = {}
+
+def Startup(ResourceType, Min, Max, SetResourceStatus, LogEvent):
+    return ERROR_SUCCESS, FunctionTable(Version=0x100, Open=Open, Close=Close, Online=Online,
+        Offline=Offline, Terminate=Terminate, LooksAlive=LooksAlive, IsAlive=IsAlive,
+        ResourceControl=None, ResourceTypeControl=None, Arbitrate=Arbitrate, Release=Release)
+
+def Open(ResourceName, ResourceKey, ResourceHandle):
+    HANDLES[ResourceName] = ResourceHandle
+    return ResourceName
+
+def Close(ResourceId): pass
+def Online(ResourceId, EventHandle): return ERROR_SUCCESS
+def Offline(ResourceId): return ERROR_SUCCESS
+def Terminate(ResourceId): pass
+def LooksAlive(ResourceId): return True
+def IsAlive(ResourceId): return True
+
+def Arbitrate(ResourceId, LostQuorumResource):
+    lose = lambda: LostQuorumResource(HANDLES[ResourceId])
+    threading.Timer(0.05, lose).start()  # the defence fails soon after winning
+    return ERROR_SUCCESS
+
+def Release(ResourceId): return ERROR_SUCCESS
+""",
+        "utf-8",
+    )
+    monitor = ResourceMonitor(IsolatedHost(resolve(str(module))), "T")
+    try:
+        monitor.startup()
+        resource = monitor.open("q1", {})
+        assert resource.arbitrate() == 0 and resource.quorum_owner, "Arbitrate won"
+        deadline = time.monotonic() + WAIT
+        while resource.quorum_owner and time.monotonic() < deadline:
+            time.sleep(0.01)
+        [lost] = monitor.trace.callbacks("LostQuorumResource")
+        assert lost.data["known_handle"] and lost.resource == "q1" and not resource.quorum_owner, (
+            f"the DLL's LostQuorumResource should reach the monitor for q1; got {lost}"
+        )
+    finally:
+        monitor.shutdown()
+        monitor.host.close()

@@ -1768,3 +1768,34 @@ def test_an_exception_is_named_so_that_it_can_be_found():
     )
     assert error_text(ValueError("x")) == "ValueError: x", "builtins keep their plain name"
     assert len(error_text(ValueError("x" * 2000))) == 500, "the text is bounded"
+
+
+def arbitrate_then_lose(dll, resid, lost):
+    dll.lost = lost
+    return ERROR_SUCCESS
+
+
+def test_arbitrate_release_and_lost_quorum(rig):
+    dll = ScriptedDLL(Arbitrate=arbitrate_then_lose)
+    monitor = rig.monitor(dll)
+    resource = rig.open(monitor)
+    assert resource.arbitrate() == ERROR_SUCCESS and resource.quorum_owner, "Arbitrate won"
+    [call] = monitor.trace.calls("Arbitrate")
+    assert call.args["LostQuorumResource"] == "PQUORUM_RESOURCE_LOST", call.args
+    dll.lost(resource.handle)
+    [lost] = monitor.trace.callbacks("LostQuorumResource")
+    assert lost.data["known_handle"] and not resource.quorum_owner, (
+        "LostQuorumResource with the instance's handle ends its ownership"
+    )
+    resource.arbitrate()
+    assert resource.release() == ERROR_SUCCESS and not resource.quorum_owner, (
+        "a successful Release ends the ownership too"
+    )
+
+
+def test_a_type_without_arbitrate_is_not_asked_to_arbitrate(rig):
+    dll = ScriptedDLL(null={"Arbitrate", "Release"})
+    monitor = rig.monitor(dll)
+    resource = rig.open(monitor)
+    with pytest.raises(MonitorError, match="not quorum-capable"):
+        resource.arbitrate()
