@@ -641,6 +641,14 @@ class ResourceMonitor:
             args["EventHandle"] = event_handle
             call_args = (resource.resid, event_handle)
         failure = False
+        if online and self.quorum_capable:
+            with resource.cond:
+                idle = resource.pending is None or resource.pending.done
+            if idle and (only_if is None or only_if()):
+                # as the cluster service does, a node arbitrates before it brings a quorum
+                # resource online (every time: Offline and Terminate may have released it);
+                # Online then answers for a node that lost (AR-7)
+                self._quorum_call(resource, "Arbitrate", True)
         with self._serial:
             self._require_open(resource)
             self._refuse_if_wedged()
@@ -884,6 +892,11 @@ class ResourceMonitor:
         return result
 
     # --- polling -----------------------------------------------------------------------------
+    @property
+    def quorum_capable(self) -> bool:
+        """The table has both Arbitrate and Release (AR-1, AR-8)."""
+        return self.host.has("Arbitrate") and self.host.has("Release")
+
     def _arbitrate(self, resource: Resource) -> Any:
         """Arbitrate for the quorum (AR-2), serialised like every entry point but Terminate;
         the DLL gets the monitor's LostQuorumResource routine. ERROR_SUCCESS makes the

@@ -772,4 +772,82 @@ RULES: tuple[Rule, ...] = (
             "refused.",
         ),
     ),
+    *(
+        Rule(
+            "Arbitrate.with-release",
+            REQUIRED,
+            ("Arbitrate", "Release"),
+            "Arbitrate and Release come together: a quorum-capable type exports both, any other "
+            "type neither.",
+            "S:ns-resapi-clres_function_table",
+            ("AR-1", "AR-8", "FT-3"),
+            policy="The docs make Arbitrate and Release required for quorum-capable types "
+            "(AR-1) and let the Resource Monitor call a type quorum-capable only when it "
+            "exports both (AR-8). A table with one of them is a quorum-capable type missing a "
+            "required entry point, judged required.",
+        ),
+        Rule(
+            "Arbitrate.exclusive",
+            REQUIRED,
+            ("Arbitrate",),
+            "After a successful Arbitrate the node defends the quorum resource: no other node's "
+            "Arbitrate succeeds while it owns it.",
+            "S:nc-resapi-parbitrate_routine",
+            ("AR-5", "AR-2", "AR-9"),
+            policy="Judged on the quorum scenario's history (nodes arbitrating at once, while "
+            "the owner defends, after Release, after the owner was killed or stopped): a node "
+            "owns from its successful Arbitrate's return until its Release is asked, it calls "
+            "LostQuorumResource or it is killed; an owner that was stopped is excused from "
+            "then on (LostQuorumResource.prompt judges it).",
+        ),
+        Rule(
+            "Arbitrate.takeover",
+            REQUIRED,
+            ("Arbitrate",),
+            "A quorum resource nobody defends (at the start, after its owner was killed, or "
+            "while its owner is stopped) is won by one of the arbitrating nodes within the "
+            "type's arbitration time.",
+            "S:nc-resapi-parbitrate_routine",
+            ("AR-2", "AR-10", "AR-11"),
+            policy="The docs give the bounds, not a sentence with a level: the arbitration time "
+            "is what the type answers to CLUSCTL_RESOURCE_TYPE_GET_ARB_TIMEOUT (default 60 s, "
+            "AR-11), at most QuorumArbitrationTimeMax (20 s, AR-10), not scaled. A quorum "
+            "that cannot be won leaves the cluster unable to form, so rescheck treats it as "
+            "required. Owners are killed and stopped only with isolated hosting.",
+        ),
+        Rule(
+            "Release.lets-go",
+            REQUIRED,
+            ("Release",),
+            "After Release returns ERROR_SUCCESS the node no longer defends the quorum: another "
+            "node's Arbitrate wins it within the arbitration time.",
+            "S:nc-resapi-prelease_routine",
+            ("RL-1",),
+            policy="RL-1 is the return contract ('released and no longer defended'); rescheck "
+            "judges the contract's meaning on another node, required.",
+        ),
+        Rule(
+            "LostQuorumResource.prompt",
+            REQUIRED,
+            ("Arbitrate",),
+            "A node that loses control of the quorum after winning it calls LostQuorumResource "
+            "promptly: an owner stopped while another node took over says so within 2 s of "
+            "running again.",
+            "S:nc-resapi-pquorum_resource_lost",
+            ("AR-6", "AR-5"),
+            policy="The docs require the call when control is lost (AR-6) without a delay; "
+            "rescheck allows two of the docs' example defence periods (a disk re-reserves once "
+            "per second, AR-5) after the owner runs again. Judged with isolated hosting (the "
+            "owner's host process is stopped with SIGSTOP).",
+        ),
+        Rule(
+            "Online.not-available",
+            REQUIRED,
+            ("Online",),
+            "Online of a quorum-capable resource on a node that lost arbitration returns "
+            "ERROR_RESOURCE_NOT_AVAILABLE.",
+            "S:nc-resapi-ponline_routine",
+            ("AR-7",),
+        ),
+    ),
 )

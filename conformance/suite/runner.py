@@ -11,6 +11,7 @@ from typing import Any
 from conformance.monitor.policy import Policy
 from conformance.report.model import ERROR, CheckResult, RunResult
 from conformance.rules import Rule, catalogue
+from conformance.suite.checks.quorum import QUORUM_RULES
 from conformance.suite.context import RunContext
 from conformance.suite.registry import evaluate
 from conformance.targets import Target, load_target
@@ -29,8 +30,13 @@ def select_rules(patterns: list[str] | None) -> list[Rule]:
 
 def applies(rule: Rule, target: Target) -> bool:
     """Whether ``rule`` can apply to ``target``: the Script.* rules (§8) judge control
-    scripts only; every other rule judges a DLL, the Generic Script DLL included."""
-    return target.script is not None or not rule.id.startswith("Script.")
+    scripts only, the quorum rules (§7) quorum-capable types only; every other rule judges a
+    DLL, the Generic Script DLL included."""
+    if rule.id.startswith("Script."):
+        return target.script is not None
+    if rule.id in QUORUM_RULES:
+        return target.quorum_capable
+    return True
 
 
 def run_suite(

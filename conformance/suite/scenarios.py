@@ -52,6 +52,7 @@ from conformance.suite.controls import (
     exercise_properties,
     probe,
 )
+from conformance.suite.quorum import quorum
 
 #: Poll intervals for test instances (resource-level overrides, FP-2/FP-4): 20 s and 40 s
 #: documented, so 200 ms / 400 ms at the default scale.
@@ -548,4 +549,5 @@ SCENARIOS: dict[str, Callable[[ScenarioRun], None]] = {
     "entity": entity,
     "control": control,
     "stored-properties": stored_properties,
+    "quorum": quorum,
 }

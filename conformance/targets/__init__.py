@@ -62,6 +62,8 @@ class Target:
     #: Script DLL that hosts it.
     script: Path | None = None
     script_functions: dict[str, FunctionInfo] = field(default_factory=dict)
+    #: Startup's table has Arbitrate and Release (AR-1, AR-8): the quorum rules apply.
+    quorum_capable: bool = False
 
     def new_host(self) -> Host:
         """A host with a fresh copy of the target, as a new Resource Monitor process has."""
@@ -297,6 +299,7 @@ def preflight(target: Target, policy: Policy, host: Host | None = None) -> None:
                 f"{kind.removeprefix('raises:')}; make the table's attributes plain values"
             )
     present = [e for e in V1_ENTRY_POINTS if shape.get(e, "absent") != "absent"]
+    target.quorum_capable = all(shape.get(e) == "callable" for e in ("Arbitrate", "Release"))
     if shape.get("Version", "absent") == "absent" or not present:
         raise TargetLoadError(
             f"{target.given}: Startup returned {shape['__type__']} as its function table; a "

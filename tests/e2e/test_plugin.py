@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from conformance.rules import catalogue
+from conformance.suite.checks.quorum import QUORUM_RULES
 from tests.e2e.conftest import (
     NEEDS_OVERLAP,
     NEVER_UNKNOWN,
@@ -16,8 +17,9 @@ from tests.e2e.conftest import (
     UNCLAIMED_OPTIONAL,
 )
 
-#: The rules of a resource DLL: the control-script rules (Script.*) are deselected.
-RULES = len([r for r in catalogue() if not r.id.startswith("Script.")])
+#: The rules of a resource DLL that is not quorum-capable: the control-script rules (Script.*)
+#: and the quorum rules are deselected.
+RULES = len([r for r in catalogue() if not r.id.startswith("Script.") and r.id not in QUORUM_RULES])
 #: The synchronous test DLL never pends, logs nothing, starts no ClusWorker, reads no private
 #: property and has no companion, so four SetResourceStatus rules, Terminate.stops-workers,
 #: the callback rules (Callbacks.resource-handle, two LogEvent rules, ClusWorker.fresh-structure),

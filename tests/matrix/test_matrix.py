@@ -18,6 +18,7 @@ import pytest
 
 from conformance.report.model import RunResult
 from conformance.rules import Rule, catalogue
+from conformance.suite.checks.quorum import QUORUM_RULES
 from conformance.suite.runner import check_resource_type
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
@@ -41,6 +42,9 @@ def fixture_name(rule_id: str) -> str:
 RULES = catalogue()
 DLL_RULES = [rule for rule in RULES if not rule.id.startswith("Script.")]
 SCRIPT_RULES = [rule for rule in RULES if rule.id.startswith("Script.")]
+#: The conforming quorum-capable type: the quorum rules apply to it (and to no other
+#: conforming target).
+REFERENCE_WITNESS = str(Path(__file__).resolve().parents[2] / "reference_impls" / "file_witness.py")
 
 
 @functools.cache
@@ -137,16 +141,25 @@ def test_fixture_violates_exactly_its_rule(rule: Rule, path: Path) -> None:
 CONFORMING = ("conforming", "conforming_async")
 
 
-@pytest.mark.parametrize(
-    "name", [*CONFORMING, *(str(p) for p in REFERENCE_SCRIPTS)], ids=lambda n: Path(n).name
-)
+EVERY_CONFORMING = [*CONFORMING, REFERENCE_WITNESS, *(str(p) for p in REFERENCE_SCRIPTS)]
+
+
+def applicable(name: str) -> list[Rule]:
+    """The rules a conforming target is judged on: the reference witness's are every DLL
+    rule; a script's every rule but the quorum ones, a DLL's every DLL rule but those."""
+    if name == REFERENCE_WITNESS:
+        return DLL_RULES
+    rules = RULES if name.endswith((".vbs", ".js")) or "/scripts/" in name else DLL_RULES
+    return [rule for rule in rules if rule.id not in QUORUM_RULES]
+
+
+@pytest.mark.parametrize("name", EVERY_CONFORMING, ids=lambda n: Path(n).name)
 def test_conforming_fixture_fails_nothing(name: str) -> None:
     result = run_fixture(name)
     bad = [c for c in result.checks if c.outcome in BAD_OUTCOMES]
     assert not bad, f"expected {name} to fail no rule; {len(bad)} did:\n" + describe(bad)
     judged = {c.id for c in result.checks}
-    applicable = RULES if "/" in name else DLL_RULES
-    unjudged = [rule.id for rule in applicable if rule.id not in judged]
+    unjudged = [rule.id for rule in applicable(name) if rule.id not in judged]
     assert not unjudged, f"expected a check result for every rule; none for {unjudged}"
     assert result.verdict == "compliant", (
         f"expected verdict 'compliant' for {name}; got {result.verdict!r} ({result.counts()})"
@@ -154,11 +167,13 @@ def test_conforming_fixture_fails_nothing(name: str) -> None:
 
 
 def test_every_rule_passes_for_a_conforming_fixture() -> None:
-    everyone = [*CONFORMING, *(str(p) for p in REFERENCE_SCRIPTS)]
-    passed = {c.id for name in everyone for c in run_fixture(name).checks if c.outcome == "passed"}
+    passed = {
+        c.id for name in EVERY_CONFORMING for c in run_fixture(name).checks if c.outcome == "passed"
+    }
     never = [rule.id for rule in RULES if rule.id not in passed]
     assert not never, (
-        f"expected every rule to pass for one of {CONFORMING} or the reference scripts; never "
+        f"expected every rule to pass for one of {CONFORMING}, the reference witness or the "
+        "reference scripts; never "
         f"passed: {never}\n"
         + describe([c for c in run_fixture(CONFORMING[0]).checks if c.id in never])
     )

@@ -97,7 +97,12 @@ class ScriptedDLL:
     table.
     """
 
-    def __init__(self, null: Iterable[str] = (), version: int = CLRES_VERSION_V1_00, **script: Any):
+    def __init__(
+        self,
+        null: Iterable[str] = ("Arbitrate", "Release"),  # not quorum-capable unless asked
+        version: int = CLRES_VERSION_V1_00,
+        **script: Any,
+    ):
         unknown = set(script) - set(DEFAULT_BEHAVIOUR) - {"Startup"}
         if unknown:
             raise TypeError(f"not an entry point: {sorted(unknown)}")

@@ -1776,7 +1776,7 @@ def arbitrate_then_lose(dll, resid, lost):
 
 
 def test_arbitrate_release_and_lost_quorum(rig):
-    dll = ScriptedDLL(Arbitrate=arbitrate_then_lose)
+    dll = ScriptedDLL(null=(), Arbitrate=arbitrate_then_lose)
     monitor = rig.monitor(dll)
     resource = rig.open(monitor)
     assert resource.arbitrate() == ERROR_SUCCESS and resource.quorum_owner, "Arbitrate won"
@@ -1794,8 +1794,23 @@ def test_arbitrate_release_and_lost_quorum(rig):
 
 
 def test_a_type_without_arbitrate_is_not_asked_to_arbitrate(rig):
-    dll = ScriptedDLL(null={"Arbitrate", "Release"})
+    dll = ScriptedDLL()  # Arbitrate and Release are NULL
     monitor = rig.monitor(dll)
     resource = rig.open(monitor)
     with pytest.raises(MonitorError, match="not quorum-capable"):
         resource.arbitrate()
+    resource.online()
+    assert not monitor.trace.calls("Arbitrate"), "Online of a non-quorum type arbitrates not"
+
+
+def test_a_quorum_capable_type_arbitrates_before_online(rig):
+    dll = ScriptedDLL(null=())
+    monitor = rig.monitor(dll)
+    resource = rig.open(monitor)
+    resource.online()
+    names = [
+        e.name for e in monitor.trace if e.kind == "call" and e.name in ("Arbitrate", "Online")
+    ]
+    assert names == ["Arbitrate", "Online"] and resource.quorum_owner, (
+        f"the node arbitrates, then brings the quorum resource online; got {names}"
+    )

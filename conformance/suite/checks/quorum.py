@@ -1,0 +1,194 @@
+"""Quorum arbitration (CONTRACT.md §7), judged on the history of the quorum scenario: who
+believed it owned the quorum when, across nodes and faults (`conformance.suite.quorum`)."""
+
+from __future__ import annotations
+
+from conformance.monitor.monitor import dword
+from conformance.resapi import ERROR_RESOURCE_NOT_AVAILABLE, ERROR_SUCCESS, error_name
+from conformance.suite.context import (
+    CannotJudge,
+    NotApplicable,
+    RunContext,
+    ScenarioRun,
+    Violation,
+    counted,
+)
+from conformance.suite.quorum import LOST_PROMPT_S, History, Op, Ownership, analyse
+from conformance.suite.registry import check
+
+#: The rules judged on the quorum scenario: they apply to quorum-capable types only.
+QUORUM_RULES = (
+    "Arbitrate.exclusive",
+    "Arbitrate.takeover",
+    "Release.lets-go",
+    "LostQuorumResource.prompt",
+    "Online.not-available",
+)
+
+
+def _history(ctx: RunContext) -> tuple[ScenarioRun, History, list[Ownership]]:
+    run = ctx.scenario("quorum")
+    history = run.notes.get("history")
+    if history is None:
+        if run.stop is not None and "not quorum-capable" in run.stop.reason:
+            raise NotApplicable(run.stop.reason)
+        reason = run.stop.reason if run.stop is not None else run.failure or "it did not run"
+        raise CannotJudge(f"the quorum scenario recorded no history: {reason}")
+    return run, history, analyse(history, run.notes["until"])
+
+
+def _slice(history: History, start: float, end: float, nodes: set[int]) -> list[str]:
+    """The history around [start, end] for ``nodes``, as a per-node timeline."""
+    ops = [
+        op
+        for op in history.ops
+        if op.node in nodes and op.start <= end + 0.5 and (op.end or op.start) >= start - 0.5
+    ]
+    return ["History (ms since the scenario began):", *history.timeline(ops)]
+
+
+def _ms(history: History, at: float) -> str:
+    return f"{(at - history.origin) * 1000:.1f} ms"
+
+
+@check("Arbitrate.exclusive")
+def exclusive(ctx: RunContext) -> str:
+    _, history, owned = _history(ctx)
+    if not owned:
+        raise NotApplicable("no node ever won the quorum (see Arbitrate.takeover)")
+    for a in owned:
+        for b in owned:
+            if a.node >= b.node:
+                continue
+            start, end = max(a.start, b.start), min(a.definite_end, b.definite_end)
+            if start < end:
+                raise Violation(
+                    f"nodes {a.node} and {b.node} both owned the quorum from {_ms(history, start)} "
+                    f"to {_ms(history, end)}: node {b.node if b.start > a.start else a.node}'s "
+                    "Arbitrate succeeded while the other still defended it; after a successful "
+                    "Arbitrate only that node may arbitrate successfully",
+                    lines=_slice(history, start, end, {a.node, b.node}),
+                )
+    nodes = {o.node for o in owned}
+    return f"{counted(len(owned), 'ownership')} of {counted(len(nodes), 'node')}, never two at once"
+
+
+@check("Arbitrate.takeover")
+def takeover(ctx: RunContext) -> str:
+    run, history, _ = _history(ctx)
+    bound = f"{history.bound_s:.0f} s (GET_ARB_TIMEOUT, at most QuorumArbitrationTimeMax)"
+    for note, what in (
+        ("free_not_won", "a quorum nobody held, with every node arbitrating,"),
+        ("kill_not_won", "the quorum of an owner that was killed"),
+        ("pause_not_won", "the quorum of an owner that was stopped"),
+    ):
+        since = run.notes.get(note)
+        if since is not None:
+            raise Violation(
+                f"{what} was not won within {bound}: every Arbitrate failed",
+                lines=_slice(history, since, since + history.bound_s, set(range(1, 10))),
+            )
+    faults = [o for o in history.ops if o.op in ("kill", "pause")]
+    if not faults:
+        raise NotApplicable(
+            run.notes.get("no_faults", "no owner was killed or stopped")
+            + "; a free quorum was won at once"
+        )
+    return f"won within {bound}: at the start, after {counted(len(faults), 'owner fault')}"
+
+
+@check("Release.lets-go")
+def lets_go(ctx: RunContext) -> str:
+    run, history, _ = _history(ctx)
+    releases = [o for o in history.ops if o.op == "release" and o.end is not None]
+    since = run.notes.get("release_not_won")
+    if since is not None:
+        bad = [o for o in releases if o.start <= since]
+        answer = error_name(bad[-1].result) if bad else "?"
+        raise Violation(
+            f"after the owner's Release returned {answer}, no other node won the quorum within "
+            f"{history.bound_s:.0f} s: a released quorum is no longer defended",
+            lines=_slice(history, since - 1, since + history.bound_s, set(range(1, 10))),
+        )
+    if not releases:
+        raise NotApplicable("no owner released the quorum")
+    return "after the owner's Release another node won the quorum"
+
+
+@check("LostQuorumResource.prompt")
+def lost_prompt(ctx: RunContext) -> str:
+    run, history, owned = _history(ctx)
+    node = run.notes.get("paused_owner")
+    if node is None:
+        raise NotApplicable(
+            run.notes.get("no_faults", "no owner was stopped while another node took over")
+        )
+    held = next((o for o in owned if o.node == node and o.paused_at is not None), None)
+    resumed = held.resumed_at if held is not None else None
+    if held is None or resumed is None:
+        raise NotApplicable(
+            f"node {node} no longer owned the quorum when it was stopped (it had called "
+            "LostQuorumResource or been released before)"
+        )
+    lost: Op | None = held.ended_by if held.ended_by and held.ended_by.op == "lost" else None
+    late = lost is None or lost.start - resumed > LOST_PROMPT_S
+    if late:
+        when = "never" if lost is None else f"only {lost.start - resumed:.1f} s later"
+        raise Violation(
+            f"node {node} was stopped while it owned the quorum and another node took it over; "
+            f"once it ran again it called LostQuorumResource {when} (expected within "
+            f"{LOST_PROMPT_S:.0f} s): a node that loses control after winning must tell the "
+            "Resource Monitor",
+            lines=_slice(history, held.paused_at or resumed, resumed + LOST_PROMPT_S * 2, {node}),
+        )
+    return (
+        f"the stopped owner called LostQuorumResource {lost.start - resumed:.2f} s after resuming"
+    )
+
+
+@check("Online.not-available")
+def online_not_available(ctx: RunContext) -> str:
+    _, history, owned = _history(ctx)
+    judged = 0
+    for online in (o for o in history.ops if o.op == "online" and o.end is not None):
+        before = [
+            o
+            for o in history.ops
+            if o.node == online.node
+            and o.op == "arbitrate"
+            and o.end is not None
+            and o.end <= online.start
+        ]
+        if not before or dword(before[-1].result) == ERROR_SUCCESS:
+            continue  # it won: Online may succeed
+        others = [o for o in owned if o.node != online.node and o.start <= online.start < o.end]
+        if not others:
+            continue  # nobody else owned it then
+        judged += 1
+        if online.result != ERROR_RESOURCE_NOT_AVAILABLE:
+            raise Violation(
+                f"node {online.node} lost arbitration to node {others[0].node}, and its Online "
+                f"returned {error_name(online.result)}; expected ERROR_RESOURCE_NOT_AVAILABLE "
+                "(another system won arbitration)",
+                lines=_slice(history, before[-1].start, online.end, {online.node, others[0].node}),
+            )
+    if not judged:
+        raise NotApplicable("no Online was asked of a node that had lost arbitration")
+    return f"{counted(judged, 'Online')} of a losing node returned ERROR_RESOURCE_NOT_AVAILABLE"
+
+
+@check("Arbitrate.with-release")
+def with_release(ctx: RunContext) -> str:
+    monitors = ctx.scenario("lifecycle").monitors
+    if not monitors:
+        raise CannotJudge("the lifecycle scenario loaded no table")
+    host = monitors[0].host
+    present = [e for e in ("Arbitrate", "Release") if host.has(e)]
+    if len(present) == 1:
+        missing = "Release" if present == ["Arbitrate"] else "Arbitrate"
+        raise Violation(
+            f"the function table has {present[0]} but {missing} is NULL: a quorum-capable type "
+            "exports both (only then does the Resource Monitor treat it as quorum-capable), "
+            "any other type neither"
+        )
+    return "Arbitrate and Release are both there" if present else "neither: not quorum-capable"

@@ -1,0 +1,349 @@
+"""The "File Witness" resource type: a quorum-capable type whose medium is a real shared
+directory, like a file share witness. Every node of the cluster opens the same resource; the
+one that arbitrates successfully holds a *lease* in the directory and defends it.
+
+The lease is the file ``lease`` in ``WitnessPath``: the owner's node id, a fencing token and
+an expiry time (wall clock, shared by the nodes). Every read-modify-write of it happens under
+``flock`` on ``WitnessPath/.lock``, so two nodes never decide at once.
+
+- Arbitrate (AR-2, AR-5): until ``ArbitrateTimeoutMs`` has passed, take the lease when it is
+  free, expired or already ours (a new token), else wait. Once won, a ClusWorker *defends* it:
+  every third of ``LeaseMs`` it renews the lease, so no other node can take it; when it finds
+  another node's token there (this node was stopped past its lease), it calls
+  LostQuorumResource at once (AR-6) and stops.
+- Release (RL-1): stop defending and free the lease.
+- Online (AR-7): ERROR_RESOURCE_NOT_AVAILABLE unless this node holds the lease; Offline and
+  Terminate release it (as a disk calls its own Release from Offline, RL-2).
+- LooksAlive: the defender runs. IsAlive: the lease file names this node, unexpired.
+- CLUSCTL_RESOURCE_TYPE_GET_ARB_TIMEOUT answers the arbitration timeout (AR-11), which the
+  harness takes as the time a node may need to win a free witness.
+
+Private properties: ``WitnessPath`` (REG_SZ, required), ``LeaseMs`` (REG_DWORD, default 600),
+``ArbitrateTimeoutMs`` (REG_DWORD, default 1500). Nothing is written to the cluster database.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import itertools
+import json
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from conformance.clusapi import HKEY, ClusterRegOpenKey, ClusterRegQueryValue
+from conformance.resapi import (
+    CLRES_VERSION_V1_00,
+    CLUS_CHAR_QUORUM,
+    CLUSCTL_RESOURCE_GET_CHARACTERISTICS,
+    CLUSCTL_RESOURCE_TYPE_GET_ARB_TIMEOUT,
+    CLUSCTL_RESOURCE_TYPE_GET_CHARACTERISTICS,
+    CLUSCTL_RESOURCE_TYPE_UNKNOWN,
+    CLUSCTL_RESOURCE_UNKNOWN,
+    ERROR_BAD_CONFIGURATION,
+    ERROR_CLUSTER_RESNAME_NOT_FOUND,
+    ERROR_INVALID_FUNCTION,
+    ERROR_MORE_DATA,
+    ERROR_RESOURCE_NOT_AVAILABLE,
+    ERROR_RESOURCE_NOT_FOUND,
+    ERROR_REVISION_MISMATCH,
+    ERROR_SUCCESS,
+    ERROR_TIMEOUT,
+    LOG_INFORMATION,
+    LOG_WARNING,
+    RESOURCE_STATUS,
+    FunctionTable,
+    SetLastError,
+)
+from conformance.resutils import (
+    CLUS_WORKER,
+    ClusWorkerCheckTerminate,
+    ClusWorkerCreate,
+    ClusWorkerTerminate,
+)
+
+RESOURCE_TYPE = "File Witness"
+WITNESS_PATH = "WitnessPath"
+LEASE_MS, LEASE_MS_DEFAULT = "LeaseMs", 600
+ARBITRATE_TIMEOUT_MS, ARBITRATE_TIMEOUT_MS_DEFAULT = "ArbitrateTimeoutMs", 1500
+#: What GET_ARB_TIMEOUT answers (s): a free witness is won well within it.
+ARB_TIMEOUT_S = 2
+CHARACTERISTICS = CLUS_CHAR_QUORUM
+
+_SetResourceStatus: Any = None
+_LogEvent: Any = None
+_nodes = itertools.count(1)
+
+
+class Instance:
+    """Per-instance data (DS-3); the object itself is the RESID."""
+
+    def __init__(self, name: str, parameters: HKEY, handle: Any) -> None:
+        self.name, self.parameters, self.handle = name, parameters, handle
+        self.node = f"{os.getpid()}-{next(_nodes)}"  # this node's identity in the lease
+        self.lock = threading.Lock()
+        self.token: int | None = None  # the lease's token while this node holds it
+        self.defender = CLUS_WORKER()
+        self.online = False
+        self.closed = False
+
+    def setting(self, name: str, default: int | None = None) -> Any:
+        status, _, value = ClusterRegQueryValue(self.parameters, name)
+        return value if status == ERROR_SUCCESS else default
+
+    def witness(self) -> Path | None:
+        path = self.setting(WITNESS_PATH)
+        return Path(path) if isinstance(path, str) and path else None
+
+    def lease_s(self) -> float:
+        return int(self.setting(LEASE_MS, LEASE_MS_DEFAULT)) / 1000.0
+
+
+@contextlib.contextmanager
+def _locked(witness: Path) -> Iterator[dict[str, Any]]:
+    """The lease, read and written back under the directory's flock."""
+    witness.mkdir(parents=True, exist_ok=True)
+    with open(witness / ".lock", "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            try:
+                lease = json.loads((witness / "lease").read_text("utf-8"))
+            except (OSError, ValueError):
+                lease = {"owner": None, "token": 0, "expires": 0.0}
+            before = dict(lease)
+            yield lease
+            if lease != before:
+                scratch = witness / f".lease.{os.getpid()}"
+                scratch.write_text(json.dumps(lease), "utf-8")
+                os.replace(scratch, witness / "lease")
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def Startup(
+    ResourceType: str,
+    MinVersionSupported: int,
+    MaxVersionSupported: int,
+    SetResourceStatus: Callable[[Any, RESOURCE_STATUS], int],
+    LogEvent: Callable[..., None],
+) -> tuple[int, FunctionTable | None]:
+    global _SetResourceStatus, _LogEvent
+    if not MinVersionSupported <= CLRES_VERSION_V1_00 <= MaxVersionSupported:
+        return ERROR_REVISION_MISMATCH, None
+    if str(ResourceType).casefold() != RESOURCE_TYPE.casefold():
+        return ERROR_CLUSTER_RESNAME_NOT_FOUND, None
+    _SetResourceStatus, _LogEvent = SetResourceStatus, LogEvent
+    return ERROR_SUCCESS, FunctionTable(
+        Version=CLRES_VERSION_V1_00,
+        Open=Open,
+        Close=Close,
+        Online=Online,
+        Offline=Offline,
+        Terminate=Terminate,
+        LooksAlive=LooksAlive,
+        IsAlive=IsAlive,
+        ResourceControl=ResourceControl,
+        ResourceTypeControl=ResourceTypeControl,
+        Arbitrate=Arbitrate,
+        Release=Release,
+    )
+
+
+def _lookup(ResourceId: Any) -> Instance | None:
+    if isinstance(ResourceId, Instance) and not ResourceId.closed:
+        return ResourceId
+    return None
+
+
+def Open(ResourceName: str, ResourceKey: HKEY, ResourceHandle: Any) -> Instance | None:
+    status, parameters = ClusterRegOpenKey(ResourceKey, "Parameters")
+    if status != ERROR_SUCCESS or parameters is None:
+        SetLastError(status)
+        return None
+    return Instance(ResourceName, parameters, ResourceHandle)
+
+
+def Close(ResourceId: Instance) -> None:
+    inst = _lookup(ResourceId)
+    if inst is None:
+        SetLastError(ERROR_RESOURCE_NOT_FOUND)
+        return
+    _release(inst)
+    inst.closed = True
+
+
+# --- arbitration ---------------------------------------------------------------------------
+def Arbitrate(ResourceId: Instance, LostQuorumResource: Callable[[Any], None]) -> int:
+    """Win the lease within ArbitrateTimeoutMs, then defend it (AR-5)."""
+    inst = _lookup(ResourceId)
+    if inst is None:
+        return ERROR_RESOURCE_NOT_FOUND
+    witness = inst.witness()
+    if witness is None:
+        return ERROR_BAD_CONFIGURATION
+    lease_s = inst.lease_s()
+    deadline = (
+        time.time() + int(inst.setting(ARBITRATE_TIMEOUT_MS, ARBITRATE_TIMEOUT_MS_DEFAULT)) / 1000
+    )
+    while True:
+        now = time.time()
+        with _locked(witness) as lease:
+            if lease["owner"] in (None, inst.node) or lease["expires"] < now:
+                lease.update(owner=inst.node, token=lease["token"] + 1, expires=now + lease_s)
+                token = lease["token"]
+                break
+        if now >= deadline:
+            return ERROR_TIMEOUT
+        time.sleep(min(lease_s / 4, max(0.0, deadline - now)))
+    _stop_defending(inst)
+    with inst.lock:
+        inst.token = token
+        inst.defender = CLUS_WORKER()
+        defender = inst.defender
+    ClusWorkerCreate(defender, _defend, (inst, witness, lease_s, token, LostQuorumResource))
+    _LogEvent(inst.handle, LOG_INFORMATION, "won the witness with token %1!u!", token)
+    return ERROR_SUCCESS
+
+
+def _defend(worker: CLUS_WORKER, args: tuple[Any, ...]) -> int:
+    """Renew the lease every third of LeaseMs; on finding it taken, tell the monitor."""
+    inst, witness, lease_s, token, lost = args
+    while not ClusWorkerCheckTerminate(worker):
+        now = time.time()
+        with _locked(witness) as lease:
+            ours = lease["owner"] == inst.node and lease["token"] == token
+            if ours:
+                lease["expires"] = now + lease_s
+        if not ours:
+            with inst.lock:
+                still = inst.defender is worker
+                if still:
+                    inst.token = None
+            if still:
+                _LogEvent(inst.handle, LOG_WARNING, "the witness was taken over")
+                lost(inst.handle)
+            return ERROR_SUCCESS
+        deadline = time.monotonic() + lease_s / 3
+        while time.monotonic() < deadline and not ClusWorkerCheckTerminate(worker):
+            time.sleep(0.01)
+    return ERROR_SUCCESS
+
+
+def _stop_defending(inst: Instance) -> None:
+    """End the defender (it looks every 10 ms) and wait for it (WK-4)."""
+    with inst.lock:
+        worker = inst.defender
+    if worker.hThread is not None and worker.hThread is not threading.current_thread():
+        ClusWorkerTerminate(worker)
+
+
+def _release(inst: Instance) -> None:
+    _stop_defending(inst)
+    witness = inst.witness()
+    with inst.lock:
+        token, inst.token, inst.online = inst.token, None, False
+    if witness is None or token is None:
+        return
+    with _locked(witness) as lease:
+        if lease["owner"] == inst.node and lease["token"] == token:
+            lease.update(owner=None, expires=0.0)
+
+
+def Release(ResourceId: Instance) -> int:
+    """Stop defending and free the lease (RL-1)."""
+    inst = _lookup(ResourceId)
+    if inst is None:
+        return ERROR_RESOURCE_NOT_FOUND
+    _release(inst)
+    return ERROR_SUCCESS
+
+
+def _holds(inst: Instance) -> bool:
+    witness = inst.witness()
+    with inst.lock:
+        token = inst.token
+    if witness is None or token is None:
+        return False
+    with _locked(witness) as lease:
+        return (
+            lease["owner"] == inst.node
+            and lease["token"] == token
+            and lease["expires"] > time.time()
+        )
+
+
+# --- the lifecycle -------------------------------------------------------------------------
+def Online(ResourceId: Instance, EventHandle: Any) -> int:
+    """Online only on the node that holds the witness (AR-7)."""
+    inst = _lookup(ResourceId)
+    if inst is None:
+        return ERROR_RESOURCE_NOT_FOUND
+    if not _holds(inst):
+        return ERROR_RESOURCE_NOT_AVAILABLE
+    with inst.lock:
+        inst.online = True
+    return ERROR_SUCCESS
+
+
+def Offline(ResourceId: Instance) -> int:
+    inst = _lookup(ResourceId)
+    if inst is None:
+        return ERROR_RESOURCE_NOT_FOUND
+    _release(inst)
+    return ERROR_SUCCESS
+
+
+def Terminate(ResourceId: Instance) -> None:
+    inst = _lookup(ResourceId)
+    if inst is not None:
+        _release(inst)
+
+
+def LooksAlive(ResourceId: Instance) -> bool:
+    inst = _lookup(ResourceId)
+    if inst is None:
+        return False
+    with inst.lock:
+        thread, token = inst.defender.hThread, inst.token
+    return token is not None and thread is not None and thread.is_alive()
+
+
+def IsAlive(ResourceId: Instance) -> bool:
+    inst = _lookup(ResourceId)
+    return inst is not None and _holds(inst)
+
+
+# --- control codes -------------------------------------------------------------------------
+def _dword(value: int, OutBuffer: bytearray | None) -> tuple[int, int]:
+    if OutBuffer is None or len(OutBuffer) < 4:
+        return ERROR_MORE_DATA, 4
+    OutBuffer[:4] = value.to_bytes(4, "little")
+    return ERROR_SUCCESS, 4
+
+
+def ResourceControl(
+    ResourceId: Instance, ControlCode: int, InBuffer: bytes | None, OutBuffer: bytearray | None
+) -> tuple[int, int]:
+    if _lookup(ResourceId) is None:
+        return ERROR_RESOURCE_NOT_FOUND, 0
+    if ControlCode == CLUSCTL_RESOURCE_UNKNOWN:
+        return ERROR_SUCCESS, 0
+    if ControlCode == CLUSCTL_RESOURCE_GET_CHARACTERISTICS:
+        return _dword(CHARACTERISTICS, OutBuffer)
+    return ERROR_INVALID_FUNCTION, 0
+
+
+def ResourceTypeControl(
+    ResourceTypeName: str, ControlCode: int, InBuffer: bytes | None, OutBuffer: bytearray | None
+) -> tuple[int, int]:
+    if ControlCode == CLUSCTL_RESOURCE_TYPE_UNKNOWN:
+        return ERROR_SUCCESS, 0
+    if ControlCode == CLUSCTL_RESOURCE_TYPE_GET_CHARACTERISTICS:
+        return _dword(CHARACTERISTICS, OutBuffer)
+    if ControlCode == CLUSCTL_RESOURCE_TYPE_GET_ARB_TIMEOUT:
+        return _dword(ARB_TIMEOUT_S, OutBuffer)
+    return ERROR_INVALID_FUNCTION, 0
