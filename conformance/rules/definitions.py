@@ -748,7 +748,7 @@ RULES: tuple[Rule, ...] = (
             ("Open", "Online", "Offline", "Close", "Terminate", "LooksAlive", "IsAlive"),
             "Script-level code and the script's entry points complete without a runtime error.",
             "W:scripting-entry-points",
-            ("GS-13", "GS-18", "GS-21", "GS-39"),
+            ("GS-13", "GS-18", "GS-39"),
             policy="The docs say only that an error makes the function fail, and that a "
             "failure goes to the cluster log (GS-13); they give no level. rescheck reports each "
             "runtime error with the script's file, line and message as recommended; what the "

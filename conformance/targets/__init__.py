@@ -139,7 +139,8 @@ def load_target(
 
 def control_script(given: str) -> Path | None:
     """``given`` as a Generic Script control script: a .vbs or .js file, or a .py file that
-    defines script entry points and no Startup (a Python resource DLL defines Startup)."""
+    defines no Startup and some script entry point without parameters (a Python resource
+    DLL defines Startup, and its entry points take parameters)."""
     path = Path(given).expanduser()
     suffix = path.suffix.lower()
     if suffix in (".vbs", ".js"):
@@ -150,8 +151,14 @@ def control_script(given: str) -> Path | None:
         tree = ast.parse(path.read_bytes())
     except (SyntaxError, ValueError):
         return None  # the DLL loader says where the syntax error is
-    names = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
-    return path if "Startup" not in names and names & set(SCRIPT_ENTRY_POINTS) else None
+    functions = {
+        n.name: n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
+    }
+    if "Startup" in functions:
+        return None
+    # a DLL's entry points take parameters (a RESID at least); a script's take none (GS-12)
+    bare = [f for name, f in functions.items() if name in SCRIPT_ENTRY_POINTS and not f.args.args]
+    return path if bare else None
 
 
 def _script_target(
