@@ -188,6 +188,32 @@ def build_parser() -> argparse.ArgumentParser:
     )
     fuzz.add_argument("--seed", type=int, metavar="S", help="make the campaign repeatable")
 
+    quorum = commands.add_parser(
+        "quorum",
+        parents=[target],
+        help="play generated arbitration schedules across nodes (quorum-capable types)",
+    )
+    quorum.add_argument(
+        "--report-dir",
+        metavar="DIR",
+        help="results.json, junit.xml and report.html (default: reports/quorum-<name>)",
+    )
+    quorum.add_argument(
+        "--schedules",
+        type=_positive_int,
+        default=200,
+        metavar="N",
+        help="schedules to play (default 200; each takes seconds of real arbitration)",
+    )
+    quorum.add_argument(
+        "--nodes",
+        type=_node_range,
+        default=(3, 8),
+        metavar="MIN-MAX",
+        help="nodes per schedule (default 3-8)",
+    )
+    quorum.add_argument("--seed", type=int, metavar="S", help="make the campaign repeatable")
+
     rules = commands.add_parser("rules", help="print the rule catalogue")
     rules.add_argument("--format", choices=("json", "text"), default="text")
     rules.add_argument(
@@ -350,6 +376,59 @@ def _cmd_fuzz(args: argparse.Namespace) -> int:
     return _exit_code(result.verdict, result.checks)
 
 
+def _node_range(text: str) -> tuple[int, int]:
+    low, _, high = text.partition("-")
+    try:
+        nodes = (int(low), int(high or low))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected MIN-MAX, e.g. 3-8; got {text!r}") from None
+    if not 2 <= nodes[0] <= nodes[1] <= 16:
+        raise argparse.ArgumentTypeError(f"nodes must be 2..16 with MIN <= MAX; got {text!r}")
+    return nodes
+
+
+def _cmd_quorum(args: argparse.Namespace) -> int:
+    from conformance.fuzz.quorum import campaign
+    from conformance.monitor.policy import Policy
+    from conformance.targets import load_target
+
+    policy = Policy()
+    target = load_target(
+        args.resource_type,
+        args.companion,
+        None,
+        dict(args.properties),
+        policy,
+        "in-process" if args.in_process else "isolated",
+    )
+    if not target.quorum_capable:
+        raise UsageError(
+            f"{target.given} is not quorum-capable: its function table lacks Arbitrate or "
+            "Release, so there is nothing to arbitrate"
+        )
+    directory = Path(
+        args.report_dir
+        or Path("reports") / ("quorum-" + re.sub(r"[^\w.-]+", "_", Path(target.given).stem))
+    )
+    print(
+        f"rescheck quorum: {target.given} (resource type {target.resource_type!r}), "
+        f"{args.schedules} schedules of {args.nodes[0]}-{args.nodes[1]} nodes, in {directory}"
+    )
+    result = campaign(
+        target,
+        directory,
+        count=args.schedules,
+        seed_value=args.seed,
+        nodes=args.nodes,
+        policy=policy,
+        progress=lambda line: print(line, flush=True),
+    )
+    for check in result.checks:
+        print(f"  {_MARKS[check.outcome]} {check.id}: {check.message}")
+    print(f"verdict: {result.verdict}; results in {directory / 'results.json'}")
+    return _exit_code(result.verdict, result.checks)
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
     from conformance.report import write_reports
     from conformance.report.model import ResultsLog, read_log
@@ -371,6 +450,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler = {
         "run": _cmd_run,
         "fuzz": _cmd_fuzz,
+        "quorum": _cmd_quorum,
         "rules": _cmd_rules,
         "report": _cmd_report,
     }[args.command]

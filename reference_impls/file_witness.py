@@ -70,8 +70,9 @@ RESOURCE_TYPE = "File Witness"
 WITNESS_PATH = "WitnessPath"
 LEASE_MS, LEASE_MS_DEFAULT = "LeaseMs", 600
 ARBITRATE_TIMEOUT_MS, ARBITRATE_TIMEOUT_MS_DEFAULT = "ArbitrateTimeoutMs", 1500
-#: What GET_ARB_TIMEOUT answers (s): a free witness is won well within it.
-ARB_TIMEOUT_S = 2
+#: What GET_ARB_TIMEOUT answers (s): a free witness is won well within it (in about a lease
+#: and a half), with room for a loaded machine.
+ARB_TIMEOUT_S = 5
 CHARACTERISTICS = CLUS_CHAR_QUORUM
 
 _SetResourceStatus: Any = None

@@ -193,8 +193,31 @@ def _first_to_win(history: History, nodes: list[tuple[int, Resource]], since: fl
     return None
 
 
-def quorum(run: ScenarioRun) -> None:
-    monitors = {node: run.monitor() for node in range(1, NODES + 1)}
+#: What a schedule may do, step by step (each is what the cluster or a fault does):
+#: ``contend``: every running node arbitrates at once until one wins (it may be the owner);
+#: ``challenge``: the nodes that do not own the quorum arbitrate once while the owner defends;
+#: ``online``: one of them asks for Online; ``release``: the owner releases and the others
+#: contend; ``kill``: the owner's host is killed (SIGKILL) and the others contend; ``pause``:
+#: the owner's host is stopped (SIGSTOP) until another node has won, then resumed.
+STEPS = ("contend", "challenge", "online", "release", "kill", "pause")
+#: The conformance run's schedule: every step once.
+CONFORMANCE_SCHEDULE = ("contend", "challenge", "online", "release", "kill", "pause")
+
+
+@dataclass(frozen=True)
+class Schedule:
+    nodes: int = NODES
+    steps: tuple[str, ...] = CONFORMANCE_SCHEDULE
+
+    def __str__(self) -> str:
+        return f"{self.nodes} nodes: {', '.join(self.steps)}"
+
+
+def quorum(run: ScenarioRun, schedule: Schedule | None = None) -> None:
+    """Play ``schedule`` (the conformance one by default) on fresh nodes; the history and
+    what could not be done go into ``run.notes``."""
+    schedule = schedule or Schedule()
+    monitors = {node: run.monitor() for node in range(1, schedule.nodes + 1)}
     for monitor in monitors.values():
         monitor.startup()
     first = monitors[1]
@@ -203,68 +226,91 @@ def quorum(run: ScenarioRun) -> None:
     resources = {node: run.open(m, QUORUM_RESOURCE, QUIET) for node, m in monitors.items()}
     history = History(_arbitration_bound(first))
     history.faults_possible = all(isinstance(m.host, IsolatedHost) for m in monitors.values())
-    run.notes["history"] = history
-    alive = dict(resources)
+    run.notes.update(history=history, schedule=schedule, unwon=[], paused=[], skipped=[])
+    player = _Player(run, history, monitors, dict(resources))
     try:
-        _play(run, history, monitors, alive)
+        for step in schedule.steps:
+            if not player.play(step):
+                break
     finally:
         run.notes["until"] = time.perf_counter()
-        for resource in alive.values():
+        for resource in player.alive.values():
             with contextlib.suppress(MonitorError):
                 resource.release()
         history.collect(monitors)
 
 
-def _play(
-    run: ScenarioRun,
-    history: History,
-    monitors: dict[int, ResourceMonitor],
-    alive: dict[int, Resource],
-) -> None:
-    # 1. every node arbitrates at once for a quorum nobody holds
-    start = time.perf_counter()
-    owner = _first_to_win(history, list(alive.items()), start)
-    if owner is None:
-        run.notes["free_not_won"] = start
-        return
-    # 2. while the owner defends, the others try again; then one of them asks for Online
-    others = [(n, r) for n, r in alive.items() if n != owner]
-    _together(others, "arbitrate")
-    with contextlib.suppress(MonitorError):
-        others[0][1].online()
-    # 3. the owner releases: another node must win
-    alive[owner].release()
-    released = time.perf_counter()
-    owner = _first_to_win(history, others, released)
-    if owner is None:
-        run.notes["release_not_won"] = released
-        return
-    if not history.faults_possible:
-        run.notes["no_faults"] = "in-process hosting: a node cannot be killed or stopped alone"
-        return
-    # 4. the owner dies without Release: another node must win
-    history.fault(owner, "kill", lambda: _signal(monitors[owner], signal.SIGKILL))
-    killed = time.perf_counter()
-    del alive[owner]
-    owner = _first_to_win(history, list(alive.items()), killed)
-    if owner is None:
-        run.notes["kill_not_won"] = killed
-        return
-    # 5. the owner is stopped past the takeover, then resumed: it must say it lost
-    trace = monitors[owner].trace
-    known = len(trace.callbacks("LostQuorumResource"))  # what it said before it was stopped
-    history.fault(owner, "pause", lambda: _signal(monitors[owner], signal.SIGSTOP))
-    paused = time.perf_counter()
-    rest = [(n, r) for n, r in alive.items() if n != owner]
-    winner = _first_to_win(history, rest, paused)
-    history.fault(owner, "resume", lambda: _signal(monitors[owner], signal.SIGCONT))
-    if winner is None:
-        run.notes["pause_not_won"] = paused
-        return
-    run.notes["paused_owner"] = owner
-    deadline = time.perf_counter() + LOST_PROMPT_S * 2
-    while len(trace.callbacks("LostQuorumResource")) == known and time.perf_counter() < deadline:
-        time.sleep(0.02)
+@dataclass
+class _Player:
+    """Plays a schedule's steps, keeping who runs and who owns the quorum."""
+
+    run: ScenarioRun
+    history: History
+    monitors: dict[int, ResourceMonitor]
+    alive: dict[int, Resource]  # nodes whose host was not killed
+    owner: int | None = None
+
+    def play(self, step: str) -> bool:
+        """One step; False when the schedule cannot go on (nobody won the quorum)."""
+        if step in ("kill", "pause") and not self.history.faults_possible:
+            self.run.notes["skipped"].append(
+                f"{step}: in-process hosting, a node cannot be killed or stopped alone"
+            )
+            return True
+        if step == "contend":
+            return self.contend("free")
+        if self.owner is None and not self.contend("free"):
+            return False
+        others = [(n, r) for n, r in self.alive.items() if n != self.owner]
+        if step == "challenge":
+            _together(others, "arbitrate")
+        elif step == "online" and others:
+            with contextlib.suppress(MonitorError):
+                others[0][1].online()
+        elif step == "release":
+            self.alive[self.owner].release()
+            return self.contend("release", exclude=self.owner)
+        elif step == "kill" and len(self.alive) > 2:
+            dead = self.owner
+            self.history.fault(dead, "kill", lambda: _signal(self.monitors[dead], signal.SIGKILL))
+            del self.alive[dead]
+            return self.contend("kill")
+        elif step == "pause" and len(self.alive) > 1:
+            return self.pause()
+        return True
+
+    def contend(self, after: str, exclude: int | None = None) -> bool:
+        """Nodes arbitrate until one wins; ``after`` says why the quorum is up for grabs
+        (free, release, kill), for the notes when nobody wins."""
+        since = time.perf_counter()
+        nodes = [(n, r) for n, r in self.alive.items() if n != exclude]
+        self.owner = _first_to_win(self.history, nodes, since)
+        if self.owner is None:
+            self.run.notes["unwon"].append((after, since))
+        return self.owner is not None
+
+    def pause(self) -> bool:
+        owner = self.owner
+        assert owner is not None
+        trace = self.monitors[owner].trace
+        known = len(trace.callbacks("LostQuorumResource"))  # what it said before it was stopped
+        self.history.fault(owner, "pause", lambda: _signal(self.monitors[owner], signal.SIGSTOP))
+        since = time.perf_counter()
+        rest = [(n, r) for n, r in self.alive.items() if n != owner]
+        winner = _first_to_win(self.history, rest, since)
+        self.history.fault(owner, "resume", lambda: _signal(self.monitors[owner], signal.SIGCONT))
+        if winner is None:
+            self.run.notes["unwon"].append(("pause", since))
+            self.owner = owner  # nobody took over: it still owns it
+            return True
+        self.owner = winner
+        self.run.notes["paused"].append(owner)
+        deadline = time.perf_counter() + LOST_PROMPT_S * 2
+        while (
+            len(trace.callbacks("LostQuorumResource")) == known and time.perf_counter() < deadline
+        ):
+            time.sleep(0.02)
+        return True
 
 
 def _signal(monitor: ResourceMonitor, signum: int) -> None:

@@ -21,7 +21,8 @@ def history(*ops: tuple[int, str, float, float, Any]) -> History:
 
 
 def ctx(h: History, **notes: Any) -> Any:
-    run = SimpleNamespace(notes={"history": h, "until": 100.0, **notes}, stop=None, failure=None)
+    defaults = {"history": h, "until": 100.0, "unwon": [], "paused": [], "skipped": []}
+    run = SimpleNamespace(notes={**defaults, **notes}, stop=None, failure=None)
     return SimpleNamespace(scenario=lambda name: run)
 
 
@@ -63,23 +64,23 @@ def test_a_stopped_owner_is_excused_until_it_runs_again_and_then_must_say_it_los
         (1, "resume", 3.0, 3.0, None),
     ]
     prompt = history(*base, (1, "lost", 3.2, 3.2, None))
-    assert "never two at once" in checks.exclusive(ctx(prompt, paused_owner=1))
-    assert "0.20 s after resuming" in checks.lost_prompt(ctx(prompt, paused_owner=1))
+    assert "never two at once" in checks.exclusive(ctx(prompt, paused=[1]))
+    assert "within 0.20 s of resuming" in checks.lost_prompt(ctx(prompt, paused=[1]))
     late = history(*base, (1, "lost", 6.0, 6.0, None))
     with pytest.raises(Violation, match=r"only 3\.0 s later"):
-        checks.lost_prompt(ctx(late, paused_owner=1))
+        checks.lost_prompt(ctx(late, paused=[1]))
     never = history(*base)
     with pytest.raises(Violation, match="LostQuorumResource never"):
-        checks.lost_prompt(ctx(never, paused_owner=1))
+        checks.lost_prompt(ctx(never, paused=[1]))
 
 
 def test_a_quorum_nobody_wins_breaks_takeover_and_a_kept_one_breaks_release() -> None:
     h = history((1, "arbitrate", 0.0, 0.1, WIN), (1, "kill", 1.0, 1.0, None))
     with pytest.raises(Violation, match="owner that was killed was not won"):
-        checks.takeover(ctx(h, kill_not_won=1.0))
+        checks.takeover(ctx(h, unwon=[("kill", 1.0)]))
     kept = history((1, "arbitrate", 0.0, 0.1, WIN), (1, "release", 1.0, 1.1, WIN))
     with pytest.raises(Violation, match="no other node won the quorum"):
-        checks.lets_go(ctx(kept, release_not_won=1.1))
+        checks.lets_go(ctx(kept, unwon=[("release", 1.1)]))
 
 
 @pytest.mark.parametrize("answer, fails", [(ERROR_RESOURCE_NOT_AVAILABLE, False), (WIN, True)])

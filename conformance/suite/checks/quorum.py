@@ -73,77 +73,79 @@ def exclusive(ctx: RunContext) -> str:
     return f"{counted(len(owned), 'ownership')} of {counted(len(nodes), 'node')}, never two at once"
 
 
+#: What nobody winning the quorum means, by why it was up for grabs.
+UNWON = {
+    "free": "a quorum nobody held, with every node arbitrating,",
+    "kill": "the quorum of an owner that was killed",
+    "pause": "the quorum of an owner that was stopped",
+    "release": "the quorum its owner released",
+}
+
+
 @check("Arbitrate.takeover")
 def takeover(ctx: RunContext) -> str:
     run, history, _ = _history(ctx)
     bound = f"{history.bound_s:.0f} s (GET_ARB_TIMEOUT, at most QuorumArbitrationTimeMax)"
-    for note, what in (
-        ("free_not_won", "a quorum nobody held, with every node arbitrating,"),
-        ("kill_not_won", "the quorum of an owner that was killed"),
-        ("pause_not_won", "the quorum of an owner that was stopped"),
-    ):
-        since = run.notes.get(note)
-        if since is not None:
+    for after, since in run.notes["unwon"]:
+        if after != "release":  # Release.lets-go's
             raise Violation(
-                f"{what} was not won within {bound}: every Arbitrate failed",
+                f"{UNWON[after]} was not won within {bound}: every Arbitrate failed",
                 lines=_slice(history, since, since + history.bound_s, set(range(1, 10))),
             )
     faults = [o for o in history.ops if o.op in ("kill", "pause")]
     if not faults:
-        raise NotApplicable(
-            run.notes.get("no_faults", "no owner was killed or stopped")
-            + "; a free quorum was won at once"
-        )
-    return f"won within {bound}: at the start, after {counted(len(faults), 'owner fault')}"
+        why = "; ".join(run.notes["skipped"]) or "no owner was killed or stopped"
+        raise NotApplicable(f"{why}; a free quorum was won in time")
+    return f"won within {bound}: when free, and after {counted(len(faults), 'owner fault')}"
 
 
 @check("Release.lets-go")
 def lets_go(ctx: RunContext) -> str:
     run, history, _ = _history(ctx)
     releases = [o for o in history.ops if o.op == "release" and o.end is not None]
-    since = run.notes.get("release_not_won")
-    if since is not None:
-        bad = [o for o in releases if o.start <= since]
-        answer = error_name(bad[-1].result) if bad else "?"
-        raise Violation(
-            f"after the owner's Release returned {answer}, no other node won the quorum within "
-            f"{history.bound_s:.0f} s: a released quorum is no longer defended",
-            lines=_slice(history, since - 1, since + history.bound_s, set(range(1, 10))),
-        )
-    if not releases:
+    for after, since in run.notes["unwon"]:
+        if after == "release":
+            bad = [o for o in releases if o.start <= since]
+            answer = error_name(bad[-1].result) if bad else "?"
+            raise Violation(
+                f"after the owner's Release returned {answer}, no other node won the quorum "
+                f"within {history.bound_s:.0f} s: a released quorum is no longer defended",
+                lines=_slice(history, since - 1, since + history.bound_s, set(range(1, 10))),
+            )
+    asked = [o for o in releases if o.start < run.notes["until"]]
+    if not asked:
         raise NotApplicable("no owner released the quorum")
-    return "after the owner's Release another node won the quorum"
+    return f"after {counted(len(asked), 'Release')} another node won the quorum"
 
 
 @check("LostQuorumResource.prompt")
 def lost_prompt(ctx: RunContext) -> str:
     run, history, owned = _history(ctx)
-    node = run.notes.get("paused_owner")
-    if node is None:
-        raise NotApplicable(
-            run.notes.get("no_faults", "no owner was stopped while another node took over")
-        )
-    held = next((o for o in owned if o.node == node and o.paused_at is not None), None)
-    resumed = held.resumed_at if held is not None else None
-    if held is None or resumed is None:
-        raise NotApplicable(
-            f"node {node} no longer owned the quorum when it was stopped (it had called "
-            "LostQuorumResource or been released before)"
-        )
-    lost: Op | None = held.ended_by if held.ended_by and held.ended_by.op == "lost" else None
-    late = lost is None or lost.start - resumed > LOST_PROMPT_S
-    if late:
-        when = "never" if lost is None else f"only {lost.start - resumed:.1f} s later"
-        raise Violation(
-            f"node {node} was stopped while it owned the quorum and another node took it over; "
-            f"once it ran again it called LostQuorumResource {when} (expected within "
-            f"{LOST_PROMPT_S:.0f} s): a node that loses control after winning must tell the "
-            "Resource Monitor",
-            lines=_slice(history, held.paused_at or resumed, resumed + LOST_PROMPT_S * 2, {node}),
-        )
-    return (
-        f"the stopped owner called LostQuorumResource {lost.start - resumed:.2f} s after resuming"
-    )
+    paused = [o for o in owned if o.paused_at is not None and o.node in run.notes["paused"]]
+    if not paused:
+        why = "; ".join(run.notes["skipped"]) or "no owner was stopped while another node took over"
+        raise NotApplicable(why)
+    delays = []
+    for held in paused:
+        resumed = held.resumed_at
+        if resumed is None:
+            continue
+        lost: Op | None = held.ended_by if held.ended_by and held.ended_by.op == "lost" else None
+        if lost is None or lost.start - resumed > LOST_PROMPT_S:
+            when = "never" if lost is None else f"only {lost.start - resumed:.1f} s later"
+            raise Violation(
+                f"node {held.node} was stopped while it owned the quorum and another node took "
+                f"it over; once it ran again it called LostQuorumResource {when} (expected "
+                f"within {LOST_PROMPT_S:.0f} s): a node that loses control after winning must "
+                "tell the Resource Monitor",
+                lines=_slice(
+                    history, held.paused_at or resumed, resumed + 2 * LOST_PROMPT_S, {held.node}
+                ),
+            )
+        delays.append(lost.start - resumed)
+    if not delays:
+        raise NotApplicable("no stopped owner was resumed")
+    return f"every stopped owner called LostQuorumResource within {max(0.0, *delays):.2f} s of resuming"
 
 
 @check("Online.not-available")

@@ -1,0 +1,169 @@
+"""Quorum campaigns (`rescheck quorum`): the quorum scenario on schedules hypothesis generates,
+3 to 8 nodes, each schedule judged by the quorum rules on its own history.
+
+A schedule is plain data (`conformance.suite.quorum.Schedule`): the campaign reports each
+violating one, with the seed that generates the campaign again. Schedules are not shrunk:
+each costs seconds of real arbitration, and the history slice already shows what happened.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from hypothesis import HealthCheck, Phase, given, seed, settings
+from hypothesis import strategies as st
+
+from conformance.clusapi import InMemoryClusterDatabase
+from conformance.fuzz.driver import _FuzzContext
+from conformance.monitor.policy import Policy
+from conformance.report import write_reports
+from conformance.report.model import ERROR, FAILED, PASSED, SKIPPED, CheckResult, RunResult
+from conformance.rules import rule
+from conformance.suite.checks.quorum import QUORUM_RULES
+from conformance.suite.context import CannotJudge, NotApplicable, ScenarioRun, Violation
+from conformance.suite.quorum import STEPS, Schedule, quorum
+from conformance.suite.registry import CHECKS
+from conformance.targets import Target
+
+#: Nodes per schedule, as the issue asks of a campaign.
+MIN_NODES, MAX_NODES = 3, 8
+#: Steps after the first contention.
+MAX_STEPS = 6
+
+
+def schedules(
+    min_nodes: int = MIN_NODES, max_nodes: int = MAX_NODES
+) -> st.SearchStrategy[Schedule]:
+    """A schedule: every node contends first, then up to MAX_STEPS steps of any kind."""
+    return st.builds(
+        Schedule,
+        nodes=st.integers(min_nodes, max_nodes),
+        steps=st.lists(st.sampled_from(STEPS), max_size=MAX_STEPS).map(
+            lambda steps: ("contend", *steps)
+        ),
+    )
+
+
+@dataclass
+class Verdicts:
+    """What each quorum rule made of the schedules played so far."""
+
+    played: int = 0
+    passed: dict[str, int] = field(default_factory=dict)
+    failed: dict[str, tuple[Schedule, Violation]] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    started: float = field(default_factory=time.perf_counter)
+
+    def line(self) -> str:
+        rate = self.played / max(time.perf_counter() - self.started, 1e-9) * 60
+        return f"quorum: {self.played} schedules ({rate:.1f}/min), {len(self.failed)} rules broken"
+
+
+def judge(target: Target, schedule: Schedule, policy: Policy) -> dict[str, object]:
+    """Play ``schedule`` on fresh nodes and judge it: rule id -> a message (passed), a
+    Violation, NotApplicable or CannotJudge."""
+    run = ScenarioRun("quorum", target, policy, database=InMemoryClusterDatabase())
+    try:
+        quorum(run, schedule)
+    finally:
+        for monitor in run.monitors:
+            monitor.shutdown()
+            monitor.host.close()
+    ctx = _FuzzContext(run, target, policy)
+    verdicts: dict[str, object] = {}
+    for rule_id in QUORUM_RULES:
+        try:
+            verdicts[rule_id] = CHECKS[rule_id](ctx)  # type: ignore[arg-type]
+        except (Violation, NotApplicable, CannotJudge) as exc:
+            verdicts[rule_id] = exc
+    return verdicts
+
+
+def campaign(
+    target: Target,
+    report_dir: Path,
+    *,
+    count: int = 200,
+    seed_value: int | None = None,
+    nodes: tuple[int, int] = (MIN_NODES, MAX_NODES),
+    policy: Policy | None = None,
+    progress: Callable[[str], None] = print,
+) -> RunResult:
+    """Play ``count`` generated schedules against ``target``; write the reports."""
+    from conformance import __version__
+
+    policy = policy or Policy()
+    report_dir.mkdir(parents=True, exist_ok=True)
+    state = Verdicts()
+    shown = [time.perf_counter()]
+
+    @settings(
+        max_examples=count,
+        phases=[Phase.generate],
+        database=None,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(schedules(*nodes))
+    def play(schedule: Schedule) -> None:
+        for rule_id, verdict in judge(target, schedule, policy).items():
+            if isinstance(verdict, Violation):
+                state.failed.setdefault(rule_id, (schedule, verdict))
+            elif isinstance(verdict, CannotJudge):
+                state.errors.append(f"{rule_id} on {schedule}: {verdict}")
+            elif not isinstance(verdict, NotApplicable):
+                state.passed[rule_id] = state.passed.get(rule_id, 0) + 1
+        state.played += 1
+        if time.perf_counter() - shown[0] >= 2.0:
+            shown[0] = time.perf_counter()
+            progress(state.line())
+
+    if seed_value is not None:
+        play = seed(seed_value)(play)
+    play()
+    progress(state.line())
+    result = RunResult(target=target.given, resource_type=target.resource_type)
+    result.info = {
+        "rescheck_version": __version__,
+        "mode": "quorum",
+        "target_sha256": target.sha256(),
+        "seed": seed_value,
+        "schedules": state.played,
+        "nodes": f"{nodes[0]}-{nodes[1]}",
+        "wall_time_s": round(time.perf_counter() - state.started, 3),
+        "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    for rule_id in QUORUM_RULES:
+        found = state.failed.get(rule_id)
+        if found is not None:
+            schedule, violation = found
+            result.checks.append(
+                CheckResult.for_rule(
+                    rule(rule_id),
+                    FAILED,
+                    f"{violation} (schedule: {schedule}; seed {seed_value})",
+                    evidence=violation.evidence(),
+                )
+            )
+        elif state.passed.get(rule_id):
+            result.checks.append(
+                CheckResult.for_rule(
+                    rule(rule_id),
+                    PASSED,
+                    f"held in {state.passed[rule_id]} of {state.played} schedules",
+                )
+            )
+        else:
+            result.checks.append(
+                CheckResult.for_rule(
+                    rule(rule_id), SKIPPED, f"no schedule of {state.played} could judge it"
+                )
+            )
+    for error in state.errors[:1]:
+        result.checks.append(CheckResult.for_rule(rule(QUORUM_RULES[0]), ERROR, error))
+    write_reports(result, report_dir)
+    return result
