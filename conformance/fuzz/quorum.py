@@ -147,6 +147,7 @@ def campaign(
                     FAILED,
                     f"{violation} (schedule: {schedule}; seed {seed_value})",
                     evidence=violation.evidence(),
+                    timeline=violation.timeline,
                 )
             )
         elif state.passed.get(rule_id):

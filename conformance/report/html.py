@@ -43,6 +43,7 @@ def _environment() -> Environment:
     )
     env.filters["href"] = _href
     env.filters["value"] = _value
+    env.filters["timeline"] = _timeline
     return env
 
 
@@ -60,6 +61,46 @@ def _transition_table(transitions: list[dict[str, Any]]) -> dict[str, Any]:
     for t in transitions:
         cells.setdefault((t["from"], t["step"]), []).append((t["to"], t["count"]))
     return {"states": before, "steps": steps, "cells": cells, "count": len(transitions)}
+
+
+#: The drawn timeline: the width of the time axis and the height of a node's row (px).
+TIMELINE_WIDTH, TIMELINE_ROW, TIMELINE_LABEL = 760, 26, 70
+
+
+def _timeline(entries: list[dict[str, Any]]) -> dict[str, Any]:
+    """A quorum history slice laid out for SVG: a row per node, a bar per call (a tick for
+    what has no duration), positioned on one time axis."""
+    if not entries:
+        return {}
+    ends = [e["end_ms"] if e["end_ms"] is not None else e["start_ms"] for e in entries]
+    first, last = min(e["start_ms"] for e in entries), max(ends)
+    span = max(last - first, 1.0)
+    nodes = sorted({e["node"] for e in entries})
+    bars = []
+    for entry, end in zip(entries, ends, strict=True):
+        x = TIMELINE_LABEL + (entry["start_ms"] - first) / span * TIMELINE_WIDTH
+        width = max(3.0, (end - entry["start_ms"]) / span * TIMELINE_WIDTH)
+        won = entry["op"] == "arbitrate" and str(entry.get("result", "")).startswith("0 ")
+        kind = "won" if won else entry["op"]
+        answer = f" -> {entry['result']}" if entry.get("result") else ""
+        bars.append(
+            {
+                "x": round(x, 1),
+                "y": nodes.index(entry["node"]) * TIMELINE_ROW + 4,
+                "width": round(width, 1),
+                "kind": kind,
+                "title": f"node {entry['node']}: {entry['op']}{answer}, "
+                f"{entry['start_ms']:.0f}..{end:.0f} ms",
+            }
+        )
+    return {
+        "nodes": [(n, i * TIMELINE_ROW + TIMELINE_ROW / 2 + 4) for i, n in enumerate(nodes)],
+        "bars": bars,
+        "width": TIMELINE_LABEL + TIMELINE_WIDTH + 10,
+        "height": len(nodes) * TIMELINE_ROW + 8,
+        "first": round(first),
+        "last": round(last),
+    }
 
 
 def write_html(run: RunResult, path: Path) -> None:

@@ -35,6 +35,8 @@ class CheckResult:
     policy: str | None = None
     evidence: list[str] = field(default_factory=list)
     duration: float = 0.0
+    #: A history slice to draw as a per-node timeline: {node, op, start_ms, end_ms, result}.
+    timeline: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod
     def for_rule(cls, rule: Rule, outcome: str, message: str, **extra: Any) -> CheckResult:
@@ -53,7 +55,10 @@ class CheckResult:
         )
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        if not out["timeline"]:
+            del out["timeline"]  # only quorum violations have one
+        return out
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> CheckResult:

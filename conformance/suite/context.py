@@ -37,11 +37,13 @@ class Violation(Exception):
         trace: Trace | None = None,
         events: Iterable[TraceEvent] = (),
         lines: Iterable[str] = (),
+        timeline: Iterable[dict[str, Any]] = (),
     ):
         super().__init__(message)
         self.trace = trace
         self.events = list(events)
         self.lines = list(lines)  # more evidence: measurements, stacks
+        self.timeline = list(timeline)  # a history slice to draw, per node (quorum rules)
 
     def evidence(self) -> list[str]:
         excerpt = self.trace.excerpt(self.events) if self.trace is not None else []

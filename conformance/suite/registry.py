@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 import traceback
 from collections.abc import Callable
+from typing import Any
 
 from conformance.report.model import ERROR, FAILED, PASSED, SKIPPED, CheckResult
 from conformance.rules import Rule
@@ -32,11 +33,13 @@ def evaluate(rule: Rule, ctx: RunContext) -> CheckResult:
 
     started = time.perf_counter()
     evidence: list[str] = []
+    timeline: list[dict[str, Any]] = []
     try:
         message = CHECKS[rule.id](ctx)
         outcome = PASSED
     except Violation as violation:
         outcome, message, evidence = FAILED, str(violation), violation.evidence()
+        timeline = violation.timeline
     except NotApplicable as reason:
         outcome, message = SKIPPED, str(reason)
     except CannotJudge as reason:
@@ -46,5 +49,10 @@ def evaluate(rule: Rule, ctx: RunContext) -> CheckResult:
         message = f"internal error in rescheck's check: {type(exc).__name__}: {exc}"
         evidence = traceback.format_exc().splitlines()[-12:]
     return CheckResult.for_rule(
-        rule, outcome, message, evidence=evidence, duration=round(time.perf_counter() - started, 4)
+        rule,
+        outcome,
+        message,
+        evidence=evidence,
+        duration=round(time.perf_counter() - started, 4),
+        timeline=timeline,
     )

@@ -146,3 +146,45 @@ def test_chromium_renders_a_fuzz_campaigns_transition_coverage(
     assert "transitions" not in parsed.text_by_id.get("info", ""), (
         "the transitions belong in their table, not in the run's facts"
     )
+
+
+def test_chromium_draws_a_quorum_violation_as_a_per_node_timeline(
+    chromium: str, tmp_path: Path
+) -> None:
+    run: RunResult = SAMPLE.sample_run()
+    failed = next(c for c in run.checks if c.outcome == "failed")
+    failed.timeline = [
+        {
+            "node": 1,
+            "op": "arbitrate",
+            "start_ms": 0.0,
+            "end_ms": 12.0,
+            "result": "0 (ERROR_SUCCESS)",
+        },
+        {
+            "node": 2,
+            "op": "arbitrate",
+            "start_ms": 5.0,
+            "end_ms": 20.0,
+            "result": "0 (ERROR_SUCCESS)",
+        },
+        {
+            "node": 3,
+            "op": "arbitrate",
+            "start_ms": 5.0,
+            "end_ms": 900.0,
+            "result": "1460 (ERROR_TIMEOUT)",
+        },
+        {"node": 1, "op": "lost", "start_ms": 210.0, "end_ms": 210.0, "result": None},
+    ]
+    page = tmp_path / "report.html"
+    write_html(run, page)
+    parsed = _Dom(_run_chromium(chromium, tmp_path, page, "--dump-dom"))
+    figure = [a for t, a in parsed.tags if t == "figure" and a.get("id") == f"timeline-{failed.id}"]
+    assert figure, f"expected the timeline figure of {failed.id} in the rendered DOM"
+    rects = [a["class"] for t, a in parsed.tags if t == "rect"]
+    assert rects == ["op op-won", "op op-won", "op op-arbitrate", "op op-lost"], (
+        f"expected a bar per call, coloured by what it did; got {rects}"
+    )
+    labels = " ".join(parsed.text_by_id.get(f"timeline-{failed.id}", "").split())
+    assert "node 1" in labels and "node 3" in labels and "0 ms to 900 ms" in labels, labels

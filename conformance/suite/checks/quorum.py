@@ -37,14 +37,32 @@ def _history(ctx: RunContext) -> tuple[ScenarioRun, History, list[Ownership]]:
     return run, history, analyse(history, run.notes["until"])
 
 
-def _slice(history: History, start: float, end: float, nodes: set[int]) -> list[str]:
-    """The history around [start, end] for ``nodes``, as a per-node timeline."""
-    ops = [
+def _ops(history: History, start: float, end: float, nodes: set[int]) -> list[Op]:
+    """The history around [start, end] for ``nodes`` (half a second either side)."""
+    return [
         op
         for op in history.ops
         if op.node in nodes and op.start <= end + 0.5 and (op.end or op.start) >= start - 0.5
     ]
-    return ["History (ms since the scenario began):", *history.timeline(ops)]
+
+
+def _violation(
+    message: str, history: History, start: float, end: float, nodes: set[int]
+) -> Violation:
+    """A violation whose evidence is the history slice, as text and as a timeline to draw."""
+    ops = _ops(history, start, end, nodes)
+    drawn = [
+        {
+            "node": op.node,
+            "op": op.op,
+            "start_ms": round((op.start - history.origin) * 1000, 1),
+            "end_ms": None if op.end is None else round((op.end - history.origin) * 1000, 1),
+            "result": None if op.result is None else error_name(op.result),
+        }
+        for op in sorted(ops, key=lambda o: o.start)
+    ]
+    lines = ["History (ms since the scenario began):", *history.timeline(ops)]
+    return Violation(message, lines=lines, timeline=drawn)
 
 
 def _ms(history: History, at: float) -> str:
@@ -62,12 +80,15 @@ def exclusive(ctx: RunContext) -> str:
                 continue
             start, end = max(a.start, b.start), min(a.definite_end, b.definite_end)
             if start < end:
-                raise Violation(
+                raise _violation(
                     f"nodes {a.node} and {b.node} both owned the quorum from {_ms(history, start)} "
                     f"to {_ms(history, end)}: node {b.node if b.start > a.start else a.node}'s "
                     "Arbitrate succeeded while the other still defended it; after a successful "
                     "Arbitrate only that node may arbitrate successfully",
-                    lines=_slice(history, start, end, {a.node, b.node}),
+                    history,
+                    start,
+                    end,
+                    {a.node, b.node},
                 )
     nodes = {o.node for o in owned}
     return f"{counted(len(owned), 'ownership')} of {counted(len(nodes), 'node')}, never two at once"
@@ -88,9 +109,12 @@ def takeover(ctx: RunContext) -> str:
     bound = f"{history.bound_s:.0f} s (GET_ARB_TIMEOUT, at most QuorumArbitrationTimeMax)"
     for after, since in run.notes["unwon"]:
         if after != "release":  # Release.lets-go's
-            raise Violation(
+            raise _violation(
                 f"{UNWON[after]} was not won within {bound}: every Arbitrate failed",
-                lines=_slice(history, since, since + history.bound_s, set(range(1, 10))),
+                history,
+                since,
+                since + history.bound_s,
+                set(range(1, 10)),
             )
     faults = [o for o in history.ops if o.op in ("kill", "pause")]
     if not faults:
@@ -107,10 +131,13 @@ def lets_go(ctx: RunContext) -> str:
         if after == "release":
             bad = [o for o in releases if o.start <= since]
             answer = error_name(bad[-1].result) if bad else "?"
-            raise Violation(
+            raise _violation(
                 f"after the owner's Release returned {answer}, no other node won the quorum "
                 f"within {history.bound_s:.0f} s: a released quorum is no longer defended",
-                lines=_slice(history, since - 1, since + history.bound_s, set(range(1, 10))),
+                history,
+                since - 1,
+                since + history.bound_s,
+                set(range(1, 10)),
             )
     asked = [o for o in releases if o.start < run.notes["until"]]
     if not asked:
@@ -133,14 +160,15 @@ def lost_prompt(ctx: RunContext) -> str:
         lost: Op | None = held.ended_by if held.ended_by and held.ended_by.op == "lost" else None
         if lost is None or lost.start - resumed > LOST_PROMPT_S:
             when = "never" if lost is None else f"only {lost.start - resumed:.1f} s later"
-            raise Violation(
+            raise _violation(
                 f"node {held.node} was stopped while it owned the quorum and another node took "
                 f"it over; once it ran again it called LostQuorumResource {when} (expected "
                 f"within {LOST_PROMPT_S:.0f} s): a node that loses control after winning must "
                 "tell the Resource Monitor",
-                lines=_slice(
-                    history, held.paused_at or resumed, resumed + 2 * LOST_PROMPT_S, {held.node}
-                ),
+                history,
+                held.paused_at or resumed,
+                resumed + 2 * LOST_PROMPT_S,
+                {held.node},
             )
         delays.append(lost.start - resumed)
     if not delays:
@@ -168,11 +196,14 @@ def online_not_available(ctx: RunContext) -> str:
             continue  # nobody else owned it then
         judged += 1
         if online.result != ERROR_RESOURCE_NOT_AVAILABLE:
-            raise Violation(
+            raise _violation(
                 f"node {online.node} lost arbitration to node {others[0].node}, and its Online "
                 f"returned {error_name(online.result)}; expected ERROR_RESOURCE_NOT_AVAILABLE "
                 "(another system won arbitration)",
-                lines=_slice(history, before[-1].start, online.end, {online.node, others[0].node}),
+                history,
+                before[-1].start,
+                online.end,
+                {online.node, others[0].node},
             )
     if not judged:
         raise NotApplicable("no Online was asked of a node that had lost arbitration")
