@@ -278,28 +278,38 @@ def _summary(run: Any, paths: dict[str, Path]) -> None:
     print(f"reports: {paths['html']}  {paths['junit']}  {paths['json']}")
 
 
+def _load(args: argparse.Namespace, policy: Any, type_name: str | None = None) -> Any:
+    """The target the shared options name (run, fuzz and quorum load it alike)."""
+    from conformance.targets import load_target
+
+    return load_target(
+        args.resource_type,
+        args.companion,
+        type_name,
+        dict(args.properties),
+        policy,
+        "in-process" if args.in_process else "isolated",
+    )
+
+
+def _report_dir(args: argparse.Namespace, target: Any, prefix: str = "") -> Path:
+    """``--report-dir``, or ``reports/<prefix><target's file stem>``."""
+    stem = re.sub(r"[^\w.-]+", "_", Path(target.given).stem)
+    return Path(args.report_dir or Path("reports") / f"{prefix}{stem}")
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     from conformance.monitor.policy import Policy
     from conformance.report import write_reports
     from conformance.report.model import ResultsLog, read_log
     from conformance.suite.runner import run_suite, select_rules
-    from conformance.targets import load_target
 
     policy = Policy(time_scale=args.time_scale, async_failure=args.async_failure)
     rules = select_rules(args.select)
     if not rules:
         raise UsageError(f"no rule matches {args.select}; see `rescheck rules` for the ids")
-    target = load_target(
-        args.resource_type,
-        args.companion,
-        args.type_name,
-        dict(args.properties),
-        policy,
-        "in-process" if args.in_process else "isolated",
-    )
-    directory = Path(
-        args.report_dir or Path("reports") / re.sub(r"[^\w.-]+", "_", Path(target.given).stem)
-    )
+    target = _load(args, policy, args.type_name)
+    directory = _report_dir(args, target)
     log = ResultsLog(
         directory,
         {
@@ -344,21 +354,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _cmd_fuzz(args: argparse.Namespace) -> int:
     from conformance.fuzz.campaign import fuzz
     from conformance.monitor.policy import Policy
-    from conformance.targets import load_target
 
     policy = Policy()
-    target = load_target(
-        args.resource_type,
-        args.companion,
-        None,
-        dict(args.properties),
-        policy,
-        "in-process" if args.in_process else "isolated",
-    )
-    directory = Path(
-        args.report_dir
-        or Path("reports") / ("fuzz-" + re.sub(r"[^\w.-]+", "_", Path(target.given).stem))
-    )
+    target = _load(args, policy)
+    directory = _report_dir(args, target, "fuzz-")
     print(f"rescheck fuzz: {target.given} (resource type {target.resource_type!r}), in {directory}")
     result = fuzz(
         target,
@@ -390,26 +389,15 @@ def _node_range(text: str) -> tuple[int, int]:
 def _cmd_quorum(args: argparse.Namespace) -> int:
     from conformance.fuzz.quorum import campaign
     from conformance.monitor.policy import Policy
-    from conformance.targets import load_target
 
     policy = Policy()
-    target = load_target(
-        args.resource_type,
-        args.companion,
-        None,
-        dict(args.properties),
-        policy,
-        "in-process" if args.in_process else "isolated",
-    )
+    target = _load(args, policy)
     if not target.quorum_capable:
         raise UsageError(
             f"{target.given} is not quorum-capable: its function table lacks Arbitrate or "
             "Release, so there is nothing to arbitrate"
         )
-    directory = Path(
-        args.report_dir
-        or Path("reports") / ("quorum-" + re.sub(r"[^\w.-]+", "_", Path(target.given).stem))
-    )
+    directory = _report_dir(args, target, "quorum-")
     print(
         f"rescheck quorum: {target.given} (resource type {target.resource_type!r}), "
         f"{args.schedules} schedules of {args.nodes[0]}-{args.nodes[1]} nodes, in {directory}"

@@ -200,14 +200,21 @@ def Arbitrate(ResourceId: Instance, LostQuorumResource: Callable[[Any], None]) -
         if now >= deadline:
             return ERROR_TIMEOUT
         time.sleep(min(lease_s / 4, max(0.0, deadline - now)))
+    _start_defending(inst, witness, lease_s, token, LostQuorumResource)
+    _LogEvent(inst.handle, LOG_INFORMATION, "won the witness with token %1!u!", token)
+    return ERROR_SUCCESS
+
+
+def _start_defending(
+    inst: Instance, witness: Path, lease_s: float, token: int, lost: Callable[[Any], None]
+) -> None:
+    """A fresh defender for the lease just won with ``token`` (the old one ends first)."""
     _stop_defending(inst)
     with inst.lock:
         inst.token = token
         inst.defender = CLUS_WORKER()
         defender = inst.defender
-    ClusWorkerCreate(defender, _defend, (inst, witness, lease_s, token, LostQuorumResource))
-    _LogEvent(inst.handle, LOG_INFORMATION, "won the witness with token %1!u!", token)
-    return ERROR_SUCCESS
+    ClusWorkerCreate(defender, _defend, (inst, witness, lease_s, token, lost))
 
 
 def _defend(worker: CLUS_WORKER, args: tuple[Any, ...]) -> int:

@@ -167,38 +167,28 @@ def read_source(path: Path) -> str:
         return data.decode("cp1252", errors="replace")
 
 
+def _language_module(language: str) -> Any:
+    """The adapter of ``language`` (imported on first use: each pulls in its engine)."""
+    from conformance.genscript import jscript, pyscript, vbscript
+
+    return {"VBScript": vbscript, "JScript": jscript, "Python": pyscript}[language]
+
+
 def parse(path: Path) -> dict[str, FunctionInfo]:
     """The functions ``path`` defines, or TargetLoadError naming file, line and column."""
-    language = language_of(path)
-    source = read_source(path)
-    if language == "VBScript":
-        from conformance.genscript import vbscript
-
-        return vbscript.parse(source, str(path))
-    if language == "JScript":
-        from conformance.genscript import jscript
-
-        return jscript.parse(source, str(path))
-    from conformance.genscript import pyscript
-
-    return pyscript.parse(source, str(path))
+    return _language_module(language_of(path)).parse(read_source(path), str(path))
 
 
 def new_engine(path: Path) -> ScriptEngine:
     """A fresh engine for the script at ``path`` (parsed, not loaded)."""
     language = language_of(path)
-    source = read_source(path)
-    if language == "VBScript":
-        from conformance.genscript import vbscript
-
-        return vbscript.VBScriptEngine(source, str(path))
-    if language == "JScript":
-        from conformance.genscript import jscript
-
-        return jscript.JScriptEngine(source, str(path))
-    from conformance.genscript import pyscript
-
-    return pyscript.PythonScriptEngine(source, str(path))
+    module = _language_module(language)
+    engine = {
+        "VBScript": "VBScriptEngine",
+        "JScript": "JScriptEngine",
+        "Python": "PythonScriptEngine",
+    }
+    return getattr(module, engine[language])(read_source(path), str(path))
 
 
 def entry_point(
