@@ -394,8 +394,9 @@ def _cmd_quorum(args: argparse.Namespace) -> int:
     target = _load(args, policy)
     if not target.quorum_capable:
         raise UsageError(
-            f"{target.given} is not quorum-capable: its function table lacks Arbitrate or "
-            "Release, so there is nothing to arbitrate"
+            f"{target.given} is not quorum-capable: its function table needs both Arbitrate "
+            "and Release (see `rescheck run`, Arbitrate.with-release), so there is nothing to "
+            "arbitrate"
         )
     directory = _report_dir(args, target, "quorum-")
     print(

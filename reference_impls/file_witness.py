@@ -2,36 +2,35 @@
 directory, like a file share witness. Every node of the cluster opens the same resource; the
 one that arbitrates successfully holds a *lease* in the directory and defends it.
 
-The lease is the file ``lease`` in ``WitnessPath``: the owner's node id, a fencing token and
-an expiry time (wall clock, shared by the nodes). Every read-modify-write of it happens under
-``flock`` on ``WitnessPath/.lock``, so two nodes never decide at once.
+The medium needs no lock that a stopped node could keep: the lease with token N is the file
+``lease.N``, created with O_EXCL (only one node can take token N) and holding the owner's node
+id; the owner renews it by touching ``beat.N``; ``free.N`` says the owner released it. The
+current lease is the highest N. It is *expired* when neither ``lease.N`` nor ``beat.N`` was
+touched within ``LeaseMs`` (wall-clock mtimes, shared by the nodes).
 
-- Arbitrate (AR-2, AR-5): until ``ArbitrateTimeoutMs`` has passed, take the lease when it is
-  free, expired or already ours (a new token), else wait. Once won, a ClusWorker *defends* it:
-  every third of ``LeaseMs`` it renews the lease, so no other node can take it; when it finds
-  another node's token there (this node was stopped past its lease), it calls
-  LostQuorumResource at once (AR-6) and stops.
-- Release (RL-1): stop defending and free the lease.
+- Arbitrate (AR-2, AR-5): until ``ArbitrateTimeoutMs`` has passed, take token N+1 when the
+  current lease is free, released or expired (or keep it, if this node owns it), else wait.
+  Once won, a ClusWorker *defends* it: every quarter of ``LeaseMs`` it touches ``beat.N``, so
+  no other node finds it expired; when it finds a higher token (this node was stopped past
+  its lease and another node took over), it calls LostQuorumResource at once (AR-6).
+- Release (RL-1): stop defending and write ``free.N``.
 - Online (AR-7): ERROR_RESOURCE_NOT_AVAILABLE unless this node holds the lease; Offline and
   Terminate release it (as a disk calls its own Release from Offline, RL-2).
-- LooksAlive: the defender runs. IsAlive: the lease file names this node, unexpired.
+- LooksAlive: the defender runs. IsAlive: this node holds the current, unexpired lease.
 - CLUSCTL_RESOURCE_TYPE_GET_ARB_TIMEOUT answers the arbitration timeout (AR-11), which the
   harness takes as the time a node may need to win a free witness.
 
-Private properties: ``WitnessPath`` (REG_SZ, required), ``LeaseMs`` (REG_DWORD, default 600),
-``ArbitrateTimeoutMs`` (REG_DWORD, default 1500). Nothing is written to the cluster database.
+Private properties: ``WitnessPath`` (REG_SZ, required), ``LeaseMs`` (REG_DWORD, default 1000),
+``ArbitrateTimeoutMs`` (REG_DWORD, default 2000). Nothing is written to the cluster database.
 """
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import itertools
-import json
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -68,8 +67,8 @@ from conformance.resutils import (
 
 RESOURCE_TYPE = "File Witness"
 WITNESS_PATH = "WitnessPath"
-LEASE_MS, LEASE_MS_DEFAULT = "LeaseMs", 600
-ARBITRATE_TIMEOUT_MS, ARBITRATE_TIMEOUT_MS_DEFAULT = "ArbitrateTimeoutMs", 1500
+LEASE_MS, LEASE_MS_DEFAULT = "LeaseMs", 1000
+ARBITRATE_TIMEOUT_MS, ARBITRATE_TIMEOUT_MS_DEFAULT = "ArbitrateTimeoutMs", 2000
 #: What GET_ARB_TIMEOUT answers (s): a free witness is won well within it (in about a lease
 #: and a half), with room for a loaded machine.
 ARB_TIMEOUT_S = 5
@@ -104,25 +103,48 @@ class Instance:
         return int(self.setting(LEASE_MS, LEASE_MS_DEFAULT)) / 1000.0
 
 
-@contextlib.contextmanager
-def _locked(witness: Path) -> Iterator[dict[str, Any]]:
-    """The lease, read and written back under the directory's flock."""
-    witness.mkdir(parents=True, exist_ok=True)
-    with open(witness / ".lock", "a+") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            try:
-                lease = json.loads((witness / "lease").read_text("utf-8"))
-            except (OSError, ValueError):
-                lease = {"owner": None, "token": 0, "expires": 0.0}
-            before = dict(lease)
-            yield lease
-            if lease != before:
-                scratch = witness / f".lease.{os.getpid()}"
-                scratch.write_text(json.dumps(lease), "utf-8")
-                os.replace(scratch, witness / "lease")
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+def _current(witness: Path) -> tuple[int, str | None]:
+    """The current lease: its token (0: none yet) and owner."""
+    tokens = [int(p.name[6:]) for p in witness.glob("lease.*") if p.name[6:].isdigit()]
+    if not tokens:
+        return 0, None
+    token = max(tokens)
+    try:
+        return token, (witness / f"lease.{token}").read_text("utf-8")
+    except OSError:
+        return token, None
+
+
+def _expired(witness: Path, token: int, lease_s: float) -> bool:
+    """Nobody renewed lease ``token`` within a lease, or its owner released it."""
+    if (witness / f"free.{token}").exists():
+        return True
+    touched = [
+        path.stat().st_mtime
+        for path in (witness / f"lease.{token}", witness / f"beat.{token}")
+        if path.exists()
+    ]
+    return not touched or max(touched) < time.time() - lease_s
+
+
+def _claimable(inst: Instance, witness: Path, token: int, owner: str | None) -> bool:
+    """Whether this node may take the next token: the current lease is free or expired."""
+    return token == 0 or _expired(witness, token, inst.lease_s())
+
+
+def _take(witness: Path, token: int, node: str) -> bool:
+    """Create ``lease.token`` for ``node``; False when another node took it first."""
+    try:
+        descriptor = os.open(witness / f"lease.{token}", os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    except FileExistsError:
+        return False
+    with os.fdopen(descriptor, "w", encoding="utf-8") as lease:
+        lease.write(node)
+    for old in witness.glob("*.*"):  # keep the directory small
+        stem, _, number = old.name.partition(".")
+        if stem in ("lease", "beat", "free") and number.isdigit() and int(number) < token - 10:
+            old.unlink(missing_ok=True)
+    return True
 
 
 def Startup(
@@ -186,20 +208,21 @@ def Arbitrate(ResourceId: Instance, LostQuorumResource: Callable[[Any], None]) -
     witness = inst.witness()
     if witness is None:
         return ERROR_BAD_CONFIGURATION
+    witness.mkdir(parents=True, exist_ok=True)
     lease_s = inst.lease_s()
-    deadline = (
-        time.time() + int(inst.setting(ARBITRATE_TIMEOUT_MS, ARBITRATE_TIMEOUT_MS_DEFAULT)) / 1000
-    )
+    timeout_s = int(inst.setting(ARBITRATE_TIMEOUT_MS, ARBITRATE_TIMEOUT_MS_DEFAULT)) / 1000
+    deadline = time.time() + timeout_s
+    _stop_defending(inst)  # a defender of an older token must not see ours as a takeover
     while True:
-        now = time.time()
-        with _locked(witness) as lease:
-            if lease["owner"] in (None, inst.node) or lease["expires"] < now:
-                lease.update(owner=inst.node, token=lease["token"] + 1, expires=now + lease_s)
-                token = lease["token"]
-                break
-        if now >= deadline:
+        token, owner = _current(witness)
+        if owner == inst.node and not _expired(witness, token, lease_s):
+            break  # already ours: keep it
+        if _claimable(inst, witness, token, owner) and _take(witness, token + 1, inst.node):
+            token += 1
+            break
+        if time.time() >= deadline:
             return ERROR_TIMEOUT
-        time.sleep(min(lease_s / 4, max(0.0, deadline - now)))
+        time.sleep(lease_s / 8)
     _start_defending(inst, witness, lease_s, token, LostQuorumResource)
     _LogEvent(inst.handle, LOG_INFORMATION, "won the witness with token %1!u!", token)
     return ERROR_SUCCESS
@@ -210,6 +233,7 @@ def _start_defending(
 ) -> None:
     """A fresh defender for the lease just won with ``token`` (the old one ends first)."""
     _stop_defending(inst)
+    (witness / f"beat.{token}").touch()
     with inst.lock:
         inst.token = token
         inst.defender = CLUS_WORKER()
@@ -218,15 +242,11 @@ def _start_defending(
 
 
 def _defend(worker: CLUS_WORKER, args: tuple[Any, ...]) -> int:
-    """Renew the lease every third of LeaseMs; on finding it taken, tell the monitor."""
+    """Renew the lease every quarter of LeaseMs; on finding it taken, tell the monitor."""
     inst, witness, lease_s, token, lost = args
     while not ClusWorkerCheckTerminate(worker):
-        now = time.time()
-        with _locked(witness) as lease:
-            ours = lease["owner"] == inst.node and lease["token"] == token
-            if ours:
-                lease["expires"] = now + lease_s
-        if not ours:
+        current, _ = _current(witness)
+        if current != token:
             with inst.lock:
                 still = inst.defender is worker
                 if still:
@@ -235,7 +255,8 @@ def _defend(worker: CLUS_WORKER, args: tuple[Any, ...]) -> int:
                 _LogEvent(inst.handle, LOG_WARNING, "the witness was taken over")
                 lost(inst.handle)
             return ERROR_SUCCESS
-        deadline = time.monotonic() + lease_s / 3
+        (witness / f"beat.{token}").touch()
+        deadline = time.monotonic() + lease_s / 4
         while time.monotonic() < deadline and not ClusWorkerCheckTerminate(worker):
             time.sleep(0.01)
     return ERROR_SUCCESS
@@ -256,9 +277,9 @@ def _release(inst: Instance) -> None:
         token, inst.token, inst.online = inst.token, None, False
     if witness is None or token is None:
         return
-    with _locked(witness) as lease:
-        if lease["owner"] == inst.node and lease["token"] == token:
-            lease.update(owner=None, expires=0.0)
+    current, owner = _current(witness)
+    if (current, owner) == (token, inst.node):
+        (witness / f"free.{token}").touch()
 
 
 def Release(ResourceId: Instance) -> int:
@@ -276,12 +297,8 @@ def _holds(inst: Instance) -> bool:
         token = inst.token
     if witness is None or token is None:
         return False
-    with _locked(witness) as lease:
-        return (
-            lease["owner"] == inst.node
-            and lease["token"] == token
-            and lease["expires"] > time.time()
-        )
+    current, owner = _current(witness)
+    return (current, owner) == (token, inst.node) and not _expired(witness, token, inst.lease_s())
 
 
 # --- the lifecycle -------------------------------------------------------------------------

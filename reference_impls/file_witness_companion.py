@@ -1,12 +1,11 @@
 """Companion of the File Witness type: each resource's witness directory lives in a private
 temporary directory (every node of a resource gets the same one); the probe says whether a
 node of the cluster holds an unexpired lease, the breaker has an intruder (a system outside
-the cluster) take the lease over for a few seconds, under the witness's own lock."""
+the cluster) take the lease over for a few seconds."""
 
 from __future__ import annotations
 
-import fcntl
-import json
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -30,24 +29,40 @@ def _path(context: ProbeContext) -> Path:
     return Path(str(given)) if given else witness(context.resource_name)
 
 
-def probe(context: ProbeContext) -> bool:
-    """The entity runs while some node holds an unexpired lease."""
+def _current(path: Path) -> tuple[int, str | None]:
+    tokens = [int(p.name[6:]) for p in path.glob("lease.*") if p.name[6:].isdigit()]
+    if not tokens:
+        return 0, None
     try:
-        lease = json.loads((_path(context) / "lease").read_text("utf-8"))
-    except (OSError, ValueError):
+        return max(tokens), (path / f"lease.{max(tokens)}").read_text("utf-8")
+    except OSError:
+        return max(tokens), None
+
+
+def probe(context: ProbeContext) -> bool:
+    """The entity runs while a node of the cluster holds the current lease, unexpired and
+    not released (the type's own reading of its medium)."""
+    path = _path(context)
+    token, owner = _current(path)
+    if token == 0 or owner in (None, INTRUDER) or (path / f"free.{token}").exists():
         return False
-    owner = lease.get("owner")
-    return owner not in (None, INTRUDER) and lease.get("expires", 0) > time.time()
+    lease_ms = int(context.properties.get("LeaseMs") or 1000)
+    touched = [
+        p.stat().st_mtime for p in (path / f"lease.{token}", path / f"beat.{token}") if p.exists()
+    ]
+    return bool(touched) and max(touched) >= time.time() - lease_ms / 1000
 
 
 def breaker(context: ProbeContext) -> None:
-    """Another system takes the witness (as after a partition): the owner must notice."""
+    """Another system takes the witness (as after a partition): it writes the next lease and
+    keeps it fresh for INTRUDER_S; the owner must notice."""
     path = _path(context)
     path.mkdir(parents=True, exist_ok=True)
-    intruder = {"owner": INTRUDER, "token": 1 << 30, "expires": time.time() + INTRUDER_S}
-    with open(path / ".lock", "a+") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        (path / "lease").write_text(json.dumps(intruder), "utf-8")
+    token, _ = _current(path)
+    (path / f"lease.{token + 1}").write_text(INTRUDER, "utf-8")
+    later = time.time() + INTRUDER_S
+    (path / f"beat.{token + 1}").touch()
+    os.utime(path / f"beat.{token + 1}", (later, later))
 
 
 COMPANION = Companion(

@@ -19,12 +19,20 @@ from hypothesis import strategies as st
 
 from conformance.clusapi import InMemoryClusterDatabase
 from conformance.fuzz.driver import _FuzzContext
+from conformance.monitor.monitor import MonitorError
 from conformance.monitor.policy import Policy
 from conformance.report import write_reports
 from conformance.report.model import ERROR, FAILED, PASSED, SKIPPED, CheckResult, RunResult
 from conformance.rules import rule
 from conformance.suite.checks.quorum import QUORUM_RULES
-from conformance.suite.context import CannotJudge, NotApplicable, ScenarioRun, Violation
+from conformance.suite.context import (
+    CannotJudge,
+    Halt,
+    NotApplicable,
+    ScenarioRun,
+    Violation,
+    counted,
+)
 from conformance.suite.quorum import STEPS, Schedule, quorum
 from conformance.suite.registry import CHECKS
 from conformance.targets import Target
@@ -60,7 +68,10 @@ class Verdicts:
 
     def line(self) -> str:
         rate = self.played / max(time.perf_counter() - self.started, 1e-9) * 60
-        return f"quorum: {self.played} schedules ({rate:.1f}/min), {len(self.failed)} rules broken"
+        return (
+            f"quorum: {counted(self.played, 'schedule')} ({rate:.1f}/min), "
+            f"{counted(len(self.failed), 'rule')} broken"
+        )
 
 
 def judge(target: Target, schedule: Schedule, policy: Policy) -> dict[str, object]:
@@ -69,6 +80,12 @@ def judge(target: Target, schedule: Schedule, policy: Policy) -> dict[str, objec
     run = ScenarioRun("quorum", target, policy, database=InMemoryClusterDatabase())
     try:
         quorum(run, schedule)
+    except (Halt, MonitorError) as exc:  # the target stopped the schedule: said, not a crash
+        reason = exc.stop.reason if isinstance(exc, Halt) else f"{type(exc).__name__}: {exc}"
+        return {
+            rule_id: CannotJudge(f"the schedule could not go on: {reason}")
+            for rule_id in QUORUM_RULES
+        }
     finally:
         for monitor in run.monitors:
             monitor.shutdown()
@@ -118,7 +135,7 @@ def campaign(
             elif not isinstance(verdict, NotApplicable):
                 state.passed[rule_id] = state.passed.get(rule_id, 0) + 1
         state.played += 1
-        if time.perf_counter() - shown[0] >= 2.0:
+        if time.perf_counter() - shown[0] >= 2.0 and state.played < count:
             shown[0] = time.perf_counter()
             progress(state.line())
 

@@ -175,6 +175,7 @@ class ScriptThread:
         self.engine: ScriptEngine | None = None
         self.loaded = False
         self.current: Job | None = None
+        self.step: str | None = None  # the step of ``current`` under way
         self.thread: threading.Thread | None = None
         self._jobs: deque[Job] = deque()
         self._cond = threading.Condition()
@@ -200,44 +201,66 @@ class ScriptThread:
             thread.join(JOIN_S)
 
     def cancel(self, job: Job) -> None:
-        """Run no more of ``job`` (Terminate): stop its script call if it is running."""
+        """Run no more of ``job`` (Terminate): stop its script call if it is running, unless
+        that call is clean-up (a Close or an unload still runs)."""
         job.cancelled = True
         engine = self.engine
-        if engine is not None and self.current is job:
+        with self._cond:
+            running = self.current is job and self.step not in CLEANUP
+        if engine is not None and running:
             engine.interrupt()
 
     def _loop(self) -> None:
         while True:
-            with self._cond:
-                while not self._jobs:
-                    if not self.loaded:
-                        self.thread = None
-                        return
-                    self._cond.wait()
-                job = self.current = self._jobs.popleft()
             try:
-                self._run(job)
-            except ScriptInterrupted:  # an interrupt that arrived between two steps
-                job.answers.append(("interrupted", CallAnswer("interrupted")))
-            except BaseException as exc:  # the thread must live on: the row failed
-                error = ScriptError(f"the Generic Script DLL failed: {exc!r}"[:500], "")
-                job.answers.append((job.steps[0], CallAnswer("error", error=error)))
-            finally:
-                self.current = None
-                job.done.set()
+                job = self._next()
+                if job is None:
+                    return
+                self._serve(job)
+            except ScriptInterrupted:  # an interrupt meant for a call that had just ended
+                continue
+
+    def _next(self) -> Job | None:
+        with self._cond:
+            while not self._jobs:
+                if not self.loaded:
+                    self.thread = None
+                    return None
+                self._cond.wait()
+            self.current = self._jobs.popleft()
+            return self.current
+
+    def _serve(self, job: Job) -> None:
+        try:
+            self._run(job)
+        except ScriptInterrupted:  # an interrupt that arrived between two steps
+            job.answers.append(("interrupted", CallAnswer("interrupted")))
+        except BaseException as exc:  # the thread must live on: the row failed
+            error = ScriptError(f"the Generic Script DLL failed: {exc!r}"[:500], "")
+            job.answers.append((job.steps[0], CallAnswer("error", error=error)))
+        finally:
+            with self._cond:
+                self.current = self.step = None
+            job.done.set()
 
     def _run(self, job: Job) -> None:
         failed = False
         for step in job.steps:
             if (failed or job.cancelled) and step not in CLEANUP:
                 continue
+            with self._cond:
+                self.step = step
             if step == "load":
                 answer = self._load()
             elif step == "unload":
                 self._unload()
                 continue
             elif not self.loaded:
-                continue  # nothing to call: the load failed (and was recorded)
+                if step in CLEANUP:
+                    continue  # nothing to clean: the load failed (and was recorded)
+                answer = CallAnswer(
+                    "error", error=ScriptError("the script is not loaded", str(self.inst.name))
+                )
             else:
                 answer = self.engine.call(step)  # type: ignore[union-attr]
                 self._report("call", step, answer, job.row)
@@ -316,7 +339,7 @@ class Instance:
         return ResourceObject(self.name, self.parameters, self.log_information)
 
     def log_information(self, message: str) -> None:
-        _LogEvent(self.handle, LOG_INFORMATION, "%1", message)
+        _LogEvent(self.handle, LOG_INFORMATION, message.replace("%", "%%"))
 
     def log_failure(self, step: str, answer: CallAnswer) -> None:
         """GS-13: a failure is written to the cluster log."""
@@ -324,7 +347,7 @@ class Instance:
             text = f"loading the script failed: {answer.describe()}"
         else:
             text = f"script function {step} failed: {answer.describe()}"
-        _LogEvent(self.handle, LOG_ERROR, "%1", text)
+        _LogEvent(self.handle, LOG_ERROR, text.replace("%", "%%"))
 
     def observe(self, what: str, data: dict[str, Any]) -> None:
         report_script(self.name, "object", {"use": what, **data})
@@ -369,17 +392,17 @@ def _lookup(ResourceId: Any) -> Instance | None:
     return None
 
 
-_sandboxes: dict[str, Sandbox] = {}
+_machine: list[Sandbox] = []
 
 
-def _sandbox(name: str) -> Sandbox:
-    """The instance's directory for Windows paths: kept across Close and Open of the same
-    resource, as a node's disk is."""
+def _sandbox() -> Sandbox:
+    """Where Windows paths land: one directory per load of the DLL (a node's disks), shared
+    by every instance as a machine's disks are, and kept across Close and Open."""
     import tempfile
 
-    if name not in _sandboxes:
-        _sandboxes[name] = Sandbox(Path(tempfile.mkdtemp(prefix="rescheck-script-")))
-    return _sandboxes[name]
+    if not _machine:
+        _machine.append(Sandbox(Path(tempfile.mkdtemp(prefix="rescheck-script-"))))
+    return _machine[0]
 
 
 # --- Open / Close ------------------------------------------------------------------------------
@@ -390,7 +413,7 @@ def Open(ResourceName: str, ResourceKey: HKEY, ResourceHandle: Any) -> Instance 
     if status != ERROR_SUCCESS or parameters is None:
         SetLastError(status)
         return None
-    inst = Instance(ResourceName, parameters, ResourceHandle, _sandbox(ResourceName))
+    inst = Instance(ResourceName, parameters, ResourceHandle, _sandbox())
     job = inst.run("Open")
     if not job.ok:
         failed = job.failure()
@@ -418,8 +441,8 @@ def Close(ResourceId: Instance) -> None:
 # --- Online / Offline ------------------------------------------------------------------------
 def _pending(inst: Instance, row: str, interim: int, final: int) -> int:
     """Start ``row`` on the script thread; a ClusWorker reports until it ends (PO-2)."""
-    job = inst.script.submit(row)
-    with inst.lock:
+    with inst.lock:  # one step: a Terminate sees both the row and its worker, or neither
+        job = inst.script.submit(row)
         inst.state = interim
         inst.worker = CLUS_WORKER()
         inst.job = job
@@ -482,9 +505,12 @@ def Terminate(ResourceId: Instance) -> None:
     with inst.lock:
         worker, inst.worker = inst.worker, CLUS_WORKER()
         job, inst.job = inst.job, None
-    ClusWorkerTerminate(worker)
     if job is not None:
         inst.script.cancel(job)
+    running = inst.script.current
+    if running is not None and running.row != "Terminate":
+        inst.script.cancel(running)  # a poll or a row stuck in the script: Terminate is now
+    ClusWorkerTerminate(worker)
     inst.run("Terminate")
     with inst.lock:
         inst.state = ClusterResourceOffline

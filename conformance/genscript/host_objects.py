@@ -20,9 +20,11 @@ Every use is reported through ``observe(what, data)``, which the DLL puts in the
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 from collections.abc import Callable, Mapping
@@ -49,6 +51,8 @@ CANT_CREATE = 429
 NOT_SUPPORTED = 438
 #: VBScript's "File not found" and "Path not found".
 FILE_NOT_FOUND, PATH_NOT_FOUND = 53, 76
+#: WMI's "not found" (0x80041002), as a VBScript Err.Number.
+WBEM_E_NOT_FOUND = 0x80041002 - (1 << 32)
 #: Monikers and ProgIDs that reach the cluster from a script (GS-38).
 CLUSTER_API = re.compile(r"^\s*mscluster\.|root[\\/]+mscluster", re.IGNORECASE)
 
@@ -127,17 +131,27 @@ class Sandbox:
         self.allowed = (root.resolve(), Path(tempfile.gettempdir()).resolve())
 
     def path(self, given: Any) -> Path:
+        """Where ``given`` is on this machine; ComError 70 outside what the script may touch:
+        a Windows or relative path stays in the sandbox (its drives), a POSIX path from a
+        property may also name the temporary directory."""
         text = str(given)
         drive = re.match(r"^([A-Za-z]):[\\/]*(.*)$", text)
+        posix = False
         if drive:
             parts = [p for p in re.split(r"[\\/]+", drive.group(2)) if p]
-            return self.root.joinpath(drive.group(1).upper(), *parts)
-        if text.startswith(("\\\\", "//")):
+            root = self.root / drive.group(1).upper()
+            root.mkdir(parents=True, exist_ok=True)  # the drive exists; its folders may not
+            path = root.joinpath(*parts)
+        elif text.startswith(("\\\\", "//")):
             parts = [p for p in re.split(r"[\\/]+", text) if p]
-            return self.root.joinpath("UNC", *parts)
-        path = Path(text) if os.path.isabs(text) else self.root / text.replace("\\", "/")
+            path = self.root.joinpath("UNC", *parts)
+        else:
+            joined = text.replace("\\", "/")  # a script joins with backslashes, as on Windows
+            posix = os.path.isabs(joined)
+            path = Path(joined) if posix else self.root / joined
         resolved = path.resolve()
-        if not any(resolved == a or a in resolved.parents for a in self.allowed):
+        allowed = self.allowed if posix else self.allowed[:1]
+        if not any(resolved == a or a in resolved.parents for a in allowed):
             raise ComError(70, f"Permission denied: {text} is outside the script's sandbox")
         return resolved
 
@@ -183,7 +197,11 @@ class FileSystemObject:
 
     def CreateFolder(self, path: Any) -> str:
         target = self._box.path(path)
-        target.mkdir(parents=True, exist_ok=False)
+        if target.exists():
+            raise ComError(58, f"File already exists: {path}")
+        if not target.parent.is_dir():
+            raise ComError(PATH_NOT_FOUND, f"Path not found: {path}")
+        target.mkdir()
         return str(target)
 
     def DeleteFile(self, path: Any, force: Any = False) -> None:
@@ -202,7 +220,8 @@ class FileSystemObject:
         target = self._box.path(path)
         if target.exists() and not overwrite:
             raise ComError(58, f"File already exists: {path}")
-        target.parent.mkdir(parents=True, exist_ok=True)
+        if not target.parent.is_dir():
+            raise ComError(PATH_NOT_FOUND, f"Path not found: {path}")
         return TextStream(target, "w")
 
     def OpenTextFile(
@@ -212,12 +231,15 @@ class FileSystemObject:
         if not target.exists():
             if not create or int(iomode) == 1:
                 raise ComError(FILE_NOT_FOUND, f"File not found: {path}")
-            target.parent.mkdir(parents=True, exist_ok=True)
+            if not target.parent.is_dir():
+                raise ComError(PATH_NOT_FOUND, f"Path not found: {path}")
             target.touch()
         return TextStream(target, {1: "r", 2: "w", 8: "a"}.get(int(iomode), "r"))
 
     def BuildPath(self, path: Any, name: Any) -> str:
-        return str(path).rstrip("\\/") + "\\" + str(name)
+        base = str(path)
+        separator = "/" if base.startswith("/") else "\\"  # a POSIX path from a property
+        return base.rstrip("\\/") + separator + str(name)
 
 
 class WshExec:
@@ -283,6 +305,11 @@ class WmiServices:
         self._observe("wmi-query", {"query": f"InstancesOf {cls}", "line": self._line()})
         return []
 
+    def Get(self, path: Any = "", *rest: Any) -> Any:
+        """No WMI object exists here: WBEM_E_NOT_FOUND, as for an object a machine lacks."""
+        self._observe("wmi-query", {"query": f"Get {path}", "line": self._line()})
+        raise ComError(WBEM_E_NOT_FOUND, f"Not found: {path}")
+
 
 class ComWorld:
     """CreateObject and GetObject for one script instance, with the companion's say on
@@ -308,17 +335,23 @@ class ComWorld:
             self._observe("command", {**record, "ran": False, "exit_code": int(answer)})
             return int(answer), "", ""
         self.sandbox.root.mkdir(parents=True, exist_ok=True)
+        # a session of its own: what the command starts is killed with it, not left behind
+        child = subprocess.Popen(
+            command,
+            shell=True,
+            cwd=self.sandbox.root,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
         try:
-            done = subprocess.run(
-                command,
-                shell=True,
-                cwd=self.sandbox.root,
-                capture_output=True,
-                text=True,
-                timeout=COMMAND_TIMEOUT_S,
-            )
-            code, out, err = done.returncode, done.stdout, done.stderr
-        except subprocess.TimeoutExpired:
+            out, err = child.communicate(timeout=COMMAND_TIMEOUT_S)
+            code = child.returncode
+        except BaseException:  # a timeout, or the script interrupted meanwhile
+            with contextlib.suppress(OSError):
+                os.killpg(child.pid, signal.SIGKILL)
+            child.communicate()
             code, out, err = 1, "", f"rescheck stopped the command after {COMMAND_TIMEOUT_S} s"
         self._observe("command", {**record, "ran": True, "exit_code": code})
         return code, out, err
@@ -350,6 +383,12 @@ class ComWorld:
         if name.strip().lower().startswith("winmgmts:"):
             return WmiServices(self._observe, self.line)
         raise ComError(CANT_CREATE, f"ActiveX component can't create object: '{name}'")
+
+    def console(self, member: str) -> ComError:
+        """A use of ``WScript``, which a scripted resource does not have (GS-39): recorded
+        (an error handler may swallow the error), and the error to raise."""
+        self._observe("console", {"member": f"WScript.{member}", "line": self.line()})
+        return ComError(424, "Object required: 'WScript' (a scripted resource has no console)")
 
     def _cluster_api(self, name: str, line: int | None) -> None:
         self._observe("cluster-api", {"object": name, "line": line})

@@ -62,6 +62,9 @@ function __object(id) {
 }
 var PRELUDE_LINE = %d;
 var Resource = __object(0);
+var WScript = new Proxy({}, {
+  get: function __trap_console(t, k) { throw __error(JSON.parse(__console(String(k), __where())).error); }
+});
 function ActiveXObject(progid) { return __answer(__create(String(progid), __where())); }
 function GetObject(moniker) { return __answer(__get_object(String(moniker), __where())); }
 function Enumerator(list) {
@@ -145,6 +148,7 @@ class JScriptEngine:
             "__com_call": self._call,
             "__create": lambda progid, line: self._host(world.com.create_object, progid, line),
             "__get_object": lambda moniker, line: self._host(world.com.get_object, moniker, line),
+            "__console": lambda member, line: self._console(world, member, line),
         }
         world.com.line = lambda: self._at
         for name, fn in calls.items():
@@ -255,6 +259,12 @@ class JScriptEngine:
         def work() -> dict[str, Any]:
             target, name = self._member(ident, member)
             return self._encode(getattr(target, name)(*json.loads(args)))  # type: ignore[arg-type]
+
+        return self._guard(work, line)
+
+    def _console(self, world: ScriptWorld, member: str, line: Any) -> str:
+        def work() -> dict[str, Any]:
+            raise world.com.console(member)
 
         return self._guard(work, line)
 

@@ -77,6 +77,16 @@ class _Resource:
         return self._target.PropertyExists(strName)
 
 
+class _NoConsole:
+    """``WScript``, which a scripted resource does not have (GS-39): recorded, then an error."""
+
+    def __init__(self, world: ScriptWorld) -> None:
+        object.__setattr__(self, "_world", world)
+
+    def __getattr__(self, member: str) -> Any:
+        raise self._world.com.console(member)
+
+
 class PythonScriptEngine:
     language = "Python"
 
@@ -84,7 +94,8 @@ class PythonScriptEngine:
         self.source, self.file = source, file
         self.code = _compile(source, file)
         self.namespace: dict[str, Any] | None = None
-        self._thread: int | None = None
+        self._thread: int | None = None  # the thread of the call under way
+        self._marker = threading.Lock()
 
     def _line(self) -> int | None:
         """The script's line that is running now (called from the script's thread)."""
@@ -100,6 +111,7 @@ class PythonScriptEngine:
             "Resource": _Resource(world.resource),
             "CreateObject": lambda progid: world.com.create_object(progid, self._line()),
             "GetObject": lambda moniker: world.com.get_object(moniker, self._line()),
+            "WScript": _NoConsole(world),
         }
         world.com.line = self._line
         answer = self._guarded(lambda: exec(self.code, namespace))
@@ -115,7 +127,8 @@ class PythonScriptEngine:
         return self._guarded(fn)
 
     def _guarded(self, run: Any) -> CallAnswer:
-        self._thread = threading.get_ident()
+        with self._marker:  # an interrupt lands in this call, or in none
+            self._thread = threading.get_ident()
         try:
             value = run()
         except ScriptInterrupted:
@@ -129,16 +142,17 @@ class PythonScriptEngine:
             message = f"Python error: {type(exc).__name__}: {exc}"
             return CallAnswer("error", error=ScriptError(message, self.file, line, column))
         finally:
-            self._thread = None
-            forget_interrupt(threading.get_ident())
+            with self._marker:
+                self._thread = None
+                forget_interrupt(threading.get_ident())
         if value is None:
             return CallAnswer("ok")
         return CallAnswer("ok", value, kind_of(value))
 
     def interrupt(self) -> None:
-        thread = self._thread
-        if thread is not None:
-            interrupt_thread(thread)
+        with self._marker:
+            if self._thread is not None:
+                interrupt_thread(self._thread)
 
     def unload(self) -> None:
         self.namespace = None

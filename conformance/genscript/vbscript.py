@@ -38,8 +38,6 @@ from conformance.genscript.host_objects import ComError
 
 #: Globals of an ASP page that a scripted resource does not have.
 NOT_IN_A_SCRIPTED_RESOURCE = ("ASPPY", "RESPONSE", "REQUEST", "SERVER", "SESSION", "APPLICATION")
-#: VBScript's "Object required".
-OBJECT_REQUIRED = 424
 
 
 def _line_col(source: str, pos: Any) -> tuple[int | None, int | None]:
@@ -49,9 +47,36 @@ def _line_col(source: str, pos: Any) -> tuple[int | None, int | None]:
     return before.count("\n") + 1, pos - (before.rfind("\n") + 1) + 1
 
 
+#: asppy parses a statement that starts with ``Response`` as ASP's Response object; a
+#: scripted resource has none, and a script may name a variable so. Renamed to a name of the
+#: same length before parsing, so lines and columns stay where the script has them.
+_RESPONSE = re.compile(r"\bresponse\b", re.IGNORECASE)
+RESPONSE_STAND_IN = "Respons_"
+
+
+def _without_asp_names(source: str) -> str:
+    """``source`` with the identifier ``Response`` renamed outside strings and comments."""
+    out = []
+    for line in source.split("\n"):
+        code, quoted, cut = [], False, len(line)
+        for index, char in enumerate(line):
+            if char == '"':
+                quoted = not quoted
+            elif char == "'" and not quoted:
+                cut = index
+                break
+        code = line[:cut]
+        pieces = re.split(r'("[^"]*")', code)  # strings stay as they are
+        renamed = "".join(
+            p if p.startswith('"') else _RESPONSE.sub(RESPONSE_STAND_IN, p) for p in pieces
+        )
+        out.append(renamed + line[cut:])
+    return "\n".join(out)
+
+
 def _program(source: str, file: str) -> list[Any]:
     try:
-        return Parser(source).parse_program()
+        return Parser(_without_asp_names(source)).parse_program()
     except Exception as exc:  # ParseError or VBScriptCompilationError, with vbs_pos
         line, col = _line_col(source, getattr(exc, "vbs_pos", None))
         error = ScriptError(f"VBScript syntax error: {exc}", file, line, col)
@@ -73,17 +98,19 @@ def parse(source: str, file: str) -> dict[str, FunctionInfo]:
     return found
 
 
-class _Missing:
-    """A name the scripted resource's world does not define, such as ``WScript`` (GS-39)."""
+class _NoConsole:
+    """``WScript``, which a scripted resource does not have (GS-39): each use is recorded and
+    fails with error 424, "Object required"."""
 
-    def __init__(self, name: str) -> None:
-        self._name = name
+    def __init__(self, world: ScriptWorld) -> None:
+        self._world = world
 
     def _vbs_get_prop(self, member: str) -> Any:
-        raise VBScriptCOMError(OBJECT_REQUIRED, f"Object required: '{self._name}'")
+        error = self._world.com.console(member)
+        raise VBScriptCOMError(error.number, error.description)
 
     def _vbs_set_prop(self, member: str, value: Any) -> None:
-        raise VBScriptCOMError(OBJECT_REQUIRED, f"Object required: '{self._name}'")
+        self._vbs_get_prop(member)
 
 
 class _Com:
@@ -168,7 +195,8 @@ class VBScriptEngine:
         self.source, self.file = source, file
         self.program = _program(source, file)
         self.vm: VBInterpreter | None = None
-        self._thread: int | None = None
+        self._thread: int | None = None  # the thread of the call under way
+        self._marker = threading.Lock()
 
     def _line(self) -> int | None:
         if self.vm is None:
@@ -183,7 +211,7 @@ class VBScriptEngine:
         env["RESOURCE"] = _ResourceCom(world.resource)
         env["GETOBJECT"] = lambda moniker: _com_call(world.com.get_object)(moniker, self._line())
         world.com.line = self._line
-        env["WSCRIPT"] = _Missing("WScript")
+        env["WSCRIPT"] = _NoConsole(world)
         vm = VBInterpreter(ctx, env)
         ctx.Interpreter = vm
         self.vm = vm
@@ -218,7 +246,8 @@ class VBScriptEngine:
         return self._guarded(lambda: vm._invoke_user_proc(proc, []))
 
     def _guarded(self, run: Any) -> CallAnswer:
-        self._thread = threading.get_ident()
+        with self._marker:  # an interrupt lands in this call, or in none
+            self._thread = threading.get_ident()
         try:
             value = run()
         except ScriptInterrupted:
@@ -230,20 +259,23 @@ class VBScriptEngine:
             number = getattr(exc, "number", None)
             if isinstance(exc, VBScriptError) and exc.error_def is not None:
                 number = exc.error_def.number
-            text = getattr(exc, "description", None) or str(exc)
+            text = (getattr(exc, "description", None) or str(exc)).replace(
+                RESPONSE_STAND_IN.upper(), "RESPONSE"
+            )
             message = f"VBScript runtime error {number}: {text}" if number else str(text)
             return CallAnswer("error", error=ScriptError(message, self.file, line, col))
         finally:
-            self._thread = None
-            forget_interrupt(threading.get_ident())
+            with self._marker:
+                self._thread = None
+                forget_interrupt(threading.get_ident())
         if value is VBEmpty or value is None:
             return CallAnswer("ok")
         return CallAnswer("ok", value, kind_of(value))
 
     def interrupt(self) -> None:
-        thread = self._thread
-        if thread is not None:
-            interrupt_thread(thread)
+        with self._marker:
+            if self._thread is not None:
+                interrupt_thread(self._thread)
 
     def unload(self) -> None:
         self.vm = None

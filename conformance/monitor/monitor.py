@@ -539,7 +539,10 @@ class ResourceMonitor:
         ``ScriptUnload``, ``ScriptObject``): what the GS rules judge."""
         if resource not in {r.name for r in self.resources}:
             return  # another monitor's instance
-        self.trace.instant(CALLBACK, f"Script{what.capitalize()}", resource=resource, data=data)
+        shown = {k: v for k, v in data.items() if v is not None and k not in ("row", "succeeded")}
+        self.trace.instant(
+            CALLBACK, f"Script{what.capitalize()}", resource=resource, args=shown, data=data
+        )
 
     def _on_database_access(self, resource: str | None) -> Any:
         def observe(op: str, path: str, name: str | None, write: bool) -> None:
@@ -641,17 +644,22 @@ class ResourceMonitor:
             args["EventHandle"] = event_handle
             call_args = (resource.resid, event_handle)
         failure = False
-        if online and self.quorum_capable:
-            with resource.cond:
-                idle = resource.pending is None or resource.pending.done
-            if idle and (only_if is None or only_if()):
-                # as the cluster service does, a node arbitrates before it brings a quorum
-                # resource online (every time: Offline and Terminate may have released it);
-                # Online then answers for a node that lost (AR-7)
-                self._quorum_call(resource, "Arbitrate", True)
         with self._serial:
             self._require_open(resource)
             self._refuse_if_wedged()
+            if online and self.quorum_capable:
+                # as the cluster service does, a node arbitrates before it brings a quorum
+                # resource online (every time: Offline and Terminate may have released it);
+                # Online then answers for a node that lost (AR-7). After any Terminate, as
+                # everything new.
+                with resource.cond:
+                    resource.cond.wait_for(
+                        lambda: not resource.terminating, self.policy.deadlock_seconds
+                    )
+                    idle = resource.pending is None or resource.pending.done
+                    go = idle and (only_if is None or only_if())
+                if go:
+                    self._quorum_invoke(resource, "Arbitrate", True)
             with resource.cond:
                 # a failure's Terminate is carried out before anything new starts
                 resource.cond.wait_for(
@@ -913,12 +921,16 @@ class ResourceMonitor:
             raise MonitorError(
                 f"{entry} is NULL in the function table: the type is not quorum-capable (AR-1)"
             )
+        with self._serial:
+            return self._quorum_invoke(resource, entry, owner_on_success)
+
+    def _quorum_invoke(self, resource: Resource, entry: str, owner_on_success: bool) -> Any:
+        """Arbitrate or Release, with ``_serial`` held."""
         args, call = self._resid(resource)
         if entry == "Arbitrate":
             args = {**args, "LostQuorumResource": "PQUORUM_RESOURCE_LOST"}
             call = (*call, QuorumLost(self.LostQuorumResource))
-        with self._serial:
-            _, outcome = self._invoke(entry, resource.name, args, call)
+        _, outcome = self._invoke(entry, resource.name, args, call)
         status = outcome.value if outcome.returned else None
         if dword(status) == ERROR_SUCCESS:
             with resource.cond:

@@ -17,6 +17,7 @@ from conformance.monitor.monitor import (
     EntryPointHung,
     EntryPointNull,
     HostCrashed,
+    OperationPending,
     Resource,
     ResourceMonitor,
     RunAbandoned,
@@ -214,6 +215,16 @@ class RunContext:
                     run.stop = Stop(str(exc), "Process.survives")
                 except RunAbandoned as exc:
                     run.stop = Stop(str(exc))
+                except OperationPending as exc:
+                    # the scenario waited as long as it could: the operation never ended
+                    pending = (
+                        exc.event.data.get("why", "an operation is pending") if exc.event else ""
+                    )
+                    entry = "Offline" if pending.startswith("Offline") else "Online"
+                    run.stop = Stop(
+                        f"{pending.replace('is pending', 'never ended')}: {exc}",
+                        f"{entry}.brings-{entry.lower()}",
+                    )
                 except Exception as exc:
                     run.failure = f"{type(exc).__name__}: {exc}"
                     raise  # the first check reports it as an internal error, with the traceback

@@ -48,6 +48,8 @@ DEFAULT_ARB_TIMEOUT_S = 60.0
 #: How soon an owner that lost control while stopped must say so once it runs again (s): two
 #: of the docs' example defence periods (AR-5: a disk re-reserves once per second).
 LOST_PROMPT_S = 2.0
+#: Between two rounds of arbitration that nobody won (s).
+RETRY_S = 0.1
 #: Poll intervals that never fire: the scenario decides every call.
 QUIET = {"LooksAlivePollInterval": 3_600_000, "IsAlivePollInterval": 3_600_000, "RestartAction": 0}
 
@@ -135,6 +137,8 @@ def analyse(history: History, until: float) -> list[Ownership]:
         if op.op == "arbitrate" and op.end is not None and dword(op.result) == ERROR_SUCCESS:
             if held is None:
                 current[op.node] = Ownership(op.node, op.end, until, op)
+        elif held is not None and op.op == "release" and dword(op.result) != ERROR_SUCCESS:
+            continue  # "not released" (RL-1): it still owns the quorum
         elif held is not None and op.op in ("release", "lost", "kill"):
             held.end, held.ended_by = op.start, op
             owned.append(current.pop(op.node))
@@ -190,6 +194,7 @@ def _first_to_win(history: History, nodes: list[tuple[int, Resource]], since: fl
             return winners[0]
         if time.perf_counter() - since > history.bound_s:
             return None
+        time.sleep(RETRY_S)  # an Arbitrate that fails at once is not hammered
     return None
 
 
@@ -268,7 +273,9 @@ class _Player:
             with contextlib.suppress(MonitorError):
                 others[0][1].online()
         elif step == "release":
-            self.alive[self.owner].release()
+            answer = self.alive[self.owner].release()
+            if dword(answer) != ERROR_SUCCESS:
+                return True  # not released (RL-1): the owner keeps it
             return self.contend("release", exclude=self.owner)
         elif step == "kill" and len(self.alive) > 2:
             dead = self.owner
@@ -297,14 +304,18 @@ class _Player:
         self.history.fault(owner, "pause", lambda: _signal(self.monitors[owner], signal.SIGSTOP))
         since = time.perf_counter()
         rest = [(n, r) for n, r in self.alive.items() if n != owner]
-        winner = _first_to_win(self.history, rest, since)
-        self.history.fault(owner, "resume", lambda: _signal(self.monitors[owner], signal.SIGCONT))
+        try:
+            winner = _first_to_win(self.history, rest, since)
+        finally:  # a stopped host is never left stopped
+            self.history.fault(
+                owner, "resume", lambda: _signal(self.monitors[owner], signal.SIGCONT)
+            )
         if winner is None:
             self.run.notes["unwon"].append(("pause", since))
             self.owner = owner  # nobody took over: it still owns it
             return True
         self.owner = winner
-        self.run.notes["paused"].append(owner)
+        self.run.notes["paused"].append((owner, since))
         deadline = time.perf_counter() + LOST_PROMPT_S * 2
         while (
             len(trace.callbacks("LostQuorumResource")) == known and time.perf_counter() < deadline

@@ -5,6 +5,7 @@ the order of loads and calls can be read from the trace."""
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 
@@ -190,5 +191,52 @@ def test_gen_script_validate_path(tmp_path: Path) -> None:
                 None,
             )
             assert result.status == expected, f"VALIDATE_PATH of {given} should be {expected}"
+    finally:
+        monitor.shutdown()
+
+
+def test_terminate_interrupts_a_poll_stuck_in_the_script(tmp_path: Path) -> None:
+    stuck = (
+        '\ndef LooksAlive():\n    Resource.LogInformation("LooksAlive")\n'
+        "    while True:\n        pass\n"
+    )
+    path = script(tmp_path, extra=stuck)
+    monitor = monitor_for(path)
+    try:
+        resource = open_one(monitor, path)
+        resource.online()
+        answers: list[object] = []
+        poller = threading.Thread(target=lambda: answers.append(resource.looks_alive()))
+        poller.start()
+        deadline = time.monotonic() + 10
+        while "LooksAlive" not in steps(monitor) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        resource.terminate()
+        poller.join(10)
+        assert not poller.is_alive() and not answers[0], (
+            f"Terminate should stop the stuck LooksAlive, which then answers FALSE: {answers}"
+        )
+        assert steps(monitor)[-4:] == ["Open", "Terminate", "Close", "unload"], steps(monitor)
+    finally:
+        monitor.shutdown()
+
+
+def test_instances_of_one_node_share_its_disks(tmp_path: Path) -> None:
+    """A Windows path is the same file for every instance of a node (FN: a shared flag)."""
+    writer = (
+        '\nfso = CreateObject("Scripting.FileSystemObject")\n'
+        "def Online():\n"
+        '    if Resource.Name == "a":\n'
+        '        fso.CreateTextFile("C:\\\\shared.txt", True).Close()\n'
+        "        return 0\n"
+        '    return 0 if fso.FileExists("C:\\\\shared.txt") else 1\n'
+    )
+    path = script(tmp_path, extra=writer)
+    monitor = monitor_for(path)
+    try:
+        a = monitor.open("a", {SCRIPT_FILE_PATH: str(path)})
+        b = monitor.open("b", {SCRIPT_FILE_PATH: str(path)})
+        assert a.online() == ClusterResourceOnline
+        assert b.online() == ClusterResourceOnline, "instance b should see the file a wrote"
     finally:
         monitor.shutdown()

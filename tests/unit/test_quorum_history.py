@@ -64,14 +64,14 @@ def test_a_stopped_owner_is_excused_until_it_runs_again_and_then_must_say_it_los
         (1, "resume", 3.0, 3.0, None),
     ]
     prompt = history(*base, (1, "lost", 3.2, 3.2, None))
-    assert "never two at once" in checks.exclusive(ctx(prompt, paused=[1]))
-    assert "within 0.20 s of resuming" in checks.lost_prompt(ctx(prompt, paused=[1]))
+    assert "never two at once" in checks.exclusive(ctx(prompt, paused=[(1, 1.0)]))
+    assert "within 0.20 s of resuming" in checks.lost_prompt(ctx(prompt, paused=[(1, 1.0)]))
     late = history(*base, (1, "lost", 6.0, 6.0, None))
     with pytest.raises(Violation, match=r"only 3\.0 s later"):
-        checks.lost_prompt(ctx(late, paused=[1]))
+        checks.lost_prompt(ctx(late, paused=[(1, 1.0)]))
     never = history(*base)
-    with pytest.raises(Violation, match="LostQuorumResource never"):
-        checks.lost_prompt(ctx(never, paused=[1]))
+    with pytest.raises(Violation, match="never called LostQuorumResource"):
+        checks.lost_prompt(ctx(never, paused=[(1, 1.0)]))
 
 
 def test_a_quorum_nobody_wins_breaks_takeover_and_a_kept_one_breaks_release() -> None:

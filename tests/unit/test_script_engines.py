@@ -17,7 +17,13 @@ from conformance.clusapi import HKEY, InMemoryClusterDatabase
 from conformance.companion import RUN
 from conformance.errors import TargetLoadError
 from conformance.genscript.engine import ScriptWorld, new_engine, parse
-from conformance.genscript.host_objects import ComWorld, ResourceObject, Sandbox
+from conformance.genscript.host_objects import (
+    ComError,
+    ComWorld,
+    FileSystemObject,
+    ResourceObject,
+    Sandbox,
+)
 
 PARAMETERS = "Resources\\r1\\Parameters"
 
@@ -258,18 +264,21 @@ def test_the_cluster_wmi_namespace_is_recorded_with_its_line(
         (
             "vbs",
             'Function Online()\n  Set f = CreateObject("Scripting.FileSystemObject")\n'
+            '  f.CreateFolder "C:\\data"\n'
             '  Set t = f.CreateTextFile("C:\\data\\x.txt", True)\n  t.WriteLine "hello"\n'
             '  t.Close\n  Online = f.FileExists("C:\\data\\x.txt")\nEnd Function\n',
         ),
         (
             "js",
             'function Online() {\n  var f = new ActiveXObject("Scripting.FileSystemObject");\n'
+            '  f.CreateFolder("C:\\\\data");\n'
             '  var t = f.CreateTextFile("C:\\\\data\\\\x.txt", true);\n  t.WriteLine("hello");\n'
             '  t.Close();\n  return f.FileExists("C:\\\\data\\\\x.txt");\n}\n',
         ),
         (
             "py",
             'def Online():\n    f = CreateObject("Scripting.FileSystemObject")\n'
+            '    f.CreateFolder("C:\\\\data")\n'
             '    t = f.CreateTextFile("C:\\\\data\\\\x.txt", True)\n    t.WriteLine("hello")\n'
             '    t.Close()\n    return f.FileExists("C:\\\\data\\\\x.txt")\n',
         ),
@@ -290,8 +299,9 @@ def test_the_file_system_object_works_on_real_files_in_the_sandbox(
 
 def test_the_sandbox_refuses_paths_outside_it(tmp_path: Path) -> None:
     box = Sandbox(tmp_path)
-    with pytest.raises(Exception, match="outside the script's sandbox"):
-        box.path("/etc/passwd")
+    for outside in ("/etc/passwd", "C:\\..\\..\\..\\..\\etc\\passwd", "\\\\..\\..\\etc"):
+        with pytest.raises(Exception, match="outside the script's sandbox"):
+            box.path(outside)
     assert box.path("D:\\x\\y") == tmp_path / "D" / "x" / "y", "a drive maps into the sandbox"
 
 
@@ -395,3 +405,45 @@ def test_the_companion_supplies_stand_ins_for_unknown_objects(tmp_path: Path) ->
         f"the companion's stand-in (ProgIDs match without regard to case) is what the script "
         f"gets; got {answer}, sent {mailer.sent}"
     )
+
+
+def test_a_variable_called_response_is_a_variable(tmp_path: Path) -> None:
+    """asppy reads a statement starting with Response as ASP's object; a scripted resource
+    has none (Microsoft's Clusftp7.vbs names a variable so)."""
+    text = "Function Online()\n  response = 41\n  Online = response + 1 ' response\nEnd Function\n"
+    answer = World(tmp_path).load(write(tmp_path, "vbs", text)).call("Online")
+    assert (answer.status, answer.value) == ("ok", 42), f"expected 42; got {answer}"
+
+
+@pytest.mark.parametrize(
+    "ext, text",
+    [
+        ("vbs", 'Function Online()\n  On Error Resume Next\n  WScript.Echo "hi"\nEnd Function\n'),
+        ("js", "function Online() {\n  try {\n    WScript.Echo('hi');\n  } catch (e) {}\n}\n"),
+        (
+            "py",
+            "def Online():\n    try:\n        WScript.Echo('hi')\n    except Exception:\n        pass\n",
+        ),
+    ],
+)
+def test_a_swallowed_console_write_is_still_recorded(tmp_path: Path, ext: str, text: str) -> None:
+    world = World(tmp_path)
+    answer = world.load(write(tmp_path, ext, text)).call("Online")
+    assert answer.status == "ok", f"the error handler swallowed the error: {answer}"
+    uses = [d for w, d in world.events if w == "console"]
+    assert uses and uses[0]["member"].lower() == "wscript.echo" and uses[0]["line"] == 3, (
+        f"the console write should be recorded with its line; got {world.events}"
+    )
+
+
+def test_windows_paths_of_posix_names_and_missing_folders(tmp_path: Path) -> None:
+    box = Sandbox(tmp_path / "box")
+    fso = FileSystemObject(box)
+    joined = fso.BuildPath(str(tmp_path), "flag.txt")
+    assert joined == f"{tmp_path}/flag.txt", f"a POSIX base joins with '/': {joined}"
+    assert box.path(f"{tmp_path}\\sub\\flag.txt") == tmp_path / "sub" / "flag.txt", (
+        "backslashes in a POSIX path are separators, as the script meant"
+    )
+    with pytest.raises(ComError) as raised:
+        fso.CreateTextFile("C:\\nodir\\x.txt")
+    assert raised.value.number == 76, "a missing folder is 'Path not found', as on Windows"

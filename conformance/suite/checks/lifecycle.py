@@ -85,6 +85,9 @@ def _brings(ctx: RunContext, entry: str, target: str) -> str:
                 trace,
                 [event, failed[0]],
             )
+    stop = run.stop
+    if stop is not None and stop.rule == f"{entry}.brings-{target}":
+        raise Violation(f"{entry} never brought the resource {target}: {stop.reason}")
     if not judged:
         raise ctx.nothing_to_judge(f"no {entry} call returned a status", [run])
     return f"{counted(judged, f'{entry} call')} brought the resource {target}"
@@ -184,6 +187,20 @@ def _reads_parameters(event: TraceEvent) -> bool:
     )
 
 
+def _arbitrated_before(events: list[TraceEvent], online: TraceEvent) -> int:
+    """Where Online's work began: the Arbitrate the monitor called just before it (a quorum
+    resource is arbitrated before every Online, and may read its properties there), else
+    the Online call itself."""
+    since = online.seq
+    for event in reversed([e for e in events if e.seq < online.seq]):
+        if event.kind != CALL or event.resource != online.resource:
+            continue
+        if event.name == "Arbitrate":
+            since = event.seq
+        break  # only the call right before Online
+    return since
+
+
 @check("Online.reads-properties")
 def online_reads_properties(ctx: RunContext) -> str:
     runs = ctx.scenarios(*ALL)
@@ -209,10 +226,11 @@ def online_reads_properties(ctx: RunContext) -> str:
                 if reached is None:
                     continue  # Online.brings-online judges an Online that did not
                 judged += 1
+                since = _arbitrated_before(events, online)
                 if not any(
                     _reads_parameters(e)
                     and e.resource == online.resource
-                    and online.seq < e.seq < reached.seq
+                    and since < e.seq < reached.seq
                     for e in events
                 ):
                     raise Violation(

@@ -37,20 +37,16 @@ def _history(ctx: RunContext) -> tuple[ScenarioRun, History, list[Ownership]]:
     return run, history, analyse(history, run.notes["until"])
 
 
-def _ops(history: History, start: float, end: float, nodes: set[int]) -> list[Op]:
-    """The history around [start, end] for ``nodes`` (half a second either side)."""
+def _ops(history: History, start: float, end: float) -> list[Op]:
+    """The history around [start, end], every node (half a second either side)."""
     return [
-        op
-        for op in history.ops
-        if op.node in nodes and op.start <= end + 0.5 and (op.end or op.start) >= start - 0.5
+        op for op in history.ops if op.start <= end + 0.5 and (op.end or op.start) >= start - 0.5
     ]
 
 
-def _violation(
-    message: str, history: History, start: float, end: float, nodes: set[int]
-) -> Violation:
+def _violation(message: str, history: History, start: float, end: float) -> Violation:
     """A violation whose evidence is the history slice, as text and as a timeline to draw."""
-    ops = _ops(history, start, end, nodes)
+    ops = _ops(history, start, end)
     drawn = [
         {
             "node": op.node,
@@ -86,9 +82,8 @@ def exclusive(ctx: RunContext) -> str:
                     "Arbitrate succeeded while the other still defended it; after a successful "
                     "Arbitrate only that node may arbitrate successfully",
                     history,
-                    start,
+                    min(a.won.start, b.won.start),
                     end,
-                    {a.node, b.node},
                 )
     nodes = {o.node for o in owned}
     return f"{counted(len(owned), 'ownership')} of {counted(len(nodes), 'node')}, never two at once"
@@ -114,7 +109,6 @@ def takeover(ctx: RunContext) -> str:
                 history,
                 since,
                 since + history.bound_s,
-                set(range(1, 10)),
             )
     faults = [o for o in history.ops if o.op in ("kill", "pause")]
     if not faults:
@@ -125,7 +119,7 @@ def takeover(ctx: RunContext) -> str:
 
 @check("Release.lets-go")
 def lets_go(ctx: RunContext) -> str:
-    run, history, _ = _history(ctx)
+    run, history, owned = _history(ctx)
     releases = [o for o in history.ops if o.op == "release" and o.end is not None]
     for after, since in run.notes["unwon"]:
         if after == "release":
@@ -135,9 +129,8 @@ def lets_go(ctx: RunContext) -> str:
                 f"after the owner's Release returned {answer}, no other node won the quorum "
                 f"within {history.bound_s:.0f} s: a released quorum is no longer defended",
                 history,
-                since - 1,
+                next((o.won.start for o in owned if o.end <= since), since - 1),
                 since + history.bound_s,
-                set(range(1, 10)),
             )
     asked = [o for o in releases if o.start < run.notes["until"]]
     if not asked:
@@ -148,7 +141,13 @@ def lets_go(ctx: RunContext) -> str:
 @check("LostQuorumResource.prompt")
 def lost_prompt(ctx: RunContext) -> str:
     run, history, owned = _history(ctx)
-    paused = [o for o in owned if o.paused_at is not None and o.node in run.notes["paused"]]
+    taken = run.notes["paused"]  # (node, when it was stopped) for each stop with a takeover
+    paused = [
+        o
+        for o in owned
+        if o.paused_at is not None
+        and any(node == o.node and abs(at - o.paused_at) < 1.0 for node, at in taken)
+    ]
     if not paused:
         why = "; ".join(run.notes["skipped"]) or "no owner was stopped while another node took over"
         raise NotApplicable(why)
@@ -159,16 +158,26 @@ def lost_prompt(ctx: RunContext) -> str:
             continue
         lost: Op | None = held.ended_by if held.ended_by and held.ended_by.op == "lost" else None
         if lost is None or lost.start - resumed > LOST_PROMPT_S:
-            when = "never" if lost is None else f"only {lost.start - resumed:.1f} s later"
+            said = (
+                "it never called LostQuorumResource"
+                if lost is None
+                else f"it called LostQuorumResource only {lost.start - resumed:.1f} s later"
+            )
+            taker = next(
+                (
+                    o.node
+                    for o in owned
+                    if o.node != held.node and held.paused_at <= o.start <= resumed
+                ),
+                None,
+            )
             raise _violation(
-                f"node {held.node} was stopped while it owned the quorum and another node took "
-                f"it over; once it ran again it called LostQuorumResource {when} (expected "
-                f"within {LOST_PROMPT_S:.0f} s): a node that loses control after winning must "
-                "tell the Resource Monitor",
+                f"node {held.node} was stopped while it owned the quorum and node {taker} took "
+                f"it over; once it ran again {said} (expected within {LOST_PROMPT_S:.0f} s): a "
+                "node that loses control after winning must tell the Resource Monitor",
                 history,
                 held.paused_at or resumed,
                 resumed + 2 * LOST_PROMPT_S,
-                {held.node},
             )
         delays.append(lost.start - resumed)
     if not delays:
@@ -201,9 +210,8 @@ def online_not_available(ctx: RunContext) -> str:
                 f"returned {error_name(online.result)}; expected ERROR_RESOURCE_NOT_AVAILABLE "
                 "(another system won arbitration)",
                 history,
-                before[-1].start,
+                min(before[-1].start, others[0].won.start),
                 online.end,
-                {online.node, others[0].node},
             )
     if not judged:
         raise NotApplicable("no Online was asked of a node that had lost arbitration")

@@ -25,6 +25,22 @@ def _events(ctx: RunContext, name: str) -> list[tuple[Trace, TraceEvent]]:
     return [pair for run in ctx.scenarios(*ALL) for pair in run.events(CALLBACK, name)]
 
 
+def _returning_true(language: str, function: str) -> str:
+    """How ``function`` returns Boolean true in ``language``."""
+    if language == "VBScript":
+        return f"{function} = True"
+    return "return true;" if language == "JScript" else "return True"
+
+
+def _defining(language: str, function: str) -> str:
+    """A one-line definition of ``function`` in ``language`` (to be filled in)."""
+    if language == "VBScript":
+        return f"Function {function}() : {function} = True : End Function"
+    if language == "JScript":
+        return f"function {function}() {{ return true; }}"
+    return f"def {function}(): return True"
+
+
 @check("Script.health-checks")
 def health_checks(ctx: RunContext) -> str:
     path, language = _script(ctx)
@@ -37,9 +53,7 @@ def health_checks(ctx: RunContext) -> str:
     if missing:
         raise Violation(
             f"{path} defines no {' and no '.join(missing)}; a control script must implement "
-            "LooksAlive and IsAlive, for example (VBScript):\n"
-            "    Function IsAlive()\n        IsAlive = True  ' check the resource here\n"
-            "    End Function"
+            f"LooksAlive and IsAlive, for example: {_defining(language, missing[0])}"
         )
     return "LooksAlive and IsAlive are defined"
 
@@ -77,9 +91,10 @@ def boolean_health(ctx: RunContext) -> str:
         raise ctx.nothing_to_judge("LooksAlive and IsAlive never answered", ctx.scenarios(*ALL))
     for trace, event in answers:
         if event.data.get("kind") == "number" and event.data.get("succeeded"):
+            step = event.data["step"]
             raise Violation(
-                f"{event.data['step']} returned the number {event.data.get('value')!r} for "
-                "success; return Boolean true (for example: IsAlive = True)",
+                f"{step} returned the number {event.data.get('value')!r} for success; return "
+                f"Boolean true (for example: {_returning_true(_script(ctx)[1], step)})",
                 trace,
                 [event],
             )
@@ -104,6 +119,17 @@ def runtime_errors(ctx: RunContext) -> str:
         return found is not None and found.parameters > 0
 
     errors = [(t, e) for t, e in ran if e.data.get("status") == "error" and not takes_parameters(e)]
+    consoles = [(t, e) for t, e in _events(ctx, "ScriptObject") if e.data.get("use") == "console"]
+    if consoles and not errors:  # an error handler swallowed them: still a console write
+        trace, event = consoles[0]
+        raise Violation(
+            f"{_script(ctx)[0]}:{event.data.get('line')}: the script used "
+            f"{event.data.get('member')}, but a scripted resource has no WScript object and no "
+            "console (its error was swallowed by an error handler); write through "
+            "Resource.LogInformation",
+            trace,
+            [e for _, e in consoles[:10]],
+        )
     if errors:
         trace, event = errors[0]
         where = "script-level code" if event.name == "ScriptLoad" else event.data["step"]
@@ -115,7 +141,14 @@ def runtime_errors(ctx: RunContext) -> str:
             trace,
             [e for _, e in errors[:10]],
         )
-    return f"{counted(len(ran), 'load or call', 'loads and calls')} without a runtime error"
+    skipped = sum(1 for _, e in ran if e.data.get("status") == "error" and takes_parameters(e))
+    also = (
+        f" ({counted(skipped, 'call')} of functions that declare parameters failed: see "
+        "Script.no-parameters)"
+        if skipped
+        else ""
+    )
+    return f"{counted(len(ran), 'load or call', 'loads and calls')} without a runtime error{also}"
 
 
 @check("Script.cluster-api")
