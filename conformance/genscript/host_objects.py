@@ -186,8 +186,9 @@ class TextStream:
 class FileSystemObject:
     """``Scripting.FileSystemObject`` on real files in the sandbox."""
 
-    def __init__(self, sandbox: Sandbox) -> None:
+    def __init__(self, sandbox: Sandbox, observe: Observe = lambda what, data: None) -> None:
         self._box = sandbox
+        self._observe = observe
 
     def FileExists(self, path: Any) -> bool:
         return self._box.path(path).is_file()
@@ -220,8 +221,9 @@ class FileSystemObject:
         target = self._box.path(path)
         if target.exists() and not overwrite:
             raise ComError(58, f"File already exists: {path}")
-        if not target.parent.is_dir():
-            raise ComError(PATH_NOT_FOUND, f"Path not found: {path}")
+        if not target.parent.is_dir():  # the script's machine has its folders: so does ours
+            self._observe("created-folder", {"folder": str(target.parent)})
+            target.parent.mkdir(parents=True)
         return TextStream(target, "w")
 
     def OpenTextFile(
@@ -232,7 +234,8 @@ class FileSystemObject:
             if not create or int(iomode) == 1:
                 raise ComError(FILE_NOT_FOUND, f"File not found: {path}")
             if not target.parent.is_dir():
-                raise ComError(PATH_NOT_FOUND, f"Path not found: {path}")
+                self._observe("created-folder", {"folder": str(target.parent)})
+                target.parent.mkdir(parents=True)
             target.touch()
         return TextStream(target, {1: "r", 2: "w", 8: "a"}.get(int(iomode), "r"))
 
@@ -366,7 +369,7 @@ class ComWorld:
         if key in self._objects:
             return self._objects[key]()
         if key == "scripting.filesystemobject":
-            return FileSystemObject(self.sandbox)
+            return FileSystemObject(self.sandbox, self._observe)
         if key == "wscript.shell":
             return WshShell(self)
         raise ComError(CANT_CREATE, f"ActiveX component can't create object: '{name}'")

@@ -444,6 +444,10 @@ def test_windows_paths_of_posix_names_and_missing_folders(tmp_path: Path) -> Non
     assert box.path(f"{tmp_path}\\sub\\flag.txt") == tmp_path / "sub" / "flag.txt", (
         "backslashes in a POSIX path are separators, as the script meant"
     )
+    fso.CreateTextFile("C:\\ClusterScripts\\x.txt").Close()
+    assert (tmp_path / "box" / "C" / "ClusterScripts" / "x.txt").is_file(), (
+        "the folders a script writes into exist, as on the machine it was written for"
+    )
     with pytest.raises(ComError) as raised:
-        fso.CreateTextFile("C:\\nodir\\x.txt")
-    assert raised.value.number == 76, "a missing folder is 'Path not found', as on Windows"
+        fso.CreateFolder("C:\\nodir\\deeper")
+    assert raised.value.number == 76, "CreateFolder of a missing parent is 'Path not found'"
