@@ -45,9 +45,10 @@ class Companion:
     probe: Callable[[ProbeContext], bool] | None = None
     breaker: Callable[[ProbeContext], None] | None = None
     #: Control scripts: what ``WScript.Shell``'s Run and Exec do with a command line. Without
-    #: it nothing runs and Run answers 0; the callable answers an exit code (nothing runs),
-    #: or `RUN` to run the command for real, in the script's sandbox directory.
-    commands: Callable[[str], int | str] | None = None
+    #: it nothing runs and Run answers 0; the callable answers an exit code, or (exit code,
+    #: what it printed) for Exec (nothing runs), or `RUN` to run the command for real, in the
+    #: script's sandbox directory.
+    commands: Callable[[str], int | tuple[int, str] | str] | None = None
     #: Control scripts: stand-ins for COM objects rescheck does not provide, by ProgID or
     #: moniker prefix (case-insensitive), each a factory of the object.
     objects: Mapping[str, Callable[[], Any]] = field(default_factory=dict)

@@ -322,7 +322,7 @@ class ComWorld:
         self,
         sandbox: Sandbox,
         observe: Observe,
-        commands: Callable[[str], int | str] | None = None,
+        commands: Callable[[str], int | tuple[int, str] | str] | None = None,
         objects: Mapping[str, Callable[[], Any]] | None = None,
     ) -> None:
         self.sandbox, self._observe = sandbox, observe
@@ -335,8 +335,9 @@ class ComWorld:
         answer = self._commands(command) if self._commands is not None else 0
         record: dict[str, Any] = {"how": how, "command": command, "line": self.line()}
         if answer != RUN:
-            self._observe("command", {**record, "ran": False, "exit_code": int(answer)})
-            return int(answer), "", ""
+            code, out = (answer[0], str(answer[1])) if isinstance(answer, tuple) else (answer, "")
+            self._observe("command", {**record, "ran": False, "exit_code": int(code)})
+            return int(code), out, ""
         self.sandbox.root.mkdir(parents=True, exist_ok=True)
         # a session of its own: what the command starts is killed with it, not left behind
         child = subprocess.Popen(

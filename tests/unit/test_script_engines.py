@@ -367,7 +367,9 @@ def test_properties_survive_an_unload(tmp_path: Path) -> None:
 def test_commands_run_only_where_the_companion_says_so(tmp_path: Path) -> None:
     world = World(tmp_path)
 
-    def commands(command: str) -> int | str:
+    def commands(command: str) -> int | tuple[int, str] | str:
+        if command == "drbdadm role r0":
+            return 0, "Primary\n"
         return RUN if command.startswith("echo ") else 3
 
     world.com = ComWorld(Sandbox(tmp_path), world.com._observe, commands)
@@ -383,6 +385,9 @@ def test_commands_run_only_where_the_companion_says_so(tmp_path: Path) -> None:
     )
     ran = [(d["command"], d["ran"], d["exit_code"]) for w, d in world.events if w == "command"]
     assert ran == [("echo hello", True, 0), ("net share data=C:\\data", False, 3)], ran
+    role = 'def Online():\n    return CreateObject("WScript.Shell").Exec("drbdadm role r0").StdOut.ReadAll()\n'
+    answer = world.load(write(tmp_path, "py", role)).call("Online")
+    assert answer.value == "Primary\n", f"Exec prints what the companion says: {answer}"
 
 
 def test_the_companion_supplies_stand_ins_for_unknown_objects(tmp_path: Path) -> None:
