@@ -157,12 +157,18 @@ class Job:
 
     @property
     def ok(self) -> bool:
-        return self.done.is_set() and self.failure() is None
+        """Done, and every step that decides the request (DECIDES) ran and succeeded."""
+        answered = {s for s, a in self.answers if a.succeeded}
+        return self.done.is_set() and DECIDES[self.row] <= answered
 
     def failure(self) -> tuple[str, CallAnswer] | None:
-        """The first failed step that decides the request (DECIDES)."""
+        """The first failed step that decides the request, or a deciding step that never ran."""
         decides = DECIDES[self.row]
-        return next(((s, a) for s, a in self.answers if s in decides and not a.succeeded), None)
+        failed = next(((s, a) for s, a in self.answers if s in decides and not a.succeeded), None)
+        if failed is not None or self.ok:
+            return failed
+        missing = sorted(decides - {s for s, _ in self.answers})
+        return missing[0], CallAnswer("interrupted" if self.cancelled else "missing")
 
 
 class ScriptThread:
@@ -199,6 +205,15 @@ class ScriptThread:
             thread = self.thread if not self.loaded else None
         if thread is not None and thread is not threading.current_thread():
             thread.join(JOIN_S)
+
+    def cancel_all(self) -> None:
+        """Terminate: run nothing more of any row asked so far, and stop the one running."""
+        with self._cond:
+            queued, running = list(self._jobs), self.current
+        for job in queued:
+            job.cancelled = True
+        if running is not None:
+            self.cancel(running)
 
     def cancel(self, job: Job) -> None:
         """Run no more of ``job`` (Terminate): stop its script call if it is running, unless
@@ -507,9 +522,7 @@ def Terminate(ResourceId: Instance) -> None:
         job, inst.job = inst.job, None
     if job is not None:
         inst.script.cancel(job)
-    running = inst.script.current
-    if running is not None and running.row != "Terminate":
-        inst.script.cancel(running)  # a poll or a row stuck in the script: Terminate is now
+    inst.script.cancel_all()  # a poll or a row stuck in the script, or queued: Terminate is now
     ClusWorkerTerminate(worker)
     inst.run("Terminate")
     with inst.lock:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import threading
 from typing import Any
 
 import quickjs
@@ -134,11 +135,25 @@ class JScriptEngine:
         self.context: Any = None
         self._objects: dict[int, Any] = {}
         self._ids = itertools.count(1)
-        self._interrupted = False
+        self._interrupted = False  # set by interrupt() while a load or call runs
+        self._running = False
+        self._marker = threading.Lock()
         self._at: int | None = None  # the script's line of the host-object call under way
 
+    def _run(self, work: Any) -> tuple[Any, quickjs.JSException | None, bool]:
+        """``work()`` marked as running, so that an interrupt lands in it or in nothing:
+        (its value, the JS exception it raised, whether it was interrupted)."""
+        with self._marker:
+            self._running, self._interrupted = True, False
+        try:
+            return work(), None, False
+        except quickjs.JSException as exc:
+            return None, exc, self._interrupted
+        finally:
+            with self._marker:
+                self._running = self._interrupted = False
+
     def load(self, world: ScriptWorld) -> CallAnswer:
-        self._interrupted = False
         context = quickjs.Context()
         self._objects = {0: world.resource}
         calls = {
@@ -155,23 +170,24 @@ class JScriptEngine:
             context.add_callable(name, fn)
         context.eval(PRELUDE)
         self.context = context
-        try:
-            context.eval(self.source)
-        except quickjs.JSException as exc:
+        _, exc, interrupted = self._run(lambda: context.eval(self.source))
+        if exc is not None:
             self.context = None
+            if interrupted:
+                return CallAnswer("interrupted")
             return CallAnswer("error", error=_located(exc, self.file))
         return CallAnswer("ok")
 
     def call(self, name: str) -> CallAnswer:
         if self.context is None:
             return CallAnswer("error", error=ScriptError("the script is not loaded", self.file))
-        self._interrupted = False
-        try:
-            answer = json.loads(self.context.get("__invoke")(name))
-        except quickjs.JSException as exc:
-            if self._interrupted:
+        context = self.context
+        text, exc, interrupted = self._run(lambda: context.get("__invoke")(name))
+        if exc is not None:
+            if interrupted:
                 return CallAnswer("interrupted")
             return CallAnswer("error", error=_located(exc, self.file))
+        answer = json.loads(text)
         if answer["status"] == "missing":
             return CallAnswer("missing")
         kind = answer["type"]
@@ -182,7 +198,9 @@ class JScriptEngine:
         return CallAnswer("ok", value, kinds.get(kind, "other"))
 
     def interrupt(self) -> None:
-        self._interrupted = True
+        with self._marker:
+            if self._running:
+                self._interrupted = True
 
     def unload(self) -> None:
         self.context = None
