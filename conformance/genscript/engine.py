@@ -8,7 +8,10 @@ anything else; and a runtime error with the script's own file, line and message.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -28,18 +31,36 @@ class ScriptInterrupted(BaseException):
     VBScript's ``On Error Resume Next`` nor a Python script's ``except Exception`` swallows it."""
 
 
-def interrupt_thread(ident: int) -> None:
-    """Raise ScriptInterrupted in thread ``ident`` at its next bytecode (a pure-Python
-    interpreter's script stops there; a call blocked in C stops when it returns)."""
-    ctypes.pythonapi.PyThreadState_SetAsyncExc(
-        ctypes.c_ulong(ident), ctypes.py_object(ScriptInterrupted)
-    )
+class ThreadInterrupts:
+    """Interrupts for engines whose scripts run as Python code on the calling thread (VBScript
+    on asppy, Python scripts): ScriptInterrupted is raised in the call under way at its next
+    bytecode (a call blocked in C stops when it returns), or in no call at all."""
 
+    def __init__(self) -> None:
+        self._thread: int | None = None
+        self._marker = threading.Lock()
 
-def forget_interrupt(ident: int) -> None:
-    """Drop an interrupt not yet raised in thread ``ident``: it was meant for a call that has
-    ended, and must not stop the next one."""
-    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident), None)
+    @contextlib.contextmanager
+    def running(self) -> Iterator[None]:
+        """Around one call: an interrupt may land in it from now until it ends."""
+        with self._marker:
+            self._thread = threading.get_ident()
+        try:
+            yield
+        finally:
+            with self._marker:
+                self._thread = None
+                # drop an interrupt not yet raised: it must not stop the next call
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(
+                    ctypes.c_ulong(threading.get_ident()), None
+                )
+
+    def interrupt(self) -> None:
+        with self._marker:
+            if self._thread is not None:
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(
+                    ctypes.c_ulong(self._thread), ctypes.py_object(ScriptInterrupted)
+                )
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import ast
 import sys
-import threading
 import traceback
 from typing import Any
 
@@ -17,8 +16,7 @@ from conformance.genscript.engine import (
     ScriptError,
     ScriptInterrupted,
     ScriptWorld,
-    forget_interrupt,
-    interrupt_thread,
+    ThreadInterrupts,
     kind_of,
 )
 
@@ -94,8 +92,7 @@ class PythonScriptEngine:
         self.source, self.file = source, file
         self.code = _compile(source, file)
         self.namespace: dict[str, Any] | None = None
-        self._thread: int | None = None  # the thread of the call under way
-        self._marker = threading.Lock()
+        self._calls = ThreadInterrupts()
 
     def _line(self) -> int | None:
         """The script's line that is running now (called from the script's thread)."""
@@ -127,10 +124,9 @@ class PythonScriptEngine:
         return self._guarded(fn)
 
     def _guarded(self, run: Any) -> CallAnswer:
-        with self._marker:  # an interrupt lands in this call, or in none
-            self._thread = threading.get_ident()
         try:
-            value = run()
+            with self._calls.running():  # an interrupt lands in this call, or in none
+                value = run()
         except ScriptInterrupted:
             return CallAnswer("interrupted")
         except BaseException as exc:  # SystemExit too: a script cannot end the host
@@ -141,18 +137,12 @@ class PythonScriptEngine:
             )
             message = f"Python error: {type(exc).__name__}: {exc}"
             return CallAnswer("error", error=ScriptError(message, self.file, line, column))
-        finally:
-            with self._marker:
-                self._thread = None
-                forget_interrupt(threading.get_ident())
         if value is None:
             return CallAnswer("ok")
         return CallAnswer("ok", value, kind_of(value))
 
     def interrupt(self) -> None:
-        with self._marker:
-            if self._thread is not None:
-                interrupt_thread(self._thread)
+        self._calls.interrupt()
 
     def unload(self) -> None:
         self.namespace = None

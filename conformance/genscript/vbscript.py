@@ -11,7 +11,6 @@ is error 424, "Object required". Interrupts are `ScriptInterrupted`, a BaseExcep
 from __future__ import annotations
 
 import re
-import threading
 from typing import Any
 
 from ASPPY.ast_nodes import ClassDef, FuncDef, OptionExplicitStmt, SubDef
@@ -30,8 +29,7 @@ from conformance.genscript.engine import (
     ScriptError,
     ScriptInterrupted,
     ScriptWorld,
-    forget_interrupt,
-    interrupt_thread,
+    ThreadInterrupts,
     kind_of,
 )
 from conformance.genscript.host_objects import ComError
@@ -195,8 +193,7 @@ class VBScriptEngine:
         self.source, self.file = source, file
         self.program = _program(source, file)
         self.vm: VBInterpreter | None = None
-        self._thread: int | None = None  # the thread of the call under way
-        self._marker = threading.Lock()
+        self._calls = ThreadInterrupts()
 
     def _line(self) -> int | None:
         if self.vm is None:
@@ -246,10 +243,9 @@ class VBScriptEngine:
         return self._guarded(lambda: vm._invoke_user_proc(proc, []))
 
     def _guarded(self, run: Any) -> CallAnswer:
-        with self._marker:  # an interrupt lands in this call, or in none
-            self._thread = threading.get_ident()
         try:
-            value = run()
+            with self._calls.running():  # an interrupt lands in this call, or in none
+                value = run()
         except ScriptInterrupted:
             return CallAnswer("interrupted")
         except RecursionError:
@@ -264,18 +260,12 @@ class VBScriptEngine:
             )
             message = f"VBScript runtime error {number}: {text}" if number else str(text)
             return CallAnswer("error", error=ScriptError(message, self.file, line, col))
-        finally:
-            with self._marker:
-                self._thread = None
-                forget_interrupt(threading.get_ident())
         if value is VBEmpty or value is None:
             return CallAnswer("ok")
         return CallAnswer("ok", value, kind_of(value))
 
     def interrupt(self) -> None:
-        with self._marker:
-            if self._thread is not None:
-                interrupt_thread(self._thread)
+        self._calls.interrupt()
 
     def unload(self) -> None:
         self.vm = None
