@@ -162,6 +162,22 @@ class Halt(Exception):
         self.stop = stop
 
 
+#: The scenarios that bring an instance online: after an Online that never ended, rescheck
+#: does not wait for another.
+BRINGS_ONLINE = frozenset(
+    {
+        "lifecycle",
+        "terminate-pending",
+        "terminate-concurrent",
+        "instances",
+        "leak-audit",
+        "entity",
+        "stored-properties",
+        "quorum",
+    }
+)
+
+
 class RunContext:
     """One conformance run: scenario results are computed once and shared by the checks."""
 
@@ -177,6 +193,7 @@ class RunContext:
         self._db_dir = Path(tempfile.mkdtemp(prefix="rescheck-db-"))
         self.database = SqliteClusterDatabase(str(self._db_dir / "cluster.db"))
         self._watchdog: threading.Timer | None = None
+        self._never_ends: Stop | None = None  # an Online or Offline that never ended
         if deadline is not None:
             wait = max(0.0, deadline - time.perf_counter())
             self._watchdog = threading.Timer(wait, self._abandon, (wait,))
@@ -200,6 +217,16 @@ class RunContext:
                 )
                 self._runs[name] = run  # run once, whatever happens
                 try:
+                    if self._never_ends is not None and name in BRINGS_ONLINE:
+                        # an operation that never ended is not waited for again (each wait
+                        # is 20 PendingTimeouts): the rules of this scenario say why
+                        raise Halt(
+                            Stop(
+                                f"{self._never_ends.reason} (in an earlier scenario; not waited "
+                                "for again)",
+                                self._never_ends.rule,
+                            )
+                        )
                     SCENARIOS[name](run)
                 except Halt as halt:
                     run.stop = halt.stop
@@ -221,7 +248,7 @@ class RunContext:
                         exc.event.data.get("why", "an operation is pending") if exc.event else ""
                     )
                     entry = "Offline" if pending.startswith("Offline") else "Online"
-                    run.stop = Stop(
+                    run.stop = self._never_ends = Stop(
                         f"{pending.replace('is pending', 'never ended')}: {exc}",
                         f"{entry}.brings-{entry.lower()}",
                     )

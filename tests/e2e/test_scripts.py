@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -180,3 +181,27 @@ def test_the_lifecycle_rules_judge_a_script(
     )
     required = [c for c in failed.values() if c.level == "required" and c.id != rule]
     assert not required, f"only {rule} should fail at required level; also: {required}"
+
+
+def test_an_online_that_never_ends_is_judged_once_and_quickly(tmp_path: Path) -> None:
+    """The scenario that sees it gives up after 20 PendingTimeouts; the others do not wait
+    again (it took minutes before, and ended with exit 3 before that)."""
+    script = tmp_path / "spin.vbs"
+    script.write_text(
+        "Function Online()\n  Do While True\n    x = x + 1\n  Loop\nEnd Function\n"
+        "Function LooksAlive()\n  LooksAlive = True\nEnd Function\n"
+        "Function IsAlive()\n  IsAlive = True\nEnd Function\n",
+        encoding="utf-8",
+    )
+    started = time.monotonic()
+    done = rescheck("run", "--resource-type", str(script), "--report-dir", str(tmp_path / "r"))
+    took = time.monotonic() - started
+    assert done.returncode == 1, f"expected exit 1, got {done.returncode}:\n{done.stderr}"
+    failed = {
+        c["id"]: c["message"]
+        for c in json.loads((tmp_path / "r" / "results.json").read_text())["checks"]
+        if c["outcome"] in ("failed", "error")
+    }
+    assert "never ended" in failed.get("Online.brings-online", ""), failed
+    assert set(failed) <= {"Online.brings-online", "SetResourceStatus.final-state"}, failed
+    assert took < 180, f"one wait for the Online, not one per scenario: took {took:.0f} s"

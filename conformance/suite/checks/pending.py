@@ -144,6 +144,14 @@ def final_state(ctx: RunContext) -> str:
                     and e.data.get("op") == op
                     and e.name in ("PendingTimeout expired", "gave up waiting")
                 ]
+                if ended and ended[0].name == "gave up waiting":
+                    raise Violation(
+                        f"the pending {call.name} never reached a final state: it went on "
+                        f"reporting ({counted(len(mine), 'report')}) until the monitor gave up "
+                        f"after {ended[0].data.get('seconds', 0):.0f} s",
+                        trace,
+                        [call, *mine[-1:], ended[0]],
+                    )
                 if ended:
                     quiet = (
                         "no status report"
