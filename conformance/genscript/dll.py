@@ -24,6 +24,8 @@ live beside it in the resource's Parameters key.
 
 from __future__ import annotations
 
+import functools
+import tempfile
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -147,7 +149,8 @@ def rescheck_companion(companion: Companion) -> None:
 
 @dataclass
 class Job:
-    """One row of §8.3 on the script thread; ``ok`` once done: every step succeeded."""
+    """One row of §8.3 on the script thread; ``ok`` once done and its deciding steps
+    succeeded."""
 
     row: str
     steps: tuple[str, ...]
@@ -407,17 +410,11 @@ def _lookup(ResourceId: Any) -> Instance | None:
     return None
 
 
-_machine: list[Sandbox] = []
-
-
+@functools.cache
 def _sandbox() -> Sandbox:
     """Where Windows paths land: one directory per load of the DLL (a node's disks), shared
     by every instance as a machine's disks are, and kept across Close and Open."""
-    import tempfile
-
-    if not _machine:
-        _machine.append(Sandbox(Path(tempfile.mkdtemp(prefix="rescheck-script-"))))
-    return _machine[0]
+    return Sandbox(Path(tempfile.mkdtemp(prefix="rescheck-script-")))
 
 
 # --- Open / Close ------------------------------------------------------------------------------

@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import json
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -224,11 +228,6 @@ def entry_point(
 def parse_elsewhere(path: Path, timeout: float = 60.0) -> dict[str, FunctionInfo]:
     """`parse` in a child process: rescheck's own process runs no script engine on a
     target's text (a parser of C, QuickJS's, could crash on it)."""
-    import json
-    import os
-    import subprocess
-    import sys
-
     root = str(Path(__file__).resolve().parents[2])  # where ``conformance`` is importable
     paths = [root, *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
     try:
@@ -254,9 +253,6 @@ def parse_elsewhere(path: Path, timeout: float = 60.0) -> dict[str, FunctionInfo
 
 
 if __name__ == "__main__":  # the child process of `parse_elsewhere`
-    import json
-    import sys
-
     try:
         found = parse(Path(sys.argv[1]))
     except TargetLoadError as exc:

@@ -56,19 +56,15 @@ def _without_asp_names(source: str) -> str:
     """``source`` with the identifier ``Response`` renamed outside strings and comments."""
     out = []
     for line in source.split("\n"):
-        code, quoted, cut = [], False, len(line)
-        for index, char in enumerate(line):
-            if char == '"':
-                quoted = not quoted
-            elif char == "'" and not quoted:
-                cut = index
-                break
-        code = line[:cut]
-        pieces = re.split(r'("[^"]*")', code)  # strings stay as they are
-        renamed = "".join(
-            p if p.startswith('"') else _RESPONSE.sub(RESPONSE_STAND_IN, p) for p in pieces
-        )
-        out.append(renamed + line[cut:])
+        pieces = re.split(r'("[^"]*")', line)  # strings stay as they are
+        for index, piece in enumerate(pieces):
+            if piece.startswith('"'):
+                continue
+            code, quote, comment = piece.partition("'")
+            pieces[index] = _RESPONSE.sub(RESPONSE_STAND_IN, code) + quote + comment
+            if quote:
+                break  # the rest of the line is a comment
+        out.append("".join(pieces))
     return "\n".join(out)
 
 
