@@ -24,7 +24,7 @@ from typing import Any, Protocol
 from conformance import clusapi
 from conformance.clusapi import HKEY
 from conformance.companion import Companion, ProbeContext
-from conformance.monitor.threads import harness_thread, stacks, target_threads
+from conformance.monitor.threads import spawn, stacks, target_threads
 from conformance.monitor.usage import Usage, settled
 from conformance.resapi import ENTRY_POINT_PARAMETERS, V1_ENTRY_POINTS
 
@@ -158,7 +158,10 @@ class _Job:
     ):
         self.fn, self.args, self.entry, self.resource = fn, args, entry, resource
         self.on_done = on_done
-        self.done = threading.Event()
+        #: Held until the call has ended: a bare lock is the cheapest hand-off there is
+        #: (an Event costs a Condition and a second lock per wait).
+        self.done = threading.Lock()
+        self.done.acquire()
         self.outcome = CallOutcome()
 
     def run(self) -> None:
@@ -176,7 +179,6 @@ class _Job:
             outcome.error_traceback = "".join(traceback.format_exception(exc))[-4000:]
         finally:
             _context.value = None
-            self.done.set()
             if self.on_done is not None:
                 try:
                     self.on_done(outcome)
@@ -194,7 +196,8 @@ class _Job:
 
 
 class CallRunner:
-    """Runs calls on reusable daemon threads and waits for each up to a deadline."""
+    """Runs calls on call threads of its own (harness threads it keeps until `close`) and
+    waits for each up to a deadline."""
 
     _runners = itertools.count(1)
 
@@ -209,10 +212,12 @@ class CallRunner:
         while True:
             job = inbox.get()
             if job is None:
-                return
+                return  # the runner is closed: the thread goes back to the harness's pool
             job.run()
-            with self._lock:
+            with self._lock:  # idle again before the caller wakes, so its next call finds it
                 self._idle.append(inbox)
+            job.done.release()
+            del job
 
     def submit(
         self,
@@ -230,13 +235,7 @@ class CallRunner:
                 self._count += 1
                 inbox = queue.SimpleQueue()
                 self._all.append(inbox)
-                thread = threading.Thread(
-                    target=self._worker,
-                    args=(inbox,),
-                    name=f"{self._name}-{self._count}",
-                    daemon=True,
-                )
-                harness_thread(thread).start()
+                spawn(self._worker, (inbox,), f"{self._name}-{self._count}")
         inbox.put(job)
         return job
 
@@ -249,7 +248,7 @@ class CallRunner:
         resource: str | None,
     ) -> CallOutcome:
         job = self.submit(fn, args, entry, resource)
-        if not job.done.wait(timeout):
+        if not job.done.acquire(timeout=timeout):
             job.outcome.end = None  # still running; the thread stays with the target
             return CallOutcome(start=job.outcome.start, thread=job.outcome.thread)
         return job.outcome

@@ -48,7 +48,7 @@ from conformance.genscript.events import observe_script
 from conformance.monitor.host import CallOutcome, Host, QuorumLost, current_entry
 from conformance.monitor.policy import Policy
 from conformance.monitor.remote import plain
-from conformance.monitor.threads import all_stacks, harness_thread
+from conformance.monitor.threads import all_stacks, spawn
 from conformance.monitor.trace import CALL, CALLBACK, Trace, TraceEvent
 from conformance.resapi import (
     CLRES_VERSION_V1_00,
@@ -248,7 +248,6 @@ class Resource:
     timer: threading.Condition = field(init=False)
     sleeping_until: float | None = None
     polls_for: int | None = None  # the Online (generation) the supervisor's poll times are for
-    supervisor: threading.Thread | None = None
 
     def __post_init__(self) -> None:
         lock = threading.RLock()
@@ -596,12 +595,7 @@ class ResourceMonitor:
             return resource
         resource.resid = resid
         resource.opened = True
-        resource.supervisor = harness_thread(
-            threading.Thread(
-                target=self._supervise, args=(resource,), name=f"rm-{name}", daemon=True
-            )
-        )
-        resource.supervisor.start()
+        spawn(self._supervise, (resource,), f"rm-{name}")
         return resource
 
     def _close(self, resource: Resource) -> None:

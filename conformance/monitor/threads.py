@@ -3,11 +3,13 @@ appears during a scenario can be audited as the target's (TE-2, RS-2, CL-4)."""
 
 from __future__ import annotations
 
+import queue
 import sys
 import threading
 import traceback
 import weakref
-from collections.abc import Collection
+from collections.abc import Callable, Collection
+from typing import Any
 
 _HARNESS: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
 #: Characters of stack kept per thread when every thread's stack is taken.
@@ -24,6 +26,42 @@ def harness_thread(thread: threading.Thread) -> threading.Thread:
 
 def is_harness_thread(thread: threading.Thread) -> bool:
     return thread in _HARNESS
+
+
+#: Idle harness threads kept for the next `spawn` at most; one more ends when it is done.
+PARKED_MAX = 64
+_Work = tuple[Callable[..., Any], tuple[Any, ...], str]
+_parked: list[queue.SimpleQueue[_Work]] = []
+_parked_lock = threading.Lock()
+
+
+def spawn(fn: Callable[..., Any], args: tuple[Any, ...], name: str) -> None:
+    """Run ``fn(*args)`` on a harness thread named ``name``: an idle one from an earlier
+    `spawn`, or a new one. Starting a thread costs a few hundred microseconds, and a fuzzing
+    campaign starts several per example (call threads, supervisors)."""
+    with _parked_lock:
+        inbox = _parked.pop() if _parked else None
+    if inbox is None:
+        inbox = queue.SimpleQueue()
+        thread = threading.Thread(target=_serve, args=(inbox,), name=name, daemon=True)
+        harness_thread(thread).start()
+    inbox.put((fn, args, name))
+
+
+def _serve(inbox: queue.SimpleQueue[_Work]) -> None:
+    me = threading.current_thread()
+    while True:
+        fn, args, me.name = inbox.get()
+        try:
+            fn(*args)
+        except BaseException as exc:  # as a thread of its own would: the hook reports it
+            threading.excepthook(threading.ExceptHookArgs((type(exc), exc, exc.__traceback__, me)))
+        del fn, args  # nothing of the last work is kept alive while parked
+        me.name = "rescheck-parked"
+        with _parked_lock:
+            if len(_parked) >= PARKED_MAX:
+                return
+            _parked.append(inbox)
 
 
 def target_threads(baseline: Collection[threading.Thread]) -> list[threading.Thread]:
