@@ -6,12 +6,12 @@ or plain numbers; the harness compares numbers.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
+from conformance.monitor.threads import thread_local
 from conformance.monitor.trace import short_repr
 
 # --- Win32 error codes (winerror.h values used by the contract) -------------------------------
@@ -358,7 +358,7 @@ class HANDLE:
 
 
 # --- SetLastError / GetLastError: per thread, like the Win32 calls -------------------------------
-_last_error = threading.local()
+_last_error = thread_local()
 _last_error_observers: list[Callable[[int], None]] = []
 
 

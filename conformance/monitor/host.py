@@ -24,7 +24,7 @@ from typing import Any, Protocol
 from conformance import clusapi
 from conformance.clusapi import HKEY
 from conformance.companion import Companion, ProbeContext
-from conformance.monitor.threads import spawn, stacks, target_threads
+from conformance.monitor.threads import spawn, stacks, target_threads, thread_local
 from conformance.monitor.usage import Usage, settled
 from conformance.resapi import ENTRY_POINT_PARAMETERS, V1_ENTRY_POINTS
 
@@ -137,7 +137,7 @@ class Host(Protocol):
 
 
 # --- which entry point is running on this thread (callbacks are attributed to it) --------------
-_context = threading.local()
+_context = thread_local()
 
 
 def current_entry() -> tuple[str, str | None] | None:
@@ -214,7 +214,7 @@ class CallRunner:
             if job is None:
                 return  # the runner is closed: the thread goes back to the harness's pool
             job.run()
-            with self._lock:  # idle again before the caller wakes, so its next call finds it
+            with self._lock:  # idle again before `run`'s caller wakes: its next call finds it
                 self._idle.append(inbox)
             job.done.release()
             del job
@@ -248,7 +248,7 @@ class CallRunner:
         resource: str | None,
     ) -> CallOutcome:
         job = self.submit(fn, args, entry, resource)
-        if not job.done.acquire(timeout=timeout):
+        if not job.done.acquire(timeout=min(max(timeout, 0.0), threading.TIMEOUT_MAX)):
             job.outcome.end = None  # still running; the thread stays with the target
             return CallOutcome(start=job.outcome.start, thread=job.outcome.thread)
         return job.outcome

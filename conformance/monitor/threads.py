@@ -30,9 +30,24 @@ def is_harness_thread(thread: threading.Thread) -> bool:
 
 #: Idle harness threads kept for the next `spawn` at most; one more ends when it is done.
 PARKED_MAX = 64
+#: The name of a harness thread waiting in the pool.
+PARKED = "rescheck-parked"
+#: The harness's per-thread state (`thread_local`), cleared before each piece of work.
+_LOCALS: list[threading.local] = []
 _Work = tuple[Callable[..., Any], tuple[Any, ...], str]
 _parked: list[queue.SimpleQueue[_Work]] = []
 _parked_lock = threading.Lock()
+
+
+def thread_local() -> threading.local:
+    """A ``threading.local`` for per-thread state of the harness's (the last-error code, the
+    entry point running): `spawn` clears it before each piece of work, so a reused thread
+    starts that work as a new thread would. What a target keeps per thread (a ``decimal``
+    context, a trace function) cannot be cleared: a thread reused by the same monitor keeps
+    it as a Windows thread pool thread would, and a new monitor may inherit it."""
+    local = threading.local()
+    _LOCALS.append(local)
+    return local
 
 
 def spawn(fn: Callable[..., Any], args: tuple[Any, ...], name: str) -> None:
@@ -52,12 +67,14 @@ def _serve(inbox: queue.SimpleQueue[_Work]) -> None:
     me = threading.current_thread()
     while True:
         fn, args, me.name = inbox.get()
+        for local in _LOCALS:
+            local.__dict__.clear()
         try:
             fn(*args)
         except BaseException as exc:  # as a thread of its own would: the hook reports it
             threading.excepthook(threading.ExceptHookArgs((type(exc), exc, exc.__traceback__, me)))
         del fn, args  # nothing of the last work is kept alive while parked
-        me.name = "rescheck-parked"
+        me.name = PARKED
         with _parked_lock:
             if len(_parked) >= PARKED_MAX:
                 return
@@ -90,6 +107,9 @@ def all_stacks(hung: str = "") -> str:
     frames = sys._current_frames()
     frames.pop(threading.get_ident(), None)  # the thread asking is not evidence
     names = {t.ident: t.name for t in threading.enumerate()}
+    for ident, name in names.items():
+        if name == PARKED:  # idle harness threads: noise that would crowd out evidence
+            frames.pop(ident, None)
     order = sorted(frames, key=lambda ident: names.get(ident) != hung)
     found = []
     for ident in order:

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field, fields
 from enum import IntEnum
 from typing import Any
 
+from conformance.monitor.threads import thread_local
+
 #: How many characters of one argument or result are kept: a target may return anything.
 REPR_LIMIT = 200
 
@@ -109,7 +111,7 @@ CALLBACK_LIMIT = 20_000
 
 #: When set on a thread, the perf_counter() at which the target made the callback this thread
 #: is answering (isolated hosting: it was made in the host process, a moment ago).
-made_at = threading.local()
+made_at = thread_local()
 
 
 class Trace:

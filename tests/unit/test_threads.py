@@ -11,6 +11,7 @@ import pytest
 from conformance.monitor import threads
 from conformance.monitor.host import CallRunner
 from conformance.monitor.threads import is_harness_thread, spawn, target_threads
+from conformance.resapi import ERROR_ACCESS_DENIED, ERROR_SUCCESS, GetLastError, SetLastError
 
 
 def _run(name: str) -> threading.Thread:
@@ -35,24 +36,26 @@ def pool(monkeypatch: pytest.MonkeyPatch) -> list[object]:
     return parked
 
 
-def _parked_again(thread: threading.Thread) -> None:
+def _parked_again(pool: list[object], count: int = 1) -> None:
+    """Until ``count`` threads wait in the test's pool."""
     deadline = time.monotonic() + 5
-    while thread.name != "rescheck-parked":
-        assert time.monotonic() < deadline, f"{thread.name!r} never went back to the pool"
+    while len(pool) < count:
+        assert time.monotonic() < deadline, "a thread never went back to the pool"
         time.sleep(0.001)
 
 
 def test_spawn_runs_on_a_named_harness_thread_and_reuses_it(pool):
     first = _run("rm-first")
     assert is_harness_thread(first), "a spawned thread must never be audited as the target's"
-    _parked_again(first)
+    _parked_again(pool)
     second = _run("rm-second")
     assert second is first, "an idle parked thread should be reused instead of starting one"
 
 
-def test_a_parked_thread_is_never_counted_as_the_targets():
+def test_a_parked_thread_is_never_counted_as_the_targets(pool):
     baseline = set(threading.enumerate())
-    _parked_again(_run("rm-audit"))
+    _run("rm-audit")  # on a new thread: the test's pool is empty
+    _parked_again(pool)
     assert target_threads(baseline) == [], "parked harness threads were audited as leaks"
 
 
@@ -74,7 +77,7 @@ def test_work_that_raises_is_reported_and_the_thread_serves_again(pool, monkeypa
         time.sleep(0.001)
     ((exc_type, name, thread),) = reported
     assert (exc_type, name) == (ValueError, "rm-fails"), "the hook should name the work's thread"
-    _parked_again(thread)
+    _parked_again(pool)
     assert _run("rm-after") is thread, "a thread whose work raised should serve again"
 
 
@@ -122,3 +125,49 @@ def test_a_call_that_raises_is_an_outcome_not_a_dead_thread(error: BaseException
         assert runner.run(lambda: 1, (), 5, "Open", None).thread == outcome.thread
     finally:
         runner.close()
+
+
+def test_a_reused_thread_starts_without_the_last_error_of_its_previous_work(pool):
+    """A Win32 thread's last-error code is its own: work on a reused thread must not see
+    what earlier work set (RS-6 judges the last error of a ClusterResourceStateUnknown)."""
+    set_it = threading.Event()
+    spawn(lambda: (SetLastError(ERROR_ACCESS_DENIED), set_it.set()), (), "rhs1-1")
+    assert set_it.wait(5)
+    _parked_again(pool)
+    seen: list[int] = []
+    done = threading.Event()
+    spawn(lambda: (seen.append(GetLastError()), done.set()), (), "rhs2-1")
+    assert done.wait(5)
+    assert seen == [ERROR_SUCCESS], f"the next work inherited last error {seen}"
+
+
+def test_a_call_thread_is_idle_again_before_its_caller_wakes():
+    """The caller's next call should find the thread that served the last one, not start
+    another: the thread goes back on the idle list before it lets the caller go."""
+    runner = CallRunner("unit")
+    gate = threading.Event()
+    try:
+        job = runner.submit(gate.wait, (), "Online", "r")
+        idle_at_release: list[bool] = []
+        lock = job.done
+
+        class Recording:
+            def release(self) -> None:
+                idle_at_release.append(bool(runner._idle))
+                lock.release()
+
+            def acquire(self, timeout: float = -1) -> bool:
+                return lock.acquire(timeout=timeout)
+
+        job.done = Recording()  # type: ignore[assignment]
+        gate.set()
+        assert job.done.acquire(timeout=5), "the call never ended"
+        assert idle_at_release == [True], "the caller was let go before the thread was idle"
+    finally:
+        runner.close()
+
+
+def test_parked_threads_stay_out_of_the_stacks_taken_as_evidence(pool):
+    _run("rm-soon-parked")
+    _parked_again(pool)
+    assert threads.PARKED not in threads.all_stacks(), "idle threads crowd out the evidence"
