@@ -25,7 +25,7 @@ from conformance.fuzz.profiles import CAMPAIGN
 from conformance.monitor.policy import Policy
 from conformance.report import write_reports
 from conformance.report.model import ERROR, FAILED, PASSED, CheckResult, RunResult
-from conformance.resapi import control_code_name
+from conformance.resapi import control_code_name, state_name
 from conformance.rules import rule
 from conformance.targets import Target
 
@@ -210,8 +210,6 @@ def _state_of(driver: Driver, instance: int) -> str:
         return "none"
     if resource.closed:
         return "closed"
-    from conformance.resapi import state_name
-
     return state_name(resource.state).removeprefix("ClusterResource")
 
 
