@@ -187,6 +187,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="fuzz for this long instead, e.g. 90s, 30m, 2h",
     )
     fuzz.add_argument("--seed", type=int, metavar="S", help="make the campaign repeatable")
+    fuzz.add_argument(
+        "--strict",
+        action="store_true",
+        help="a recommended rule broken makes the verdict non-compliant",
+    )
 
     quorum = commands.add_parser(
         "quorum",
@@ -366,10 +371,14 @@ def _cmd_fuzz(args: argparse.Namespace) -> int:
         duration=args.duration,
         seed_value=args.seed,
         policy=policy,
+        strict=args.strict,
         progress=lambda line: print(line, flush=True),
     )
+    warnings = result.warnings()
     for check in result.checks:
-        if check.outcome != "passed":
+        if check in warnings:
+            print(f"  warning [{check.level}] {check.id}: {check.message}")
+        elif check.outcome != "passed":
             print(f"  {_MARKS[check.outcome]} {check.id}: {check.message}")
     print(f"verdict: {result.verdict}; results in {directory / 'results.json'}")
     return _exit_code(result.verdict, result.checks)

@@ -44,6 +44,7 @@ class Progress:
     failing: set[str] = field(default_factory=set)  # rules seen broken so far
     model_breaks: set[tuple[str, str, str]] = field(default_factory=set)
     shown: float = 0.0
+    last: str = ""  # the line shown last
 
     def line(self) -> str:
         took = max(time.perf_counter() - self.started, 1e-9)
@@ -61,10 +62,12 @@ def fuzz(
     duration: float | None = None,
     seed_value: int | None = None,
     policy: Policy | None = None,
+    strict: bool = False,
     progress: Callable[[str], None] = print,
 ) -> RunResult:
     """Fuzz ``target``; write the reports (``results.json``, ``junit.xml``, ``report.html``),
-    reproducers and traces under ``report_dir``."""
+    reproducers and traces under ``report_dir``. With ``strict``, a recommended rule broken
+    makes the verdict non-compliant, as `rescheck run --strict` does."""
     from conformance import __version__
 
     policy = policy or Policy()
@@ -95,8 +98,9 @@ def fuzz(
         round_ += 1
         if deadline is None or time.perf_counter() >= deadline:
             break
-    progress(state.line())
-    result = RunResult(target=target.given, resource_type=target.resource_type)
+    if state.line() != state.last:
+        progress(state.line())
+    result = RunResult(target=target.given, resource_type=target.resource_type, strict=strict)
     result.info = {
         "rescheck_version": __version__,
         "mode": "fuzz",
@@ -122,7 +126,7 @@ def fuzz(
                 )
             )
             continue
-        files = write_reproducer(target, violation, report_dir, seed_value, policy)
+        files = write_reproducer(target, violation, report_dir, seed_value)
         result.checks.append(
             CheckResult.for_rule(
                 rule(rule_id),
@@ -187,7 +191,8 @@ def _instrumented(machine: type, state: Progress, progress: Callable[[str], None
                 now = time.perf_counter()
                 if now - state.shown >= 2.0:
                     state.shown = now
-                    progress(state.line())
+                    state.last = state.line()
+                    progress(state.last)
 
             self.driver.do = do  # type: ignore[method-assign]
 
@@ -218,7 +223,6 @@ def write_reproducer(
     violation: ContractViolation,
     report_dir: Path,
     seed_value: int | None,
-    policy: Policy,
 ) -> tuple[Path, Path]:
     """A pytest file that replays the steps without hypothesis, and the failing run's trace."""
     from conformance import __version__
@@ -253,13 +257,7 @@ def test_{slug}() -> None:
         encoding="utf-8",
     )
     trace_file = report_dir / f"trace_{slug}.json"
-    replayer = Driver(target, policy)
-    try:
-        for step in violation.steps:
-            replayer.do(step)
-        events = [event.to_json() for trace in replayer.run.traces for event in trace]
-    finally:
-        replayer.close()
+    events = [event.to_json() for trace in violation.run.traces for event in trace]
     trace_file.write_text(
         json.dumps(
             {

@@ -26,15 +26,32 @@ from conformance.resapi import (
     CLUSCTL_RESOURCE_UNKNOWN,
     CLUSCTL_RESOURCE_VALIDATE_PRIVATE_PROPERTIES,
 )
+from conformance.suite.context import ScenarioRun
 from conformance.targets import Target
 
 
 class ContractViolation(AssertionError):
-    """A rule of the catalogue broken by the sequence of steps so far."""
+    """A rule of the catalogue broken by a sequence of steps, with the run that broke it (its
+    traces, Close and the monitor's shutdown included).
 
-    def __init__(self, rule_id: str, message: str, steps: list[Step]) -> None:
+    Raised as the rule's own subclass (`of_rule`): hypothesis tells bugs apart by exception
+    type and place, and every violation is raised from the same place, so with one type it
+    would shrink and report a sequence for the first rule it met and hide the others."""
+
+    def __init__(self, rule_id: str, message: str, steps: list[Step], run: ScenarioRun) -> None:
         super().__init__(f"{rule_id}: {message}")
-        self.rule_id, self.message, self.steps = rule_id, message, list(steps)
+        self.rule_id, self.message, self.steps, self.run = rule_id, message, list(steps), run
+
+    @staticmethod
+    def of_rule(rule_id: str) -> type[ContractViolation]:
+        kind = _KINDS.get(rule_id)
+        if kind is None:
+            name = "ContractViolation_" + re.sub(r"\W+", "_", rule_id)
+            kind = _KINDS[rule_id] = type(name, (ContractViolation,), {"__module__": __name__})
+        return kind
+
+
+_KINDS: dict[str, type[ContractViolation]] = {}
 
 
 codes = st.sampled_from(
@@ -177,7 +194,9 @@ def machine_for(target: Target, policy: Policy | None = None) -> type[RuleBasedS
             found = self.driver.violation()
             if found is not None:
                 rule_id, violation = found
-                raise ContractViolation(rule_id, str(violation), self.driver.steps)
+                raise ContractViolation.of_rule(rule_id)(
+                    rule_id, str(violation), self.driver.steps, self.driver.run
+                )
 
     name = "Fuzz_" + re.sub(r"\W+", "_", target.resource_type) + "_" + target.sha256()[:8]
     Machine.__name__ = Machine.__qualname__ = name

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from conformance.fuzz import Step, machine_for, replay
+from conformance.cli import main
+from conformance.fuzz import Step, driver, machine_for, replay
 from conformance.fuzz.campaign import fuzz
 from conformance.fuzz.model import may_see
 from conformance.suite.runner import check_resource_type
@@ -70,6 +71,51 @@ def test_a_bug_behind_a_sequence_is_found_and_its_reproducer_fails_alone(
     assert {"junit.xml", "report.html"} <= {p.name for p in tmp_path.iterdir()}
 
 
+#: Breaks two rules, each on sequences of its own: a LooksAlive or an IsAlive once Online
+#: (synchronous otherwise, so that shrinking is quick).
+TWO_RULES = """
+from conformance.resapi import ERROR_INVALID_FUNCTION, ERROR_SUCCESS, FunctionTable
+
+TABLE = FunctionTable(
+    Open=lambda ResourceName, ResourceKey, ResourceHandle: object(),
+    Close=lambda ResourceId: None,
+    Online=lambda ResourceId, EventHandle: ERROR_SUCCESS,
+    Offline=lambda ResourceId: ERROR_SUCCESS,
+    Terminate=lambda ResourceId: None,
+    LooksAlive=lambda ResourceId: "yes",
+    IsAlive=lambda ResourceId: [1],
+    ResourceControl=lambda ResourceId, ControlCode, InBuffer, OutBuffer: (
+        ERROR_INVALID_FUNCTION,
+        0,
+    ),
+)
+
+
+def Startup(ResourceType, MinVersionSupported, MaxVersionSupported, SetResourceStatus, LogEvent):
+    return ERROR_SUCCESS, TABLE
+"""
+
+
+def test_every_rule_broken_gets_its_own_shrunk_sequence_and_the_failing_runs_trace(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """hypothesis tells bugs apart by exception type and place: one type for every rule
+    would report the first rule met and hide the rest."""
+    monkeypatch.setattr(driver, "PAUSE_S", 0.0)  # shrinking runs hundreds of sequences
+    dll = tmp_path / "two_rules.py"
+    dll.write_text(TWO_RULES)
+    target = load_target(str(dll), hosting="in-process")
+    result = fuzz(target, tmp_path / "out", max_examples=30, seed_value=1, progress=quiet)
+    failed = sorted(c.id for c in result.checks if c.outcome == "failed")
+    assert failed == ["IsAlive.bool", "LooksAlive.bool"], f"expected both rules, got {failed}"
+    for slug, entry in (("looksalive_bool", "LooksAlive"), ("isalive_bool", "IsAlive")):
+        assert (tmp_path / "out" / f"test_repro_{slug}.py").is_file()
+        trace = json.loads((tmp_path / "out" / f"trace_{slug}.json").read_text())
+        calls = [e["name"] for e in trace["trace"] if e["kind"] == "call"]
+        assert entry in calls, f"the trace of {slug} should hold the {entry} that broke it"
+        assert calls[-1] == "Close", f"the failing run's trace ends with its Close: {calls}"
+
+
 @pytest.mark.parametrize("fixture", [h[0] for h in HIDDEN])
 def test_the_conformance_suite_misses_them(fixture: str) -> None:
     """What makes them sequence bugs: every path the scenarios take passes."""
@@ -95,6 +141,22 @@ def test_a_conforming_target_survives_a_short_campaign(tmp_path: Path) -> None:
         c.message for c in result.checks if c.outcome != "passed"
     ]
     assert not list(tmp_path.glob("test_repro_*.py")), "no reproducer without a violation"
+
+
+def test_a_recommended_rule_broken_is_a_warning_unless_strict(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """As for `rescheck run`: only a required rule decides the exit code, and a recommended
+    one is printed as a warning, not as FAIL next to a compliant verdict."""
+    monkeypatch.setattr(driver, "PAUSE_S", 0.0)
+    args = ["fuzz", "--resource-type", "fixtures/offline_brings_offline.py", "--in-process"]
+    args += ["--max-examples", "20", "--seed", "1"]
+    assert main([*args, "--report-dir", str(tmp_path / "plain")]) == 0
+    out = capsys.readouterr().out
+    assert "warning [recommended] Offline.brings-offline: Offline returned 31" in out, out
+    assert "  FAIL " not in out and "verdict: compliant" in out, out
+    assert main([*args, "--report-dir", str(tmp_path / "strict"), "--strict"]) == 1
+    assert "verdict: non-compliant" in capsys.readouterr().out
 
 
 def test_the_command_survives_a_target_that_ends_its_process(tmp_path: Path) -> None:
