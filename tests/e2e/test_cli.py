@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -308,3 +310,16 @@ def test_reference_implementations_are_compliant(tmp_path: Path, name: str) -> N
     ]
     assert not not_passed, f"expected every other rule to pass for {name}: {not_passed}"
     assert len(results["checks"]) >= 12
+
+
+def test_python_dash_m_conformance_is_the_command() -> None:
+    """A checkout that is not installed runs the command as ``python3 -m conformance``."""
+    done = subprocess.run(
+        [sys.executable, "-m", "conformance", "--version"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("rescheck "), f"expected the version line, got {done.stdout!r}"
