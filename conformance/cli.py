@@ -276,11 +276,26 @@ def _summary(run: Any, paths: dict[str, Path]) -> None:
     counts = ", ".join(f"{n} {o}" for o, n in run.counts().items() if n)
     print(f"\nverdict: {run.verdict.upper()} ({counts})")
     for warning in run.warnings():
-        print(f"  warning [{warning.level}] {warning.id}: {warning.message}")
+        print(_warning_line(warning))
     for check in run.checks:
         if check.outcome == "error":
             print(f"  could not judge {check.id}: {check.message}")
     print(f"reports: {paths['html']}  {paths['junit']}  {paths['json']}")
+
+
+def _warning_line(check: Any) -> str:
+    return f"  warning [{check.level}] {check.id}: {check.message}"
+
+
+def _print_checks(result: Any, passed: bool) -> None:
+    """A line per check (the passed ones only with ``passed``); a failure that does not
+    decide the verdict is a warning, as in `rescheck run`'s summary."""
+    warnings = result.warnings()
+    for check in result.checks:
+        if check in warnings:
+            print(_warning_line(check))
+        elif passed or check.outcome != "passed":
+            print(f"  {_MARKS[check.outcome]} {check.id}: {check.message}")
 
 
 def _load(args: argparse.Namespace, policy: Any, type_name: str | None = None) -> Any:
@@ -374,12 +389,7 @@ def _cmd_fuzz(args: argparse.Namespace) -> int:
         strict=args.strict,
         progress=lambda line: print(line, flush=True),
     )
-    warnings = result.warnings()
-    for check in result.checks:
-        if check in warnings:
-            print(f"  warning [{check.level}] {check.id}: {check.message}")
-        elif check.outcome != "passed":
-            print(f"  {_MARKS[check.outcome]} {check.id}: {check.message}")
+    _print_checks(result, passed=False)
     print(f"verdict: {result.verdict}; results in {directory / 'results.json'}")
     return _exit_code(result.verdict, result.checks)
 
@@ -421,8 +431,7 @@ def _cmd_quorum(args: argparse.Namespace) -> int:
         policy=policy,
         progress=lambda line: print(line, flush=True),
     )
-    for check in result.checks:
-        print(f"  {_MARKS[check.outcome]} {check.id}: {check.message}")
+    _print_checks(result, passed=True)
     print(f"verdict: {result.verdict}; results in {directory / 'results.json'}")
     return _exit_code(result.verdict, result.checks)
 
