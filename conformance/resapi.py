@@ -404,3 +404,21 @@ def state_name(state: object) -> str:
         return CLUSTER_RESOURCE_STATE(state).name  # type: ignore[arg-type]
     except (ValueError, TypeError):
         return repr(state)
+
+
+class RESOURCE_HANDLE:
+    """The handle the monitor gives Open; the DLL passes it back in callbacks (OP-3)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: int) -> None:
+        self.value = value
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, RESOURCE_HANDLE) and other.value == self.value
+
+    def __hash__(self) -> int:
+        return hash(("RESOURCE_HANDLE", self.value))
+
+    def __repr__(self) -> str:
+        return f"RESOURCE_HANDLE(0x{self.value:x})"

@@ -63,6 +63,12 @@ class MonitorCallbacks(Protocol):
         self, ResourceHandle: Any, LogLevel: Any, FormatString: Any, *args: Any
     ) -> None: ...
 
+    def log_event(
+        self, ResourceHandle: Any, LogLevel: Any, FormatString: Any, message: str, length: int
+    ) -> None:
+        """A LogEvent whose message the host formatted (`conformance.logformat`): the text,
+        bounded, and its full length."""
+
     def host_exited(self, how: str, output: str) -> None:
         """The host process ended outside any call (isolated hosting): the target killed it."""
 

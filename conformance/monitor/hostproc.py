@@ -1,11 +1,13 @@
-"""The isolated host process: one fresh copy of the target, as RHS hosts a resource DLL.
+"""The Python host: one fresh copy of a Python target, as RHS hosts a resource DLL.
 
-`IsolatedHost` starts ``python -m conformance.monitor.hostproc FD`` in its own process group,
-with one end of a socket pair as FD. This side loads the module, runs the calls it is asked
-for on its own call threads (the durations are measured here, next to the call), and turns
-every callback of the target (SetResourceStatus, LogEvent, SetLastError, ResUtils, the
-cluster database) into a message to the harness, where the monitor answers it. Nothing here
-judges; if the harness goes away, this process ends.
+``python -m conformance.monitor.hostproc FD TARGET`` speaks the host protocol
+(``docs/host-protocol.md``) on the socket FD: it says hello, loads the module it is asked for,
+runs the calls on call threads of its own (durations measured here, next to the call), and
+turns every callback of the target (SetResourceStatus, LogEvent, SetLastError, ResUtils, the
+cluster database) into a message the monitor answers. Values the target hands out that are
+not plain data stay here; the monitor gets a REF naming them. Nothing here judges; when the
+monitor goes away, this process ends. TARGET is only there so that ``ps`` says whose host
+this is.
 """
 
 from __future__ import annotations
@@ -13,13 +15,12 @@ from __future__ import annotations
 import faulthandler
 import itertools
 import os
-import pickle
 import signal
 import sys
 import threading
 import time
 import traceback
-from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 from conformance import clusapi, resutils
@@ -27,6 +28,8 @@ from conformance.clusapi import HKEY
 from conformance.clusapi.database import DatabaseClosed
 from conformance.companion import ProbeContext
 from conformance.genscript.events import observe_script
+from conformance.logformat import format_message
+from conformance.monitor.channel import Pending
 from conformance.monitor.host import (
     CallOutcome,
     CallRunner,
@@ -36,8 +39,6 @@ from conformance.monitor.host import (
     startup_table,
     table_shape,
 )
-from conformance.monitor.monitor import OVERRUN_KEPT, RESOURCE_HANDLE
-from conformance.monitor.remote import DB_CLOSED, TUPLE_DEPTH, TUPLE_LENGTH, RemoteRef, plain
 from conformance.monitor.threads import (
     all_stacks,
     harness_thread,
@@ -46,32 +47,74 @@ from conformance.monitor.threads import (
     target_threads,
 )
 from conformance.monitor.trace import short_repr
-from conformance.monitor.usage import settled
-from conformance.resapi import HANDLE, GetLastError, observe_last_error
+from conformance.monitor.usage import Usage, settled
+from conformance.protocol import PROTOCOL_VERSION, messages, values
+from conformance.protocol.frames import FrameReader, pack, unpack, write_all
+from conformance.protocol.messages import Message
+from conformance.protocol.values import TUPLE_DEPTH, TUPLE_LENGTH, RemoteRef, plain
+from conformance.resapi import HANDLE, RESOURCE_HANDLE, GetLastError, observe_last_error
 
 #: How often handed-out failure events are looked at.
 EVENT_POLL_S = 0.005
+#: Bytes of an OutBuffer sent back past its size (what a Python DLL wrote beyond it).
+OVERRUN_KEPT = 4096
+#: The longest FormatString sent (the message itself is bounded by `logformat`).
+FORMAT_KEPT = 4096
+#: The answer to a cluster-database callback once the run's database is closed.
+DB_CLOSED = "db-closed"
 
 
 class _RemoteDatabase:
-    """The harness's cluster database, asked over the socket (ClusterDatabase protocol)."""
+    """The run's cluster database, asked through ClusterDatabase callbacks."""
 
     def __init__(self, server: HostServer, key: int) -> None:
         self._server, self._key = server, key
 
-    def __getattr__(self, method: str) -> Any:
-        def call(*args: Any) -> Any:
-            answer = self._server.callback("db", (self._key, method, args))
-            if answer == DB_CLOSED:
-                raise DatabaseClosed("the run's cluster database is closed")
-            return answer
+    def _ask(self, op: str, path: str, name: Any = None, kind: Any = None, value: Any = None):
+        answer = self._server.callback(
+            "ClusterDatabase",
+            {"key": self._key, "op": op, "path": path, "name": name, "value_type": kind,
+             "value": _stored(value)},
+        )  # fmt: skip
+        if answer == DB_CLOSED:
+            raise DatabaseClosed("the run's cluster database is closed")
+        return answer
 
-        return call
+    def create_key(self, path: str) -> None:
+        self._ask("create_key", path)
+
+    def key_exists(self, path: str) -> bool:
+        return bool(self._ask("key_exists", path))
+
+    def subkeys(self, path: str) -> list[str]:
+        return list(self._ask("subkeys", path))
+
+    def get_value(self, path: str, name: str) -> tuple[int, Any] | None:
+        found = self._ask("get_value", path, name)
+        return None if found is None else (found[0], _loaded(found[1]))
+
+    def set_value(self, path: str, name: str, value_type: int, value: Any) -> None:
+        self._ask("set_value", path, name, value_type, value)
+
+    def delete_value(self, path: str, name: str) -> bool:
+        return bool(self._ask("delete_value", path, name))
+
+    def values(self, path: str) -> dict[str, tuple[int, Any]]:
+        return {name: (kind, _loaded(value)) for name, kind, value in self._ask("values", path)}
+
+
+def _stored(value: Any) -> Any:
+    """A value as clusapi stores it: a MULTI_SZ's list crosses as an array."""
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _loaded(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
 
 
 class HostServer:
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
         self._send_lock = threading.Lock()
         self.runner = CallRunner("rhs")
         self.module: Any = None
@@ -80,39 +123,56 @@ class HostServer:
         self._refs: dict[int, Any] = {}  # ref id -> object, kept alive
         self._ref_of: dict[int, int] = {}  # id(object) -> ref id
         self._events: dict[int, Any] = {}  # event id -> the DLL's event object
-        self._replies: dict[int, list[Any]] = {}
+        self._replies: dict[int, Pending] = {}
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
 
-    # --- the socket ------------------------------------------------------------------------
-    def send(self, *message: Any) -> None:
-        data = pickle.dumps(message)  # outside the lock: a slow pickle blocks no one else
+    # --- the channel -----------------------------------------------------------------------
+    def send(self, message: Message) -> None:
+        data = pack(message.to_wire())  # outside the lock: a slow pack blocks no one else
         with self._send_lock:
-            self.conn.send_bytes(data)
+            write_all(self.fd, data)
 
     def serve(self) -> None:
         threading.excepthook = self._escaped
-        observe_last_error(lambda code: self.note("SetLastError", code))
-        resutils.observe_calls(lambda *call: self.note("resutils", call))
-        observe_script(lambda *event: self.note("script", event))
+        observe_last_error(lambda code: self.note("SetLastError", {"code": code}))
+        resutils.observe_calls(
+            lambda function, result, why: self.note(
+                "ResUtil", {"function": function, "result": result, "why": why}
+            )
+        )
+        observe_script(
+            lambda resource, what, data: self.note(
+                "Script", {"resource": resource, "what": what, "data": self._data(data)}
+            )
+        )
         harness_thread(
             threading.Thread(target=self._watch_events, name="host-events", daemon=True)
         ).start()
+        self.send(
+            messages.Hello(protocol=PROTOCOL_VERSION, host="rescheck-python", pid=os.getpid())
+        )
+        reader = FrameReader(self.fd)
+        handlers = {
+            messages.Load: self._on_load,
+            messages.Startup: self._on_startup,
+            messages.Call: self._on_call,
+            messages.Audit: self._on_audit,
+            messages.Companion: self._on_companion,
+            messages.Reply: self._on_reply,
+        }
         while True:
             try:
-                message = self.conn.recv()
-            except (EOFError, OSError):
-                os._exit(0)  # the harness is gone: so is this host
-            kind = message[0]
-            if kind == "reply":
-                slot = self._replies.pop(message[1], None)
-                if slot is not None:
-                    slot[1] = message[2]
-                    slot[0].set()
-            elif kind == "close":
+                body = reader.read()
+                if body is None:
+                    os._exit(0)  # the monitor is gone: so is this host
+                message = messages.read_from_monitor(unpack(body, values.from_monitor))
+            except Exception as exc:  # the monitor's fault, or a channel the target broke
+                print(f"rescheck host: {exc}", file=sys.stderr)
+                os._exit(70)
+            if isinstance(message, messages.Shutdown):
                 os._exit(0)
-            else:
-                getattr(self, f"_on_{kind}")(*message[1:])
+            handlers[type(message)](message)
 
     def _escaped(self, args: threading.ExceptHookArgs) -> None:
         """An exception left a thread of the target: in a C DLL, that ends the process."""
@@ -124,43 +184,38 @@ class HostServer:
         text = "".join(
             traceback.format_exception(args.exc_type, args.exc_value, args.exc_traceback)
         )
-        self.note("thread-exception", (error, text[-4000:]))
+        self.note("ThreadException", {"error": error, "traceback": text[-4000:]})
 
     # --- callbacks of the target ----------------------------------------------------------
-    def callback(self, name: str, payload: Any) -> Any:
-        """A callback the monitor must answer, made on the target's thread."""
-        slot: list[Any] = [threading.Event(), None]
-        cid = next(self._ids)
-        self._replies[cid] = slot
+    def _callback_message(self, rid: int | None, name: str, args: dict[str, Any]) -> Message:
         thread = threading.current_thread()
-        self.send(
-            "cb",
-            cid,
-            thread.ident,
-            thread.name,
-            current_entry(),
-            GetLastError(),
-            name,
-            payload,
-            time.perf_counter(),
+        return messages.Callback(
+            id=rid,
+            name=name,
+            args=args,
+            thread=(thread.ident or 0, thread.name[:1000]),
+            context=current_entry(),
+            last_error=GetLastError() if rid is not None else 0,
+            at=time.perf_counter(),
         )
-        slot[0].wait()
-        return slot[1]
 
-    def note(self, name: str, payload: Any) -> None:
+    def callback(self, name: str, args: dict[str, Any]) -> Any:
+        """A callback the monitor must answer, made on the target's thread."""
+        pending = Pending()
+        rid = next(self._ids)
+        self._replies[rid] = pending
+        self.send(self._callback_message(rid, name, args))
+        pending.wait(threading.TIMEOUT_MAX)
+        return pending.answer
+
+    def note(self, name: str, args: dict[str, Any]) -> None:
         """A callback that needs no answer, kept in order with the thread's other callbacks."""
-        thread = threading.current_thread()
-        self.send(
-            "note",
-            None,
-            thread.ident,
-            thread.name,
-            current_entry(),
-            0,
-            name,
-            payload,
-            time.perf_counter(),
-        )
+        self.send(self._callback_message(None, name, args))
+
+    def _on_reply(self, message: messages.Reply) -> None:
+        pending = self._replies.pop(message.id, None)
+        if pending is not None:
+            pending.resolve(message.value)  # type: ignore[arg-type]
 
     def SetResourceStatus(self, ResourceHandle: Any, ResourceStatus: Any) -> Any:
         fields = {}
@@ -169,22 +224,29 @@ class HostServer:
                 fields[name] = self.encode(getattr(ResourceStatus, name, "<missing>"))
             except Exception as exc:  # a hostile status object
                 fields[name] = f"<{type(exc).__name__}>"
-        return self.callback("SetResourceStatus", (self.encode(ResourceHandle), fields))
+        args = {"handle": self.encode(ResourceHandle), "status": fields}
+        return self.callback("SetResourceStatus", args)
 
     def LogEvent(self, ResourceHandle: Any, LogLevel: Any, FormatString: Any, *args: Any) -> None:
-        payload = (
-            self.encode(ResourceHandle),
-            self.encode(LogLevel),
-            self.encode(FormatString),
-            tuple(self.encode(a) for a in args[:99]),
+        message, length = format_message(FormatString, args)
+        format_string = self.encode(FormatString)
+        # LogEvent returns nothing: no round trip, in order with the thread's other callbacks
+        self.note(
+            "LogEvent",
+            {
+                "handle": self.encode(ResourceHandle),
+                "level": self.encode(LogLevel),
+                "format": (
+                    format_string if isinstance(format_string, str) else repr(format_string)
+                )[:FORMAT_KEPT],
+                "message": message,
+                "length": length,
+            },
         )
-        # LogEvent returns nothing: no round trip (the harness's bounded backlog still makes
-        # a flooding thread wait), in order with the thread's other callbacks
-        self.note("LogEvent", payload)
 
     # --- values ----------------------------------------------------------------------------
     def encode(self, value: Any, depth: int = 0) -> Any:
-        """What the harness may receive for ``value``: plain data, its own handles, or a
+        """What the monitor may receive for ``value``: plain data, its own handles, or a
         RemoteRef naming the object, which stays here."""
         if type(value) is tuple and depth < TUPLE_DEPTH and len(value) <= TUPLE_LENGTH[depth]:
             return tuple(self.encode(item, depth + 1) for item in value)
@@ -195,7 +257,7 @@ class HostServer:
         if is_plain:
             return sent
         if type(value) in (RESOURCE_HANDLE, RemoteRef):
-            return value  # the harness's own (a RESOURCE_HANDLE comes with Open)
+            return value  # the monitor's own (a RESOURCE_HANDLE comes with Open)
         with self._lock:
             ref = self._ref_of.get(id(value))
             if ref is None:
@@ -204,63 +266,80 @@ class HostServer:
                 self._ref_of[id(value)] = ref
         return RemoteRef(ref, short_repr(value), type(value).__name__)
 
+    def _data(self, data: dict[str, Any]) -> dict[str, Any]:
+        return {str(key)[:200]: self.encode(item) for key, item in list(data.items())[:32]}
+
     def decode(self, value: Any) -> Any:
         if isinstance(value, RemoteRef):
             return self._refs.get(value.ref, value)
-        if isinstance(value, tuple) and value[:1] == ("hkey",):
-            _, key, path = value
-            server = self
+        if isinstance(value, values.HkeyRef):
+            key, server = value.key, self
 
             def observe(op: str, key_path: str, name: str | None, write: bool) -> None:
-                server.note("observe", (key, op, key_path, name, write))
+                server.note(
+                    "ClusterDatabaseAccess",
+                    {"key": key, "op": op, "path": key_path, "name": name, "write": write},
+                )
 
-            return HKEY(_RemoteDatabase(self, key), path, observe)  # type: ignore[arg-type]
-        if isinstance(value, tuple) and value[:1] == ("handle",):
+            return HKEY(_RemoteDatabase(self, key), value.path, observe)  # type: ignore[arg-type]
+        if isinstance(value, values.OutHandle):
             return HANDLE()
-        if isinstance(value, tuple) and value[:1] == ("lost-quorum",):
-            return QuorumLost(lambda handle: self.note("LostQuorumResource", self.encode(handle)))
+        if isinstance(value, values.QuorumRoutine):
+            return QuorumLost(
+                lambda handle: self.note("LostQuorumResource", {"handle": self.encode(handle)})
+            )
         return value
 
     # --- requests --------------------------------------------------------------------------
-    def _on_init(self, spec: dict[str, Any]) -> None:
+    def _on_load(self, message: messages.Load) -> None:
         from conformance.errors import UsageError
         from conformance.targets import _declared_type_name, _find_companion, give_companion
-        from conformance.targets.pydll import ModuleRef, load_fresh
+        from conformance.targets.pydll import ModuleRef, load_fresh, resolve
 
-        ref = ModuleRef(spec["given"], spec["name"], spec["path"], spec["sys_path_entry"])
-        # faulthandler writes there for the life of the process, at the end (the harness
-        # empties the file before each dump)
-        self._stacks = open(spec["stacks_file"], "a")  # noqa: SIM115
-        faulthandler.register(signal.SIGUSR1, file=self._stacks, all_threads=True)
+        spec = message.target
+        if message.stacks_file:
+            # faulthandler writes there for the life of the process, at the end (the monitor
+            # empties the file before each dump)
+            self._stacks = open(message.stacks_file, "a")  # noqa: SIM115
+            faulthandler.register(signal.SIGUSR1, file=self._stacks, all_threads=True)
+
+        def refuse(error: str) -> None:
+            self.send(messages.Loaded(id=message.id, error=error[:60000], loaded=(0.0, 0.0),
+                                      declared_type=None, companion=None))  # fmt: skip
+
         start = time.perf_counter()
         try:
+            if spec.get("path"):
+                ref = ModuleRef(spec["given"] or "", spec["name"] or "", Path(spec["path"]),
+                                spec.get("sys_path_entry"))  # fmt: skip
+            else:  # a dotted name: found here, so that no package of it runs in the harness
+                ref = resolve(spec["given"] or "")
+            start = time.perf_counter()
             self.module = load_fresh(ref)
+            loaded = (start, time.perf_counter())
+            self.companion = _find_companion(ref, self.module, spec.get("companion"))
         except UsageError as exc:
-            self.send("ready", {"error": str(exc)})
+            refuse(str(exc))
             return
-        loaded = (start, time.perf_counter())
-        try:
-            self.companion = _find_companion(ref, self.module, spec["companion_path"])
-        except UsageError as exc:
-            self.send("ready", {"error": str(exc)})
-            return
+        give_companion(self.module, self.companion)
         companion = self.companion
-        give_companion(self.module, companion)
         self.send(
-            "ready",
-            {
-                "loaded": loaded,
-                "declared_type": _declared_type_name(self.module),
-                "companion": {
+            messages.Loaded(
+                id=message.id,
+                error=None,
+                loaded=loaded,
+                declared_type=_declared_type_name(self.module),
+                companion={
                     "resource_type": companion.resource_type,
-                    "features": sorted(companion.features),
+                    "features": tuple(sorted(companion.features)),
                     "probe": companion.probe is not None,
                     "breaker": companion.breaker is not None,
                 },
-            },
+            )
         )
 
-    def _on_startup(self, rid: int, resource_type: str, low: int, high: int, root: Any) -> None:
+    def _on_startup(self, message: messages.Startup) -> None:
+        root = message.cluster
         clusapi._connect(None if root is None else self.decode(root))
 
         def done(outcome: CallOutcome) -> None:
@@ -269,15 +348,21 @@ class HostServer:
                 version = self.encode(getattr(self.table, "Version", None))
             except Exception:  # a property of the target's that raises is no version
                 version = None
-            shape = (table_shape(self.table), version)
-            self.send("done", rid, self._outcome(outcome), shape)
+            shape = {name: kind[:1000] for name, kind in table_shape(self.table).items()}
+            self.send(self._answer(message.id, outcome, table={"shape": shape, "version": version}))
 
-        args = (resource_type, low, high, self.SetResourceStatus, self.LogEvent)
+        args = (
+            message.ResourceType,
+            message.MinVersionSupported,
+            message.MaxVersionSupported,
+            self.SetResourceStatus,
+            self.LogEvent,
+        )
         self.runner.submit(self.module.Startup, args, "Startup", None, done)
 
-    def _on_call(self, rid: int, entry: str, args: tuple[Any, ...], resource: str | None) -> None:
-        real = tuple(self.decode(a) for a in args)
-        table = self.table
+    def _on_call(self, message: messages.Call) -> None:
+        real = tuple(self.decode(a) for a in message.args)
+        table, entry = self.table, message.entry
 
         def fn(*call_args: Any) -> Any:  # the table is the target's: read it on the call thread
             return getattr(table, entry)(*call_args)
@@ -285,77 +370,73 @@ class HostServer:
         sizes = {i: len(a) for i, a in enumerate(real) if type(a) is bytearray}
 
         def done(outcome: CallOutcome) -> None:
-            handles = {
-                i: self._hand_out(a.value)
+            events = tuple(
+                (i, *self._hand_out(a.value))
                 for i, a in enumerate(real)
                 if isinstance(a, HANDLE) and a.value is not None
-            }
+            )
             # an OutBuffer goes back as the DLL left it: a grown one cut a little past its size
-            buffers = {i: bytes(real[i][: size + OVERRUN_KEPT]) for i, size in sizes.items()}
+            buffers = tuple((i, bytes(real[i][: size + OVERRUN_KEPT])) for i, size in sizes.items())
             # from the call's own thread: after every callback it made (SetLastError, ...)
-            self.send("done", rid, self._outcome(outcome), (handles, buffers))
+            self.send(self._answer(message.id, outcome, events=events, buffers=buffers))
 
-        self.runner.submit(fn, real, entry, resource, done)
+        self.runner.submit(fn, real, entry, message.resource, done)
 
-    def _on_audit(self, rid: int, what: str, arg: Any) -> None:
-        self._aside(f"audit-{what}", lambda: self._audit(rid, what, arg))
+    def _answer(self, rid: int, outcome: CallOutcome, **extra: Any) -> messages.Answer:
+        return messages.Answer(
+            id=rid,
+            outcome={
+                "value": self.encode(outcome.value),
+                "error": outcome.error,
+                "traceback": outcome.error_traceback,
+                "start": outcome.start,
+                "end": outcome.end if outcome.end is not None else outcome.start,
+                "thread": outcome.thread,
+            },
+            table=extra.get("table"),
+            events=extra.get("events", ()),
+            buffers=extra.get("buffers", ()),
+        )
 
-    def _audit(self, rid: int, what: str, arg: Any) -> None:
+    def _result(self, rid: int, work: Any) -> None:
+        try:
+            status, answer = "ok", work()
+        except Exception as exc:
+            status, answer = "raised", f"{type(exc).__name__}: {exc}"[:4000]
+        self.send(messages.Result(id=rid, status=status, value=answer))
+
+    def _on_audit(self, message: messages.Audit) -> None:
+        self._aside(
+            f"audit-{message.what}", lambda: self._result(message.id, lambda: self._audit(message))
+        )
+
+    def _audit(self, message: messages.Audit) -> Any:
         # threads are named by (ident, native id): an ident is reused as soon as a thread ends
-        if what == "baseline":
-            answer: Any = [(t.ident, t.native_id) for t in threading.enumerate()]
-        elif what == "stacks":  # when faulthandler could not write them (SIGUSR1 taken)
-            answer = all_stacks()
-        else:
-            known = {tuple(pair) for pair in arg[0]}
-            baseline = {t for t in threading.enumerate() if (t.ident, t.native_id) in known}
-            if what == "lingering":
-                answer = stacks(target_threads(baseline))
-            else:
-                answer = settled(baseline, arg[1])
-        self.send("done", rid, answer, None)
+        if message.what == "baseline":
+            return tuple((t.ident, t.native_id) for t in threading.enumerate())
+        if message.what == "stacks":  # when faulthandler could not write them (SIGUSR1 taken)
+            return all_stacks()[-60000:]
+        known = {tuple(pair) for pair in message.baseline or ()}
+        baseline = {t for t in threading.enumerate() if (t.ident, t.native_id) in known}
+        if message.what == "lingering":
+            return tuple(line[:4000] for line in stacks(target_threads(baseline))[:200])
+        level = Usage(**message.level) if message.level else None
+        return settled(baseline, level).to_json()
 
-    def _on_properties(self, rid: int, resource: str) -> None:
-        def run() -> None:
-            try:
-                answer = (
-                    "ok",
-                    {
-                        str(k): self.encode(v)
-                        for k, v in self.companion.properties_for(resource).items()
-                    },
-                )
-            except Exception as exc:
-                answer = ("raised", f"{type(exc).__name__}: {exc}")
-            self.send("done", rid, answer, None)
+    def _on_companion(self, message: messages.Companion) -> None:
+        def run() -> Any:
+            if message.what == "properties":
+                found = self.companion.properties_for(message.resource)
+                return {str(k): self.encode(v) for k, v in found.items()}
+            routine = getattr(self.companion, message.what)
+            return bool(routine(ProbeContext(message.resource, message.properties)))
 
-        self._aside("companion-properties", run)
+        self._aside(f"companion-{message.what}", lambda: self._result(message.id, run))
 
     def _aside(self, name: str, work: Any) -> None:
         """Work that runs the target's or the companion's code, or waits: never on the
-        thread that reads the harness's messages."""
+        thread that reads the monitor's messages."""
         harness_thread(threading.Thread(target=work, name=name, daemon=True)).start()
-
-    def _on_companion(self, rid: int, kind: str, resource: str, properties: Any) -> None:
-        def run() -> None:
-            try:
-                routine = getattr(self.companion, kind)
-                answer = ("ok", bool(routine(ProbeContext(resource, properties))))
-            except Exception as exc:
-                answer = ("raised", f"{type(exc).__name__}: {exc}")
-            self.send("done", rid, answer, None)
-
-        self._aside(f"companion-{kind}", run)
-
-    def _outcome(self, outcome: CallOutcome) -> dict[str, Any]:
-        return {
-            "value": self.encode(outcome.value),
-            "error": outcome.error,
-            "error_traceback": outcome.error_traceback,
-            "start": outcome.start,
-            "end": outcome.end,
-            "thread": outcome.thread,
-        }
 
     # --- failure events --------------------------------------------------------------------
     def _hand_out(self, event: Any) -> tuple[int, str]:
@@ -377,14 +458,13 @@ class HostServer:
                 if fired:
                     with self._lock:
                         self._events.pop(number, None)
-                    self.send("event", number)
+                    self.send(messages.Event(event=number))
 
 
 def main() -> None:
     fd = int(sys.argv[1])
     os.set_inheritable(fd, False)  # processes the target starts do not get the harness's socket
-    conn = Connection(fd)
-    HostServer(conn).serve()
+    HostServer(fd).serve()
 
 
 if __name__ == "__main__":

@@ -1,31 +1,24 @@
-"""`IsolatedHost`: the target in its own host process, as RHS hosts resource DLLs.
+"""`IsolatedHost`: the target in a host process of its own, as RHS hosts resource DLLs.
 
-The monitor and the checks stay in this process; the target runs in a child process of its
-own process group (`conformance.monitor.hostproc`). Calls cross a socket and are timed in the
-child, next to the call. Callbacks come back and are answered here on a thread named like
-the target's thread that made them, with that thread's entry-point context and last error,
-so the monitor sees them as it does in-process. A call that outlives its deadline gets the
-child's stacks (faulthandler, which works even when the target holds the GIL); a child that
-dies is reported with its exit status and the tail of its output; closing kills the whole
-process group, so nothing the target started outlives the run.
+The monitor and the checks stay in this process; the host speaks the host protocol
+(``docs/host-protocol.md``) over a socket (`channel`), as a process of its own session
+(`hostprocess`). Calls are timed in the host, next to the call. Callbacks come back and are
+answered here on a thread named like the target's thread that made them, with that thread's
+entry-point context and last error, so the monitor sees them as it does in-process. A call
+that outlives its deadline gets the host's stacks; a host that dies is reported with its exit
+status and the tail of its output; a host that breaks the protocol is stopped and blamed.
 """
 
 from __future__ import annotations
 
 import contextlib
-import heapq
-import itertools
 import os
 import queue
-import signal
 import socket
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections import deque
-from multiprocessing.connection import Connection
 from pathlib import Path
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
@@ -37,357 +30,235 @@ from conformance.companion import ProbeContext
 from conformance.errors import TargetLoadError
 from conformance.genscript.events import report_script
 from conformance.monitor import host as host_module
+from conformance.monitor.callbacks import CallbackOrder, Proxies
+from conformance.monitor.channel import Channel
 from conformance.monitor.host import CallOutcome, MonitorCallbacks, QuorumLost
-from conformance.monitor.remote import DB_CLOSED, RemoteEvent, loads
-from conformance.monitor.threads import harness_thread
+from conformance.monitor.hostproc import DB_CLOSED
+from conformance.monitor.hostprocess import HostProcess
+from conformance.monitor.stacks import read_stacks
 from conformance.monitor.trace import made_at
 from conformance.monitor.usage import Usage
+from conformance.protocol import PROTOCOL_VERSION, ProtocolError, messages
+from conformance.protocol.values import HkeyRef, OutHandle, QuorumRoutine
 from conformance.resapi import HANDLE, V1_ENTRY_POINTS
 
 if TYPE_CHECKING:
     from conformance.targets.pydll import ModuleRef
 
-#: Bytes of the child's stdout and stderr kept as evidence (the rest is read and dropped).
-OUTPUT_TAIL = 4096
-#: How long the child may take to start and load the module.
+#: How long the host may take to say hello and load the module.
 READY_TIMEOUT_S = 30.0
-#: How long a hung child gets to send its stacks, and then faulthandler to write them.
-STACKS_ASK_S = 0.3
-STACKS_WAIT_S = 0.5
-#: A callback thread with nothing to do for this long ends.
-PROXY_IDLE_S = 2.0
-#: Callbacks of one target thread waiting to be answered, at most.
-PROXY_BACKLOG = 1000
-
-
-class _Tail:
-    """Reads a stream to its end, keeping only the last OUTPUT_TAIL bytes."""
-
-    def __init__(self, stream: Any, name: str) -> None:
-        self.data: deque[bytes] = deque()
-        self.size = 0
-        self.total = 0
-        self._stream = stream
-        self.thread = harness_thread(
-            threading.Thread(target=self._read, name=f"host-{name}", daemon=True)
-        )
-        self.thread.start()
-
-    def _read(self) -> None:
-        with contextlib.suppress(OSError, ValueError):
-            while chunk := self._stream.read1(65536):
-                self.total += len(chunk)
-                self.data.append(chunk)
-                self.size += len(chunk)
-                while self.size - len(self.data[0]) >= OUTPUT_TAIL:
-                    self.size -= len(self.data.popleft())
-
-    def close(self) -> None:
-        self._stream.close()
-
-    def text(self) -> str:
-        tail = b"".join(self.data)[-OUTPUT_TAIL:].decode("utf-8", "replace")
-        dropped = self.total - min(self.total, OUTPUT_TAIL)
-        return (f"[{dropped} earlier bytes dropped]\n" if dropped else "") + tail
-
-
-class _Proxy:
-    """Answers the callbacks of one thread of the target, in order, on a harness thread
-    with the same name (so the trace names the target's thread)."""
-
-    def __init__(self, host: IsolatedHost, ident: int, name: str) -> None:
-        # bounded: a target that floods callbacks waits for them to be answered
-        self.inbox: queue.Queue[tuple[int, tuple[Any, ...]]] = queue.Queue(maxsize=PROXY_BACKLOG)
-        self._host, self._ident = host, ident
-        self.thread = harness_thread(
-            threading.Thread(target=self._run, name=name or "target-thread", daemon=True)
-        )
-        self.thread.start()
-
-    def _run(self) -> None:
-        while True:
-            try:
-                message = self.inbox.get(timeout=PROXY_IDLE_S)
-            except queue.Empty:
-                if self._host._retire(self._ident, self):
-                    return
-                continue
-            self._host._answer(message)
 
 
 class CompanionFailed(Exception):
     """The companion's code raised (or hung) in the host process; the message says how."""
 
 
+class RemoteEvent:
+    """A failure event Online handed out; the host tells the monitor when it is set."""
+
+    def __init__(self, event: int, text: str) -> None:
+        self.event, self.text = event, text
+        self._set = threading.Event()
+
+    def is_set(self) -> bool:
+        return self._set.is_set()
+
+    def signal(self) -> None:
+        self._set.set()
+
+    def __repr__(self) -> str:
+        return self.text
+
+
 class IsolatedHost:
-    """A `Host` whose target runs in a child process."""
+    """A `Host` whose target runs in a host process."""
 
     def __init__(self, ref: ModuleRef, companion_path: str | None = None) -> None:
         self.loaded = (0.0, 0.0)
         self._callbacks: MonitorCallbacks | None = None
         self._shape: dict[str, str] = {}
         self._version: Any = None
-        self._send_lock = threading.Lock()
-        self._pending: dict[int, list[Any]] = {}
         self._keys: dict[int, HKEY] = {}
         self._events: dict[int, RemoteEvent] = {}
-        self._proxies: dict[int, _Proxy] = {}
-        self._proxy_lock = threading.Lock()
-        # the order in which the host sent callbacks and answers (see _done)
-        self._order = threading.Lock()
-        self._seqs = itertools.count(1)
-        self._unanswered: list[int] = []  # heap of callbacks handed to proxies
-        self._gone: set[int] = set()  # answered, still in the heap
-        self._held: list[tuple[int, tuple[Any, ...]]] = []  # answers waiting for callbacks
-        self._ids = itertools.count(1)
+        self._hello: queue.SimpleQueue[messages.Hello | None] = queue.SimpleQueue()
+        self._refused: str | None = None  # how the host broke the protocol
         self._exit: str | None = None
-        self._refused: str | None = None  # why the harness stopped reading this host
         self._dumping = 0  # stacks of a hung call are being dumped
         self._closing = False
         self._close_lock = threading.Lock()
         self._closed = False
-        self._ready: queue.SimpleQueue[dict[str, Any]] = queue.SimpleQueue()
         fd, stacks = tempfile.mkstemp(prefix="rescheck-stacks-")
         os.close(fd)
         self._stacks_file = Path(stacks)
         self._sock, theirs = socket.socketpair()
-        self._conn = Connection(os.dup(self._sock.fileno()))
         child_fd = theirs.detach()
-        self.process = subprocess.Popen(
+        self.process = HostProcess(
             # the target in the command line says, in ps, whose host this is
             [sys.executable, "-m", "conformance.monitor.hostproc", str(child_fd), ref.given],
             pass_fds=(child_fd,),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            start_new_session=True,  # its own process group: closing kills everything in it
             env={**os.environ, "PYTHONPATH": _pythonpath(ref)},
+            on_exit=self._process_exited,
         )
         os.close(child_fd)
-        self._stdout = _Tail(self.process.stdout, "stdout")
-        self._stderr = _Tail(self.process.stderr, "stderr")
-        self._reader = harness_thread(
-            threading.Thread(target=self._read, name="host-reader", daemon=True)
-        )
-        self._reader.start()
-        harness_thread(  # the child's end of the socket may live on in a process it forked
-            threading.Thread(target=self._wait_exit, name="host-waiter", daemon=True)
-        ).start()
-        self._send(
-            "init",
-            {
-                "given": ref.given,
-                "name": ref.name,
-                "path": ref.path,
-                "sys_path_entry": ref.sys_path_entry,
-                "companion_path": companion_path,
-                "stacks_file": str(self._stacks_file),
-            },
-        )
+        self._order = CallbackOrder(self._deliver)
+        self._proxies = Proxies(self._answer, self._order)
+        fd = self._sock.fileno()
+        self.channel = Channel(fd, fd, self._on_message, self._ended)
+        self.info = self._load(ref, companion_path)
+
+    def _load(self, ref: ModuleRef, companion_path: str | None) -> dict[str, Any]:
+        """Hello, then Load: what the module declares (its type name and its companion)."""
         try:
-            ready = self._ready.get(timeout=READY_TIMEOUT_S)
+            hello = self._hello.get(timeout=READY_TIMEOUT_S)
         except queue.Empty:
+            hello = None
+        if hello is not None and hello.protocol != PROTOCOL_VERSION:
             self.close()
             raise TargetLoadError(
-                f"{ref.given}: loading the module in the host process took over "
-                f"{READY_TIMEOUT_S:.0f} s"
-            ) from None
-        if "error" in ready:
+                f"{ref.given}: the host speaks protocol version {hello.protocol}, rescheck "
+                f"{PROTOCOL_VERSION}; use the host that came with this rescheck"
+            )
+        if hello is not None:
+            self.process.pid = hello.pid
+        target = {
+            "given": ref.given,
+            "name": ref.name,
+            "path": str(ref.path) if ref.path else None,
+            "sys_path_entry": ref.sys_path_entry,
+            "companion": companion_path,
+        }
+        answer = self._request(
+            READY_TIMEOUT_S,
+            lambda rid: messages.Load(id=rid, target=target, stacks_file=str(self._stacks_file)),
+        )
+        if not isinstance(answer, messages.Loaded) or answer.error is not None:
             self.close()
-            message = ready["error"]
-            if ready.get("ended"):  # the host died: its last words say why
-                self._stderr.thread.join(timeout=1)
-                said = [line for line in self._stderr.text().splitlines() if line.strip()]
-                message = f"{ref.given}: {message}" + (f": {said[-1].strip()}" if said else "")
-            raise TargetLoadError(message)
-        self.loaded = ready["loaded"]
-        self.info = ready  # what the module declares: its type name and its companion
+            if isinstance(answer, messages.Loaded):
+                raise TargetLoadError(answer.error or "")
+            if self._exit is None and self._refused is None:
+                raise TargetLoadError(
+                    f"{ref.given}: loading the module in the host process took over "
+                    f"{READY_TIMEOUT_S:.0f} s"
+                )
+            said = self.process.last_words()
+            raise TargetLoadError(
+                f"{ref.given}: the host process ended while loading ({self._end_reason()})"
+                + (f": {said}" if said else "")
+            )
+        self.loaded = answer.loaded
+        return {
+            "loaded": answer.loaded,
+            "declared_type": answer.declared_type,
+            "companion": answer.companion,
+        }
 
-    # --- the socket ------------------------------------------------------------------------
-    def _send(self, *message: Any) -> None:
-        with self._send_lock:
-            self._conn.send(message)
+    # --- the channel -----------------------------------------------------------------------
+    def _request(self, timeout: float, make: Any) -> messages.Message | bool | None:
+        """Send a request and wait for its answer: the answer, None when the host ended
+        first, False when it did not come in time."""
+        rid, pending = self.channel.request(make)
+        if not pending.wait(timeout):
+            self.channel.forget(rid)
+            return False
+        return pending.answer
 
-    def _wait_exit(self) -> None:
-        """When the child exits, end the reader's wait even if a fork holds the socket."""
-        self.process.wait()
+    def _on_message(self, message: messages.Message, size: int) -> None:
+        """On the channel's reader thread: every message the host sends, checked."""
+        if isinstance(message, messages.Hello):
+            self._hello.put(message)
+        elif isinstance(message, messages.Callback):
+            if message.name.startswith("ClusterDatabase") and message.args["key"] not in self._keys:
+                raise ProtocolError(f"a {message.name} callback on a key never handed out")
+            self._proxies.dispatch(message, *message.thread, size)
+        elif isinstance(message, messages.Event):
+            event = self._events.get(message.event)
+            if event is not None:
+                event.signal()
+        else:
+            self._order.answer(message)
+
+    def _deliver(self, message: messages.Message) -> None:
+        self.channel.resolve(message.id, message)  # type: ignore[attr-defined]
+
+    def _process_exited(self) -> None:
+        """End the reader's wait even if a fork still holds the host's end of the socket."""
         with contextlib.suppress(OSError):
             self._sock.shutdown(socket.SHUT_RDWR)
 
-    def _read(self) -> None:
-        try:
-            while True:
-                message = loads(self._conn.recv_bytes())
-                kind = message[0]
-                if kind == "done":
-                    self._done(message)
-                elif kind in ("cb", "note"):
-                    self._dispatch(message)
-                elif kind == "event":
-                    event = self._events.get(message[1])
-                    if event is not None:
-                        event.signal()
-                elif kind == "ready":
-                    self._ready.put(message[1])
-        except (EOFError, OSError):
-            pass
-        except Exception as exc:  # a message the harness refuses to read: end this host
-            self._refused = f"{type(exc).__name__}: {exc}"
+    def _ended(self, violation: ProtocolError | None) -> None:
+        """The channel is done: the host ended, or broke the protocol and is stopped."""
+        if violation is not None:
+            self._refused = violation.describe()
+            self.process.signal(9)
             with contextlib.suppress(OSError):
-                self.process.kill()
-        self._ended()
-
-    def _done(self, message: tuple[Any, ...]) -> None:
-        """A call's answer is delivered once every callback the host sent before it (from any
-        of its threads) has been answered: a LogEvent made before Close came back is seen
-        while the instance is still open, as in-process."""
-        with self._order:
-            seq = next(self._seqs)
-            if self._unanswered and self._unanswered[0] < seq:
-                self._held.append((seq, message))
-                return
-        self._complete(message)
-
-    def _answered(self, seq: int) -> None:
-        """A callback was answered: deliver the answers that were waiting for it."""
-        with self._order:
-            self._gone.add(seq)
-            while self._unanswered and self._unanswered[0] in self._gone:
-                self._gone.discard(heapq.heappop(self._unanswered))
-            oldest = self._unanswered[0] if self._unanswered else None
-            ready = [m for s, m in self._held if oldest is None or s < oldest]
-            self._held = [(s, m) for s, m in self._held if not (oldest is None or s < oldest)]
-        for message in ready:
-            self._complete(message)
-
-    def _complete(self, message: tuple[Any, ...]) -> None:
-        slot = self._pending.pop(message[1], None)
-        if slot is not None:
-            slot[1:] = message[2:4]
-            slot[0].set()
-
-    def _ended(self) -> None:
-        """The child is gone: fail what waits, and tell the monitor if nobody asked for it."""
-        try:
-            code = self.process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            code = None
-        self._exit = _describe_exit(code)
-        if self._refused is not None:
-            self._exit = f"stopped by rescheck: it sent what the harness refuses ({self._refused})"
-        self._ready.put(
-            {"error": f"the host process ended while loading ({self._exit})", "ended": True}
-        )
-        waiting = list(self._pending.values())
-        for slot in waiting:
-            slot[0].set()  # each call in flight reports the end itself
-        if waiting or self._closing or self._dumping or self._callbacks is None:
+                os.killpg(self.process.process.pid, 9)
+        self._hello.put(None)
+        with contextlib.suppress(Exception):
+            self.process.process.wait(timeout=5)
+        self._exit = self._end_reason()
+        if self._closing or self._dumping or self._callbacks is None:
             return  # (a death while its stacks are dumped belongs to the hung call)
+        if self.channel.had_pending:
+            return  # each call in flight reports the end itself
         self._callbacks.host_exited(self._exit, self.output())
 
-    def output(self) -> str:
-        out, err = self._stdout.text(), self._stderr.text()
-        return "".join(
-            f"{name}:\n{text}\n" for name, text in (("stdout", out), ("stderr", err)) if text
-        )
+    def _end_reason(self) -> str:
+        if self._refused is not None:
+            return f"stopped by rescheck: it broke the host protocol: {self._refused}"
+        return self.process.exit_status()
 
-    def _request(self, timeout: float, *message: Any) -> list[Any] | None:
-        """Send a request and wait for its answer; None when it did not come in time."""
-        rid = next(self._ids)
-        slot: list[Any] = [threading.Event(), None, None]
-        self._pending[rid] = slot
-        if self._exit is not None:
-            slot[0].set()  # the child is gone: the answer is that it ended
-        else:
-            with contextlib.suppress(OSError):
-                self._send(message[0], rid, *message[1:])
-        if not slot[0].wait(timeout):
-            self._pending.pop(rid, None)
-            return None
-        return slot
+    def output(self) -> str:
+        return self.process.output()
 
     # --- callbacks -------------------------------------------------------------------------
-    def _dispatch(self, message: tuple[Any, ...]) -> None:
-        ident, name = message[2], message[3]
-        with self._order:
-            seq = next(self._seqs)
-            heapq.heappush(self._unanswered, seq)
-        with self._proxy_lock:
-            proxy = self._proxies.get(ident)
-            if proxy is None:
-                proxy = self._proxies[ident] = _Proxy(self, ident, name)
-            proxy.inbox.put((seq, message))
-
-    def _retire(self, ident: int, proxy: _Proxy) -> bool:
-        with self._proxy_lock:
-            if not proxy.inbox.empty():
-                return False
-            if self._proxies.get(ident) is proxy:
-                del self._proxies[ident]
-            return True
-
-    def _answer(self, item: tuple[int, tuple[Any, ...]]) -> None:
-        seq, message = item
+    def _answer(self, message: messages.Callback) -> None:
+        threading.current_thread().name = message.thread[1]  # idents are reused; names change
+        host_module._context.value = message.context  # the entry point its thread is in
+        resapi._last_error.value = message.last_error
+        made_at.value = message.at  # the trace records when the target made the callback
         try:
-            self._answer_one(message)
-        finally:
-            self._answered(seq)
-
-    def _answer_one(self, message: tuple[Any, ...]) -> None:
-        kind, cid, _ident, thread_name, context, last_error, name, payload, at = message
-        threading.current_thread().name = thread_name  # idents are reused; names change
-        host_module._context.value = context  # the entry point the target's thread is in
-        resapi._last_error.value = last_error
-        made_at.value = at  # the trace records when the target made the callback
-        try:
-            answer = self._callback(name, payload)
+            answer = self._callback(message.name, message.args)
         except Exception as exc:  # the monitor's own failure must not hang the target
             answer = None
-            self._note_failure(name, exc)
+            print(
+                f"rescheck: answering {message.name} from the host failed: {exc!r}", file=sys.stderr
+            )
         finally:
             host_module._context.value = None
             made_at.value = None
-        if kind == "cb":
-            with contextlib.suppress(OSError):
-                self._send("reply", cid, answer)
+        if message.id is not None:
+            self.channel.send(messages.Reply(id=message.id, value=answer))
 
-    def _callback(self, name: str, payload: Any) -> Any:
+    def _callback(self, name: str, args: dict[str, Any]) -> Any:
         callbacks = self._callbacks
         if name == "SetLastError":
-            resapi.SetLastError(payload)
-        elif name == "resutils":
-            resutils.report_call(*payload)
-        elif name == "script":
-            report_script(*payload)
-        elif name == "observe":
-            key, op, path, value_name, write = payload
-            observer = self._keys[key].observer
+            resapi.SetLastError(args["code"])
+        elif name == "ResUtil":
+            resutils.report_call(args["function"], args["result"], args["why"])
+        elif name == "Script":
+            report_script(args["resource"], args["what"], args["data"])
+        elif name == "ClusterDatabaseAccess":
+            observer = self._keys[args["key"]].observer
             if observer is not None:
-                observer(op, path, value_name, write)
-        elif name == "db":
-            key, method, args = payload
-            try:
-                return getattr(self._keys[key].db, method)(*args)
-            except DatabaseClosed:
-                return DB_CLOSED
+                observer(args["op"], args["path"], args["name"], args["write"])
+        elif name == "ClusterDatabase":
+            return _database(self._keys[args["key"]], args)
         elif callbacks is None:
             return None
         elif name == "SetResourceStatus":
-            handle, fields = payload
-            # the report as it arrived: any field may be missing or odd, the checks judge
-            return callbacks.SetResourceStatus(handle, SimpleNamespace(**fields))
+            # the report as it arrived: any field may be odd, the checks judge
+            return callbacks.SetResourceStatus(args["handle"], SimpleNamespace(**args["status"]))
         elif name == "LogEvent":
-            handle, level, format_string, args = payload
-            callbacks.LogEvent(handle, level, format_string, *args)
-        elif name == "thread-exception":
-            callbacks.thread_raised(threading.current_thread().name, *payload)
+            callbacks.log_event(
+                args["handle"], args["level"], args["format"], args["message"], args["length"]
+            )
+        elif name == "ThreadException":
+            callbacks.thread_raised(
+                threading.current_thread().name, args["error"], args["traceback"]
+            )
         elif name == "LostQuorumResource":
-            callbacks.LostQuorumResource(payload)
+            callbacks.LostQuorumResource(args["handle"])
         return None
-
-    @staticmethod
-    def _note_failure(name: str, exc: Exception) -> None:
-        print(f"rescheck: answering {name} from the host failed: {exc!r}", file=sys.stderr)
 
     # --- the Host interface ----------------------------------------------------------------
     def startup(
@@ -400,17 +271,19 @@ class IsolatedHost:
     ) -> CallOutcome:
         self._callbacks = callbacks
         root = callbacks.cluster_root
-        slot = self._request(
+        answer = self._request(
             timeout,
-            "startup",
-            ResourceType,
-            MinVersionSupported,
-            MaxVersionSupported,
-            None if root is None else self._encode(root),
+            lambda rid: messages.Startup(
+                id=rid,
+                ResourceType=ResourceType,
+                MinVersionSupported=MinVersionSupported,
+                MaxVersionSupported=MaxVersionSupported,
+                cluster=None if root is None else self._encode(root),
+            ),
         )
-        outcome = self._outcome(slot, timeout)
-        if slot is not None and slot[2] is not None:
-            self._shape, self._version = slot[2]
+        outcome = self._outcome(answer, timeout)
+        if isinstance(answer, messages.Answer) and answer.table is not None:
+            self._shape, self._version = answer.table["shape"], answer.table["version"]
         return outcome
 
     def table_version(self) -> Any:
@@ -426,108 +299,126 @@ class IsolatedHost:
         self, entry: str, args: tuple[Any, ...], timeout: float, resource: str | None
     ) -> CallOutcome:
         sent = tuple(self._encode(a) for a in args)
-        slot = self._request(timeout, "call", entry, sent, resource)
-        outcome = self._outcome(slot, timeout)
-        if slot is not None and slot[2]:
-            handles, buffers = slot[2]
-            for index, (number, text) in handles.items():
-                event = self._events[number] = RemoteEvent(number, text)
-                args[index].value = event
-            for index, content in buffers.items():
-                args[index][:] = content  # the OutBuffer as the DLL left it
+        answer = self._request(
+            timeout, lambda rid: messages.Call(id=rid, entry=entry, args=sent, resource=resource)
+        )
+        outcome = self._outcome(answer, timeout)
+        if isinstance(answer, messages.Answer):
+            for index, number, text in answer.events:
+                if 0 <= index < len(args) and isinstance(args[index], HANDLE):
+                    event = self._events[number] = RemoteEvent(number, str(text))
+                    args[index].value = event
+            for index, content in answer.buffers:
+                if 0 <= index < len(args) and isinstance(args[index], bytearray):
+                    args[index][:] = content  # the OutBuffer as the DLL left it
         return outcome
 
     def _encode(self, value: Any) -> Any:
         if isinstance(value, HKEY):
-            key = next(self._ids)
+            key = len(self._keys) + 1
             self._keys[key] = value
-            return ("hkey", key, value.path)
+            return HkeyRef(key, value.path)
         if isinstance(value, HANDLE):
-            return ("handle",)
+            return OutHandle()
         if isinstance(value, QuorumLost):
-            return ("lost-quorum",)
+            return QuorumRoutine()
         return value
 
-    def _outcome(self, slot: list[Any] | None, timeout: float) -> CallOutcome:
-        if slot is None:  # the deadline passed: the call is still running in the child
+    def _outcome(self, answer: Any, timeout: float) -> CallOutcome:
+        if answer is False:  # the deadline passed: the call is still running in the host
             return CallOutcome(start=time.perf_counter() - timeout, stacks=self._dump_stacks())
-        if slot[1] is None:  # the child ended before answering
+        if not isinstance(answer, messages.Answer):  # the host ended before answering
             return CallOutcome(
                 start=time.perf_counter(),
                 end=time.perf_counter(),
-                error=f"the host process ended during the call ({self._exit})",
+                error=f"the host process ended during the call ({self._end_reason()})",
                 error_traceback=self.output(),
-                crashed=self._exit or "ended",
+                crashed=self._end_reason(),
             )
-        return CallOutcome(**slot[1])
+        found = answer.outcome
+        return CallOutcome(
+            value=found["value"],
+            error=found["error"],
+            error_traceback=found["traceback"],
+            start=found["start"],
+            end=found["end"],
+            thread=found["thread"],
+        )
 
     def _dump_stacks(self) -> str:
-        """The child's threads, written by faulthandler on SIGUSR1."""
+        """The host's threads: asked first (a host whose Python still runs answers, and a
+        target that took SIGUSR1 over is not killed by it), then written by faulthandler."""
         self._dumping += 1
         try:
-            return self._read_stacks()
+            return read_stacks(self._ask_stacks, self.process.signal, self._stacks_file)
         finally:
             self._dumping -= 1
 
-    def _read_stacks(self) -> str:
-        # asked first: a host whose Python still runs answers, and a target that took SIGUSR1
-        # over is not killed by it; a host stuck with the GIL held only answers faulthandler
-        slot = self._request(STACKS_ASK_S, "audit", "stacks", None)
-        if slot is not None and slot[1]:
-            return str(slot[1])
-        with contextlib.suppress(OSError):
-            self._stacks_file.write_bytes(b"")
-            os.kill(self.process.pid, signal.SIGUSR1)
-        deadline = time.perf_counter() + STACKS_WAIT_S
-        size = -1
-        while time.perf_counter() < deadline:
-            time.sleep(0.05)
-            now = self._stacks_file.stat().st_size if self._stacks_file.exists() else 0
-            if now and now == size:
-                break  # written and no longer growing
-            size = now
-        with contextlib.suppress(OSError):
-            text = self._stacks_file.read_text("utf-8", "replace")
-            if text:
-                return text
-        return "(the host process gave no stacks: it did not answer, and wrote none on SIGUSR1)"
+    def _ask_stacks(self, timeout: float) -> str | None:
+        found = self._result(timeout, "stacks", None, None)
+        return found if isinstance(found, str) and found else None
 
     # --- audits and the companion ----------------------------------------------------------
+    def _result(self, timeout: float, what: str, baseline: Any, level: Any) -> Any:
+        answer = self._request(
+            timeout,
+            lambda rid: messages.Audit(id=rid, what=what, baseline=baseline, level=level),
+        )
+        if isinstance(answer, messages.Result) and answer.status == "ok":
+            return answer.value
+        return None
+
     def thread_baseline(self) -> Any:
-        slot = self._request(READY_TIMEOUT_S, "audit", "baseline", None)
-        return slot[1] if slot is not None and slot[1] is not None else []
+        found = self._result(READY_TIMEOUT_S, "baseline", None, None)
+        return (
+            _checked(
+                found, messages.array(messages.pair(messages.integer, messages.integer), 1 << 16)
+            )
+            or ()
+        )
 
     def lingering(self, baseline: Any) -> list[str]:
-        slot = self._request(READY_TIMEOUT_S, "audit", "lingering", (baseline, None))
-        return slot[1] if slot is not None and slot[1] is not None else []
+        found = self._result(READY_TIMEOUT_S, "lingering", baseline, None)
+        return list(_checked(found, messages.array(messages.TEXT, 200)) or ())
 
     def usage(self, baseline: Any, level: Usage | None) -> Usage:
-        slot = self._request(READY_TIMEOUT_S, "audit", "usage", (baseline, level))
-        if slot is None or slot[1] is None:
-            return Usage(0, 0, 0)
-        return slot[1]
+        found = self._result(
+            READY_TIMEOUT_S, "usage", baseline, level.to_json() if level is not None else None
+        )
+        counts = _checked(
+            found,
+            messages.record(
+                threads=messages.integer, fds=messages.integer, children=messages.integer
+            ),
+        )
+        return Usage(**counts) if counts else Usage(0, 0, 0)
 
     def properties_for(self, resource_name: str) -> dict[str, Any]:
-        slot = self._request(READY_TIMEOUT_S, "properties", resource_name)
-        return self._companion_answer(slot, "properties")
+        return self._companion(
+            "properties", resource_name, None, messages.string_map(messages.value, 1 << 12)
+        )
 
     def companion(self, kind: str, context: ProbeContext) -> Any:
-        slot = self._request(
-            READY_TIMEOUT_S, "companion", kind, context.resource_name, context.properties
-        )
-        return self._companion_answer(slot, kind)
+        return self._companion(kind, context.resource_name, context.properties, messages.boolean)
 
-    @staticmethod
-    def _companion_answer(slot: list[Any] | None, kind: str) -> Any:
-        if slot is None or slot[1] is None:
+    def _companion(self, kind: str, resource: str, properties: Any, check: Any) -> Any:
+        answer = self._request(
+            READY_TIMEOUT_S,
+            lambda rid: messages.Companion(
+                id=rid, what=kind, resource=resource, properties=properties
+            ),
+        )
+        if not isinstance(answer, messages.Result):
             raise CompanionFailed(f"the companion's {kind} did not answer in the host process")
-        status, answer = slot[1]
-        if status != "ok":
-            raise CompanionFailed(answer)
-        return answer
+        if answer.status != "ok":
+            raise CompanionFailed(str(answer.value)[:4000])
+        found = _checked(answer.value, check)
+        if found is None:
+            raise CompanionFailed(f"the companion's {kind} answered {answer.value!r:.200}")
+        return found
 
     def close(self) -> None:
-        """End the child and everything in its process group. Idempotent, and safe from two
+        """End the host and everything in its process group. Idempotent, and safe from two
         threads at once (an abandoned run's timer and the shutdown both close): the second
         caller waits for the first."""
         with self._close_lock:
@@ -537,40 +428,52 @@ class IsolatedHost:
 
     def _close(self) -> None:
         self._closing = True
-        with contextlib.suppress(OSError):
-            self._send("close")
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.process.wait(timeout=1.0)
-        with contextlib.suppress(OSError):
-            os.killpg(self.process.pid, signal.SIGKILL)
-        with contextlib.suppress(OSError):
-            self.process.kill()  # in case it left its process group
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.process.wait(timeout=5)
-        if self._reader is not threading.current_thread():
-            self._reader.join(timeout=2)  # it ends at the socket's EOF
-        self._conn.close()
+        self.channel.send(messages.Shutdown())
+        self.process.kill(grace=1.0)
+        self._process_exited()
+        if self.channel.reader is not threading.current_thread():
+            self.channel.reader.join(timeout=2)  # it ends at the socket's EOF
         self._sock.close()
-        for tail in (self._stdout, self._stderr):
-            tail.thread.join(timeout=1)  # at EOF; a process that escaped may still hold it
-            if not tail.thread.is_alive():
-                with contextlib.suppress(OSError):
-                    tail.close()
+        self._proxies.close()
         self._stacks_file.unlink(missing_ok=True)
 
 
-def _describe_exit(code: int | None) -> str:
-    if code is None:
-        return "still running"
-    if code < 0:
-        with contextlib.suppress(ValueError):
-            return f"killed by {signal.Signals(-code).name}"
-        return f"killed by signal {-code}"
-    return f"exit code {code}"
+def _checked(found: Any, check: Any) -> Any:
+    try:
+        return None if found is None else check(found)
+    except ProtocolError:
+        return None
+
+
+def _database(key: HKEY, args: dict[str, Any]) -> Any:
+    """One operation of the closed list on the run's cluster database."""
+    db, op, path = key.db, args["op"], args["path"]
+    try:
+        if op == "create_key":
+            return db.create_key(path)
+        if op == "key_exists":
+            return db.key_exists(path)
+        if op == "subkeys":
+            return tuple(db.subkeys(path))
+        if op == "values":
+            return tuple((name, kind, _wire(v)) for name, (kind, v) in db.values(path).items())
+        name = args["name"] or ""
+        if op == "get_value":
+            found = db.get_value(path, name)
+            return None if found is None else (found[0], _wire(found[1]))
+        if op == "set_value":
+            return db.set_value(path, name, args["value_type"] or 0, args["value"])
+        return db.delete_value(path, name)
+    except DatabaseClosed:
+        return DB_CLOSED
+
+
+def _wire(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
 
 
 def _pythonpath(ref: ModuleRef) -> str:
-    """The child imports what this process imports: the target's folder and the cwd first."""
+    """The host imports what this process imports: the target's folder and the cwd first."""
     entries = [e for e in (ref.sys_path_entry, os.getcwd()) if e]
     entries += [p for p in sys.path if p]
     return os.pathsep.join(dict.fromkeys(entries))

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import re
 import threading
 import time
 from collections import deque
@@ -45,11 +44,12 @@ from typing import Any
 from conformance import resutils
 from conformance.clusapi import HKEY, ClusterDatabase, InMemoryClusterDatabase
 from conformance.genscript.events import observe_script
+from conformance.logformat import format_message
 from conformance.monitor.host import CallOutcome, Host, QuorumLost, current_entry
 from conformance.monitor.policy import Policy
-from conformance.monitor.remote import plain
 from conformance.monitor.threads import all_stacks, spawn
 from conformance.monitor.trace import CALL, CALLBACK, Trace, TraceEvent
+from conformance.protocol.values import plain
 from conformance.resapi import (
     CLRES_VERSION_V1_00,
     DWORD_MAX,
@@ -61,6 +61,7 @@ from conformance.resapi import (
     REG_MULTI_SZ,
     REG_QWORD,
     REG_SZ,
+    RESOURCE_HANDLE,
     V1_ENTRY_POINTS,
     BOOL_is_TRUE,
     ClusterResourceDontRestart,
@@ -136,24 +137,6 @@ class StartupFailed(MonitorError):
     def __init__(self, message: str, event: TraceEvent | None = None, cause: str = "status"):
         super().__init__(message, event)
         self.cause = cause
-
-
-class RESOURCE_HANDLE:
-    """The handle the monitor gives Open; the DLL passes it back in callbacks (OP-3)."""
-
-    __slots__ = ("value",)
-
-    def __init__(self, value: int) -> None:
-        self.value = value
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, RESOURCE_HANDLE) and other.value == self.value
-
-    def __hash__(self) -> int:
-        return hash(("RESOURCE_HANDLE", self.value))
-
-    def __repr__(self) -> str:
-        return f"RESOURCE_HANDLE(0x{self.value:x})"
 
 
 @dataclass
@@ -467,10 +450,17 @@ class ResourceMonitor:
         return exit_state
 
     def LogEvent(self, ResourceHandle: Any, LogLevel: Any, FormatString: Any, *args: Any) -> None:
+        message, length = format_message(FormatString, args)
+        self.log_event(ResourceHandle, LogLevel, FormatString, message, length)
+
+    def log_event(
+        self, ResourceHandle: Any, LogLevel: Any, FormatString: Any, message: str, length: int
+    ) -> None:
+        """A LogEvent whose message was formatted where the target runs (`logformat`)."""
         context = current_entry()
         resource = self._by_handle(ResourceHandle)
-        message = _format_message(FormatString, args)
-        entry = f"{self.resource_type}\\n{resource.name if resource else '?'}: {message}"
+        prefix = f"{self.resource_type}\\n{resource.name if resource else '?'}: "
+        entry = prefix + message
         self.cluster_log.append(entry[:LOG_ENTRY_LIMIT])  # LG-3
         self.trace.instant(
             CALLBACK,
@@ -485,7 +475,7 @@ class ResourceMonitor:
             data={
                 "known_handle": resource is not None,
                 "message": message[:LOG_ENTRY_LIMIT],
-                "entry_length": len(entry),
+                "entry_length": len(prefix) + length,
             },
         )
 
@@ -1330,47 +1320,3 @@ def _reg_type(value: Any) -> int:
     if isinstance(value, (list, tuple)):
         return REG_MULTI_SZ
     return REG_SZ
-
-
-_TOKEN = re.compile(r"%(?:(\d{1,2})(?:!([^!]*)!)?|(.))", re.DOTALL)
-_PRINTF = re.compile(r"([-+ #0]*)(\d*)(?:\.(\d+))?(?:hh|h|ll|l|I64|I32|I|w|L)?([diouxXcsSp])")
-#: FormatMessage escapes: %% %n (line break) %r %t %b (space) %. %! and "% ".
-_ESCAPES = {"%": "%", "n": "\n", "r": "\r", "t": "\t", "b": " ", ".": ".", "!": "!", " ": " "}
-
-
-def _format_message(format_string: Any, args: tuple[Any, ...]) -> str:
-    """FormatMessage syntax, as LogEvent documents (LG-1): inserts ``%1`` with an optional
-    printf spec ``%1!08x!``, the escapes, and ``%0`` ending the message."""
-    text = str(format_string)
-    out: list[str] = []
-    position = 0
-    for match in _TOKEN.finditer(text):
-        out.append(text[position : match.start()])
-        position = match.end()
-        number, spec, escape = match.groups()
-        if escape is not None:
-            out.append(_ESCAPES.get(escape, match.group(0)))
-        elif number == "0":
-            return "".join(out)
-        elif 1 <= int(number) <= len(args):
-            out.append(_insert(args[int(number) - 1], spec))
-        else:
-            out.append(match.group(0))
-    out.append(text[position:])
-    message = "".join(out)
-    if "%" not in text and args:
-        message += " " + " ".join(str(a) for a in args)
-    return message
-
-
-def _insert(value: Any, spec: str | None) -> str:
-    parsed = _PRINTF.fullmatch(spec) if spec else None
-    if parsed is None:
-        return str(value)
-    flags, width, precision, conversion = parsed.groups()
-    conversion = {"i": "d", "u": "d", "S": "s", "p": "X"}.get(conversion, conversion)
-    python_spec = f"%{flags}{width}{'.' + precision if precision else ''}{conversion}"
-    try:
-        return python_spec % value
-    except (TypeError, ValueError, OverflowError):
-        return str(value)

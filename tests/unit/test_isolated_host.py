@@ -35,8 +35,10 @@ class Callbacks:
     def SetResourceStatus(self, ResourceHandle: Any, ResourceStatus: Any) -> int:
         return 0
 
-    def LogEvent(self, ResourceHandle: Any, LogLevel: Any, FormatString: Any, *args: Any) -> None:
-        self.logs.append((LogLevel, FormatString, args, threading.current_thread().name))
+    def log_event(
+        self, ResourceHandle: Any, LogLevel: Any, FormatString: Any, message: str, length: int
+    ) -> None:
+        self.logs.append((LogLevel, FormatString, message, threading.current_thread().name))
 
     def host_exited(self, how: str, output: str) -> None:
         self.exits.append(how)
@@ -151,7 +153,7 @@ def Startup(ResourceType, Min, Max, SetResourceStatus, LogEvent):
 """,
     )
     callbacks = started(host)
-    seen = sorted((args[0], thread) for _, _, args, thread in callbacks.logs)
+    seen = sorted((message.removeprefix("from "), thread) for _, _, message, thread in callbacks.logs)
     # the order callbacks of different threads arrive in is not the point (nor guaranteed)
     assert seen == sorted((name, name) for name in names), (
         f"expected each thread's own name: {seen}"
