@@ -25,7 +25,6 @@ from typing import Any
 
 from conformance import clusapi, resutils
 from conformance.clusapi import HKEY
-from conformance.clusapi.database import DatabaseClosed
 from conformance.companion import ProbeContext
 from conformance.genscript.events import observe_script
 from conformance.logformat import format_message
@@ -39,6 +38,7 @@ from conformance.monitor.host import (
     startup_table,
     table_shape,
 )
+from conformance.monitor.remote_db import RemoteDatabase
 from conformance.monitor.threads import (
     all_stacks,
     harness_thread,
@@ -60,56 +60,6 @@ EVENT_POLL_S = 0.005
 OVERRUN_KEPT = 4096
 #: The longest FormatString sent (the message itself is bounded by `logformat`).
 FORMAT_KEPT = 4096
-#: The answer to a cluster-database callback once the run's database is closed.
-DB_CLOSED = "db-closed"
-
-
-class _RemoteDatabase:
-    """The run's cluster database, asked through ClusterDatabase callbacks."""
-
-    def __init__(self, server: HostServer, key: int) -> None:
-        self._server, self._key = server, key
-
-    def _ask(self, op: str, path: str, name: Any = None, kind: Any = None, value: Any = None):
-        answer = self._server.callback(
-            "ClusterDatabase",
-            {"key": self._key, "op": op, "path": path, "name": name, "value_type": kind,
-             "value": _stored(value)},
-        )  # fmt: skip
-        if answer == DB_CLOSED:
-            raise DatabaseClosed("the run's cluster database is closed")
-        return answer
-
-    def create_key(self, path: str) -> None:
-        self._ask("create_key", path)
-
-    def key_exists(self, path: str) -> bool:
-        return bool(self._ask("key_exists", path))
-
-    def subkeys(self, path: str) -> list[str]:
-        return list(self._ask("subkeys", path))
-
-    def get_value(self, path: str, name: str) -> tuple[int, Any] | None:
-        found = self._ask("get_value", path, name)
-        return None if found is None else (found[0], _loaded(found[1]))
-
-    def set_value(self, path: str, name: str, value_type: int, value: Any) -> None:
-        self._ask("set_value", path, name, value_type, value)
-
-    def delete_value(self, path: str, name: str) -> bool:
-        return bool(self._ask("delete_value", path, name))
-
-    def values(self, path: str) -> dict[str, tuple[int, Any]]:
-        return {name: (kind, _loaded(value)) for name, kind, value in self._ask("values", path)}
-
-
-def _stored(value: Any) -> Any:
-    """A value as clusapi stores it: a MULTI_SZ's list crosses as an array."""
-    return tuple(value) if isinstance(value, list) else value
-
-
-def _loaded(value: Any) -> Any:
-    return list(value) if isinstance(value, tuple) else value
 
 
 class HostServer:
@@ -281,7 +231,7 @@ class HostServer:
                     {"key": key, "op": op, "path": key_path, "name": name, "write": write},
                 )
 
-            return HKEY(_RemoteDatabase(self, key), value.path, observe)  # type: ignore[arg-type]
+            return HKEY(RemoteDatabase(self, key), value.path, observe)  # type: ignore[arg-type]
         if isinstance(value, values.OutHandle):
             return HANDLE()
         if isinstance(value, values.QuorumRoutine):

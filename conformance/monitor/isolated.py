@@ -25,16 +25,16 @@ from typing import TYPE_CHECKING, Any
 
 from conformance import resapi, resutils
 from conformance.clusapi import HKEY
-from conformance.clusapi.database import DatabaseClosed
 from conformance.companion import ProbeContext
 from conformance.errors import TargetLoadError
 from conformance.genscript.events import report_script
 from conformance.monitor import host as host_module
+from conformance.monitor import remote_db
 from conformance.monitor.callbacks import CallbackOrder, Proxies
 from conformance.monitor.channel import Channel
 from conformance.monitor.host import CallOutcome, MonitorCallbacks, QuorumLost
-from conformance.monitor.hostproc import DB_CLOSED
 from conformance.monitor.hostprocess import HostProcess
+from conformance.monitor.launch import Launch, python_launch
 from conformance.monitor.stacks import read_stacks
 from conformance.monitor.trace import made_at
 from conformance.monitor.usage import Usage
@@ -73,7 +73,18 @@ class RemoteEvent:
 class IsolatedHost:
     """A `Host` whose target runs in a host process."""
 
-    def __init__(self, ref: ModuleRef, companion_path: str | None = None) -> None:
+    def __init__(
+        self,
+        ref: ModuleRef | None = None,
+        companion_path: str | None = None,
+        *,
+        launch: Launch | None = None,
+        ready_timeout: float = READY_TIMEOUT_S,
+    ) -> None:
+        if launch is None:
+            assert ref is not None, "a host needs a module or a launch"
+            launch = python_launch(ref, companion_path)
+        self.launch = launch
         self.loaded = (0.0, 0.0)
         self._callbacks: MonitorCallbacks | None = None
         self._shape: dict[str, str] = {}
@@ -93,10 +104,9 @@ class IsolatedHost:
         self._sock, theirs = socket.socketpair()
         child_fd = theirs.detach()
         self.process = HostProcess(
-            # the target in the command line says, in ps, whose host this is
-            [sys.executable, "-m", "conformance.monitor.hostproc", str(child_fd), ref.given],
+            launch.argv(child_fd),
             pass_fds=(child_fd,),
-            env={**os.environ, "PYTHONPATH": _pythonpath(ref)},
+            env=launch.env,
             on_exit=self._process_exited,
         )
         os.close(child_fd)
@@ -104,32 +114,28 @@ class IsolatedHost:
         self._proxies = Proxies(self._answer, self._order)
         fd = self._sock.fileno()
         self.channel = Channel(fd, fd, self._on_message, self._ended)
-        self.info = self._load(ref, companion_path)
+        self.info = self._load(ready_timeout)
 
-    def _load(self, ref: ModuleRef, companion_path: str | None) -> dict[str, Any]:
+    def _load(self, timeout: float) -> dict[str, Any]:
         """Hello, then Load: what the module declares (its type name and its companion)."""
+        name = self.launch.name
+        deadline = time.perf_counter() + timeout
         try:
-            hello = self._hello.get(timeout=READY_TIMEOUT_S)
+            hello = self._hello.get(timeout=timeout)
         except queue.Empty:
             hello = None
         if hello is not None and hello.protocol != PROTOCOL_VERSION:
             self.close()
             raise TargetLoadError(
-                f"{ref.given}: the host speaks protocol version {hello.protocol}, rescheck "
+                f"{name}: the host speaks protocol version {hello.protocol}, rescheck "
                 f"{PROTOCOL_VERSION}; use the host that came with this rescheck"
             )
         if hello is not None:
             self.process.pid = hello.pid
-        target = {
-            "given": ref.given,
-            "name": ref.name,
-            "path": str(ref.path) if ref.path else None,
-            "sys_path_entry": ref.sys_path_entry,
-            "companion": companion_path,
-        }
+        target, stacks = self.launch.target, str(self._stacks_file)
         answer = self._request(
-            READY_TIMEOUT_S,
-            lambda rid: messages.Load(id=rid, target=target, stacks_file=str(self._stacks_file)),
+            deadline - time.perf_counter(),
+            lambda rid: messages.Load(id=rid, target=target, stacks_file=stacks),
         )
         if not isinstance(answer, messages.Loaded) or answer.error is not None:
             self.close()
@@ -137,12 +143,11 @@ class IsolatedHost:
                 raise TargetLoadError(answer.error or "")
             if self._exit is None and self._refused is None:
                 raise TargetLoadError(
-                    f"{ref.given}: loading the module in the host process took over "
-                    f"{READY_TIMEOUT_S:.0f} s"
+                    f"{name}: loading it in the host process took over {timeout:.0f} s"
                 )
             said = self.process.last_words()
             raise TargetLoadError(
-                f"{ref.given}: the host process ended while loading ({self._end_reason()})"
+                f"{name}: the host process ended while loading ({self._end_reason()})"
                 + (f": {said}" if said else "")
             )
         self.loaded = answer.loaded
@@ -242,7 +247,7 @@ class IsolatedHost:
             if observer is not None:
                 observer(args["op"], args["path"], args["name"], args["write"])
         elif name == "ClusterDatabase":
-            return _database(self._keys[args["key"]], args)
+            return remote_db.serve(self._keys[args["key"]], args)
         elif callbacks is None:
             return None
         elif name == "SetResourceStatus":
@@ -443,37 +448,3 @@ def _checked(found: Any, check: Any) -> Any:
         return None if found is None else check(found)
     except ProtocolError:
         return None
-
-
-def _database(key: HKEY, args: dict[str, Any]) -> Any:
-    """One operation of the closed list on the run's cluster database."""
-    db, op, path = key.db, args["op"], args["path"]
-    try:
-        if op == "create_key":
-            return db.create_key(path)
-        if op == "key_exists":
-            return db.key_exists(path)
-        if op == "subkeys":
-            return tuple(db.subkeys(path))
-        if op == "values":
-            return tuple((name, kind, _wire(v)) for name, (kind, v) in db.values(path).items())
-        name = args["name"] or ""
-        if op == "get_value":
-            found = db.get_value(path, name)
-            return None if found is None else (found[0], _wire(found[1]))
-        if op == "set_value":
-            return db.set_value(path, name, args["value_type"] or 0, args["value"])
-        return db.delete_value(path, name)
-    except DatabaseClosed:
-        return DB_CLOSED
-
-
-def _wire(value: Any) -> Any:
-    return tuple(value) if isinstance(value, list) else value
-
-
-def _pythonpath(ref: ModuleRef) -> str:
-    """The host imports what this process imports: the target's folder and the cwd first."""
-    entries = [e for e in (ref.sys_path_entry, os.getcwd()) if e]
-    entries += [p for p in sys.path if p]
-    return os.pathsep.join(dict.fromkeys(entries))

@@ -75,6 +75,13 @@ def value(item: Any) -> Any:
     return item
 
 
+def stored(item: Any) -> Any:
+    """A cluster-database value: a plain value, or a MULTI_SZ's strings (up to 4096)."""
+    if type(item) is tuple and len(item) <= 4096 and all(type(s) is str for s in item):
+        return item
+    return value(item)
+
+
 def array(inner: Check, limit: int) -> Check:
     def check(items: Any) -> tuple[Any, ...]:
         if type(items) is not tuple or len(items) > limit:
@@ -320,7 +327,7 @@ CALLBACKS: dict[str, tuple[bool, Check]] = {
             path=NAME,
             name=optional(NAME),
             value_type=optional(integer),
-            value=value,
+            value=stored,
         ),
     ),
     "ClusterDatabaseAccess": (

@@ -1,0 +1,48 @@
+"""How a host process is started: the Python host for Python targets (the native host for
+compiled DLLs brings a launch of its own)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from conformance.targets.pydll import ModuleRef
+
+
+@dataclass(frozen=True)
+class Launch:
+    """How a host is started: its command line given the channel's descriptor in it, its
+    environment, and the ``target`` of its load message."""
+
+    name: str  # the target as the user gave it, for messages
+    argv: Callable[[int], list[str]]
+    env: dict[str, str]
+    target: dict[str, str | None]
+
+
+def python_launch(ref: ModuleRef, companion_path: str | None = None) -> Launch:
+    """The Python host, for a Python DLL module or a control script's Generic Script DLL."""
+    return Launch(
+        name=ref.given,
+        # the target in the command line says, in ps, whose host this is
+        argv=lambda fd: [sys.executable, "-m", "conformance.monitor.hostproc", str(fd), ref.given],
+        env={**os.environ, "PYTHONPATH": _pythonpath(ref)},
+        target={
+            "given": ref.given,
+            "name": ref.name,
+            "path": str(ref.path) if ref.path else None,
+            "sys_path_entry": ref.sys_path_entry,
+            "companion": companion_path,
+        },
+    )
+
+
+def _pythonpath(ref: ModuleRef) -> str:
+    """The host imports what this process imports: the target's folder and the cwd first."""
+    entries = [e for e in (ref.sys_path_entry, os.getcwd()) if e]
+    entries += [p for p in sys.path if p]
+    return os.pathsep.join(dict.fromkeys(entries))
