@@ -271,6 +271,9 @@ class HostServer:
         except UsageError as exc:
             refuse(str(exc))
             return
+        except Exception as exc:  # the file went away, or cannot be read
+            refuse(f"cannot load {spec.get('given')}: {error_text(exc)}")
+            return
         give_companion(self.module, self.companion)
         companion = self.companion
         self.send(
