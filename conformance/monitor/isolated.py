@@ -141,7 +141,7 @@ class IsolatedHost:
             self.close()
             if isinstance(answer, messages.Loaded):
                 raise TargetLoadError(answer.error or "")
-            if self._exit is None and self._refused is None:
+            if answer is False:
                 raise TargetLoadError(
                     f"{name}: loading it in the host process took over {timeout:.0f} s"
                 )
