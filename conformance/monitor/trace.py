@@ -107,7 +107,7 @@ def _plain(value: Any) -> bool:
 
 
 #: Callbacks of one name a trace keeps (LogEvent, SetResourceStatus, ...); the rest are counted.
-CALLBACK_LIMIT = 20_000
+CALLBACK_LIMIT = 5_000
 
 #: When set on a thread, the perf_counter() at which the target made the callback this thread
 #: is answering (isolated hosting: it was made in the host process, a moment ago).

@@ -33,7 +33,7 @@ class ProtocolError(Exception):
     def __init__(self, reason: str, evidence: bytes = b"") -> None:
         super().__init__(reason)
         self.reason = reason
-        self.evidence = evidence[:256]
+        self.evidence = evidence[:32]
 
     def describe(self) -> str:
         shown = f" (it sent {self.evidence!r})" if self.evidence else ""
