@@ -25,7 +25,6 @@ live beside it in the resource's Parameters key.
 from __future__ import annotations
 
 import functools
-import tempfile
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -98,6 +97,7 @@ from conformance.resutils import (
     ResUtilSetPropertyTable,
     ResUtilVerifyPropertyTable,
 )
+from conformance.rundir import run_dir
 
 RESOURCE_TYPE = GENERIC_SCRIPT
 CHARACTERISTICS = CLUS_CHAR_UNKNOWN
@@ -414,7 +414,7 @@ def _lookup(ResourceId: Any) -> Instance | None:
 def _sandbox() -> Sandbox:
     """Where Windows paths land: one directory per load of the DLL (a node's disks), shared
     by every instance as a machine's disks are, and kept across Close and Open."""
-    return Sandbox(Path(tempfile.mkdtemp(prefix="rescheck-script-")))
+    return Sandbox(run_dir().mkdtemp("script-"))
 
 
 # --- Open / Close ------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from conformance.monitor.reaper import guardian_argv, kill_tree, read_pid, read_status
 from conformance.monitor.threads import harness_thread
 
 #: Bytes of the host's stdout and stderr kept as evidence (the rest is read and dropped).
@@ -53,7 +54,8 @@ class OutputTail:
 
 
 class HostProcess:
-    """The host's process: its own session, its output tailed, its end reported once."""
+    """The host's process, under a guardian (`reaper`) that ends everything it starts: its own
+    session, its output tailed, its end reported once."""
 
     def __init__(
         self,
@@ -62,31 +64,39 @@ class HostProcess:
         env: dict[str, str],
         on_exit: Callable[[], None],
     ) -> None:
-        self.process = subprocess.Popen(
-            list(argv),
-            pass_fds=tuple(pass_fds),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            start_new_session=True,  # its own process group: closing kills everything in it
-            env=env,
-        )
-        #: The host's own pid, once its hello said it (a launcher may stand in between).
-        self.pid = self.process.pid
+        status_read, status_write = os.pipe()
+        try:
+            self.process = subprocess.Popen(
+                guardian_argv(list(argv), status_fd=status_write),
+                pass_fds=(*pass_fds, status_write),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                start_new_session=True,  # a Ctrl-C in the terminal is rescheck's to handle
+                env=env,
+            )
+        finally:
+            os.close(status_write)
+        #: The host's own pid (the guardian's child), which the monitor signals.
+        self.pid = read_pid(status_read) or self.process.pid
         self.exit: str | None = None
+        self._status = status_read
         self._stdout = OutputTail(self.process.stdout, "stdout")
         self._stderr = OutputTail(self.process.stderr, "stderr")
         self._on_exit = on_exit
         harness_thread(threading.Thread(target=self._wait, name="host-waiter", daemon=True)).start()
 
     def _wait(self) -> None:
-        """When the process exits, tell the owner even if a fork still holds its channel."""
-        self.exit = describe_exit(self.process.wait())
+        """When the host exits (the guardian reports it once everything under it has ended),
+        tell the owner even if a process that escaped still holds its channel."""
+        code = read_status(self._status)
+        self.process.wait()
+        self.exit = describe_exit(code if code is not None else self.process.returncode)
         self._on_exit()
 
     def exit_status(self) -> str:
-        """How the process ended ("still running" if it has not)."""
-        return self.exit or describe_exit(self.process.poll())
+        """How the host ended ("ended" until the guardian has said how)."""
+        return self.exit or ("still running" if self.process.poll() is None else "ended")
 
     def signal(self, signum: int) -> None:
         with contextlib.suppress(OSError):
@@ -105,15 +115,12 @@ class HostProcess:
         return said[-1].strip() if said else ""
 
     def kill(self, grace: float) -> None:
-        """Wait ``grace`` seconds for the host to end by itself, then kill its process group
-        and the host itself (in case it left the group)."""
+        """Wait ``grace`` seconds for the host to end by itself, then end it and everything
+        it started (the guardian does, or `kill_tree` from here if the guardian is stuck)."""
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(timeout=grace)
-        for kill in (lambda: os.killpg(self.process.pid, signal.SIGKILL), self.process.kill):
-            with contextlib.suppress(OSError):
-                kill()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.process.wait(timeout=5)
+        if self.process.returncode is None:
+            kill_tree(self.process)
         for tail in (self._stdout, self._stderr):
             tail.thread.join(timeout=1)  # at EOF; a process that escaped may still hold it
             if not tail.thread.is_alive():

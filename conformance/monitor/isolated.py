@@ -14,12 +14,11 @@ from __future__ import annotations
 import contextlib
 import os
 import queue
+import signal
 import socket
 import sys
-import tempfile
 import threading
 import time
-from pathlib import Path
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +40,7 @@ from conformance.monitor.usage import Usage
 from conformance.protocol import PROTOCOL_VERSION, ProtocolError, messages
 from conformance.protocol.values import HkeyRef, OutHandle, QuorumRoutine
 from conformance.resapi import HANDLE, V1_ENTRY_POINTS
+from conformance.rundir import run_dir
 
 if TYPE_CHECKING:
     from conformance.targets.pydll import ModuleRef
@@ -98,9 +98,8 @@ class IsolatedHost:
         self._closing = False
         self._close_lock = threading.Lock()
         self._closed = False
-        fd, stacks = tempfile.mkstemp(prefix="rescheck-stacks-")
-        os.close(fd)
-        self._stacks_file = Path(stacks)
+        self._stacks_file = run_dir().path("stacks-")
+        self._stacks_file.touch()
         self._sock, theirs = socket.socketpair()
         child_fd = theirs.detach()
         self.process = HostProcess(
@@ -194,9 +193,7 @@ class IsolatedHost:
         """The channel is done: the host ended, or broke the protocol and is stopped."""
         if violation is not None:
             self._refused = violation.describe()
-            self.process.signal(9)
-            with contextlib.suppress(OSError):
-                os.killpg(self.process.process.pid, 9)
+            self.process.signal(signal.SIGKILL)  # the guardian ends what it started
         self._hello.put(None)
         with contextlib.suppress(Exception):
             self.process.process.wait(timeout=5)

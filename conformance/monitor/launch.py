@@ -9,6 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from conformance.rundir import run_dir
+
 if TYPE_CHECKING:
     from conformance.targets.pydll import ModuleRef
 
@@ -24,13 +26,19 @@ class Launch:
     target: dict[str, str | None]
 
 
+def host_environment(extra: dict[str, str]) -> dict[str, str]:
+    """rescheck's environment for a host, with a temporary directory of its own inside the
+    run's: whatever the host or the target put there is removed with the run."""
+    return {**os.environ, "TMPDIR": str(run_dir().mkdtemp("host-")), **extra}
+
+
 def python_launch(ref: ModuleRef, companion_path: str | None = None) -> Launch:
     """The Python host, for a Python DLL module or a control script's Generic Script DLL."""
     return Launch(
         name=ref.given,
         # the target in the command line says, in ps, whose host this is
         argv=lambda fd: [sys.executable, "-m", "conformance.monitor.hostproc", str(fd), ref.given],
-        env={**os.environ, "PYTHONPATH": _pythonpath(ref)},
+        env=host_environment({"PYTHONPATH": _pythonpath(ref)}),
         target={
             "given": ref.given,
             "name": ref.name,

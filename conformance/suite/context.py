@@ -4,12 +4,10 @@ ways a check ends other than passing."""
 from __future__ import annotations
 
 import shutil
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from conformance.clusapi import ClusterDatabase, SqliteClusterDatabase
@@ -26,6 +24,7 @@ from conformance.monitor.monitor import (
 from conformance.monitor.policy import Policy
 from conformance.monitor.threads import harness_thread
 from conformance.monitor.trace import CALL, Trace, TraceEvent
+from conformance.rundir import run_dir
 from conformance.targets import Target
 
 
@@ -190,7 +189,7 @@ class RunContext:
         self._lock = threading.Lock()
         self.abandoned = threading.Event()
         # the run's cluster database: one SQLite file, removed with the run
-        self._db_dir = Path(tempfile.mkdtemp(prefix="rescheck-db-"))
+        self._db_dir = run_dir().mkdtemp("db-")
         self.database = SqliteClusterDatabase(str(self._db_dir / "cluster.db"))
         self._watchdog: threading.Timer | None = None
         self._never_ends: Stop | None = None  # an Online or Offline that never ended

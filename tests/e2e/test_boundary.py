@@ -23,7 +23,7 @@ MEMORY_LIMIT_KB = 300 * 1024
 def run_watched(args: list[str], tmp_path: Path) -> tuple[int, str, int]:
     """Run rescheck with a private TMPDIR; its exit code, stderr and peak resident memory."""
     tmp = tmp_path / "tmp"
-    tmp.mkdir()
+    tmp.mkdir(exist_ok=True)
     process = subprocess.Popen(
         [sys.executable, "-m", "conformance", *args],
         cwd=REPO,
@@ -86,3 +86,52 @@ def test_a_logevent_bomb_and_flood_keep_rescheck_small(tmp_path: Path) -> None:
     [length] = [c for c in results["checks"] if c["id"] == "LogEvent.entry-length"]
     assert length["outcome"] == "failed" and "300000" in length["message"], length
     assert peak < MEMORY_LIMIT_KB, f"rescheck peaked at {peak} KB"
+
+
+def _daemons() -> list[str]:
+    found = subprocess.run(["pgrep", "-af", "sleep 3142.5"], capture_output=True, text=True)
+    return [line for line in found.stdout.splitlines() if "pgrep" not in line]
+
+
+def _gone(deadline_s: float) -> list[str]:
+    deadline = time.monotonic() + deadline_s
+    while (left := _daemons()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return left
+
+
+def test_a_daemon_the_target_starts_ends_with_the_run(tmp_path: Path) -> None:
+    code, stderr, _ = run_watched(
+        ["run", "--resource-type", "fixtures/hostile/daemonises.py", "--report-dir",
+         str(tmp_path / "r"), "--select", "Online.*"],
+        tmp_path,
+    )  # fmt: skip
+    assert code in (0, 1) and "Traceback" not in stderr, stderr[-3000:]
+    assert not _gone(5), "a daemon (setsid and a double fork) outlived the run"
+
+
+def test_nothing_outlives_rescheck_killed_and_the_next_run_sweeps_its_files(
+    tmp_path: Path,
+) -> None:
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    env = {**os.environ, "TMPDIR": str(tmp)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "conformance", "run", "--resource-type",
+         "fixtures/hostile/daemonises.py", "--report-dir", str(tmp_path / "r")],
+        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while not _daemons() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _daemons(), "the target's daemon should have started"
+    process.kill()
+    process.wait()
+    assert not _gone(5), "the daemon outlived rescheck killed with SIGKILL"
+    assert list(tmp.iterdir()), "a SIGKILLed run leaves its run dir (nothing can remove it)"
+    code, stderr, _ = run_watched(
+        ["run", "--resource-type", "fixtures/conforming.py", "--report-dir",
+         str(tmp_path / "next"), "--select", "Startup.timing"],
+        tmp_path,
+    )  # fmt: skip
+    assert code == 0, stderr[-3000:]  # run_watched: the temp dir is empty afterwards
