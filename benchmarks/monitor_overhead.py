@@ -11,7 +11,11 @@ not a pass/fail test: run it on a quiet machine and read the numbers.
 from __future__ import annotations
 
 import argparse
+import os
+import socket
 import statistics
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -19,9 +23,10 @@ from conformance.monitor.host import Host, InProcessHost
 from conformance.monitor.isolated import IsolatedHost
 from conformance.monitor.monitor import Resource, ResourceMonitor
 from conformance.monitor.policy import Policy
+from conformance.protocol import messages
+from conformance.protocol.frames import FrameReader, pack, write_all
 from conformance.targets.pydll import load_fresh, resolve
 
-#: A trivial DLL, loaded in this process and in a host process.
 #: The trivial DLL, loaded in this process (and, for the isolated figures, in a host process).
 TRIVIAL = Path(__file__).with_name("trivial_dll.py")
 
@@ -35,6 +40,39 @@ def per_call_us(fn, calls: int, repeats: int = 5) -> float:
             fn()
         batches.append((time.perf_counter() - start) / calls * 1e6)
     return statistics.median(batches)
+
+
+#: The physical floor of an isolated call: a child process that echoes each frame back over
+#: the same transport (a socket pair, the protocol's framing), decoding nothing.
+ECHO = """
+import os, sys
+from conformance.protocol.frames import FrameReader, write_all
+fd = int(sys.argv[1])
+reader = FrameReader(fd)
+while (body := reader.read()) is not None:
+    write_all(fd, len(body).to_bytes(4, "little") + body)
+"""
+
+
+def echo_round_trip_us(calls: int) -> float:
+    """A call-sized frame to an echoing child process and back, as a host's call goes."""
+    ours, theirs = socket.socketpair()
+    child = subprocess.Popen(
+        [sys.executable, "-c", ECHO, str(theirs.fileno())], pass_fds=(theirs.fileno(),)
+    )
+    theirs.close()
+    frame = pack(messages.Call(id=1, entry="LooksAlive", args=(1,), resource="bench").to_wire())
+    reader = FrameReader(ours.fileno())
+
+    def once() -> None:
+        write_all(ours.fileno(), frame)
+        reader.read()
+
+    try:
+        return per_call_us(once, calls)
+    finally:
+        ours.close()
+        child.wait()
 
 
 def online(host: Host) -> tuple[ResourceMonitor, Resource]:
@@ -78,8 +116,11 @@ def main() -> None:
         m = per_call_us(_through(resource, method), calls)
         i = per_call_us(_through(isolated, method), calls // 4)
         print(f"{name:16} {d:10.2f} {m:11.2f} {m - d:12.2f} {i:12.2f}")
+    floor = echo_round_trip_us(args.calls)
+    print(f"{'bare echo':16} {'':10} {'':11} {'':12} {floor:12.2f}   (the isolated floor)")
     print(
-        f"trace events recorded: {len(monitor.trace)} in-process, {len(isolated_monitor.trace)} isolated"
+        f"CPUs: {os.cpu_count()}; trace events recorded: {len(monitor.trace)} in-process, "
+        f"{len(isolated_monitor.trace)} isolated"
     )
     isolated_monitor.shutdown()
     monitor.shutdown()

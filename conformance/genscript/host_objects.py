@@ -128,7 +128,9 @@ class Sandbox:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.allowed = (root.resolve(), Path(tempfile.gettempdir()).resolve())
+        # the machine's temporary directory, not the host's private one inside the run's
+        machine_tmp = os.environ.get("RESCHECK_MACHINE_TMPDIR") or tempfile.gettempdir()
+        self.allowed = (root.resolve(), Path(machine_tmp).resolve())
 
     def path(self, given: Any) -> Path:
         """Where ``given`` is on this machine; ComError 70 outside what the script may touch:

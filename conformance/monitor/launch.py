@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -29,7 +30,13 @@ class Launch:
 def host_environment(extra: dict[str, str]) -> dict[str, str]:
     """rescheck's environment for a host, with a temporary directory of its own inside the
     run's: whatever the host or the target put there is removed with the run."""
-    return {**os.environ, "TMPDIR": str(run_dir().mkdtemp("host-")), **extra}
+    return {
+        **os.environ,
+        "TMPDIR": str(run_dir().mkdtemp("host-")),
+        "RESCHECK_MACHINE_TMPDIR": os.environ.get("RESCHECK_MACHINE_TMPDIR")
+        or tempfile.gettempdir(),
+        **extra,
+    }
 
 
 def python_launch(ref: ModuleRef, companion_path: str | None = None) -> Launch:
