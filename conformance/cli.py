@@ -1,7 +1,8 @@
 """The ``rescheck`` command: a thin layer over the library.
 
 Exit codes (DESIGN.md): 0 compliant, 1 non-compliant, 2 bad usage or a target that cannot
-be loaded or judged (one line saying what to do), 3 internal error of rescheck itself.
+be loaded or judged (one line saying what to do), 3 internal error of rescheck itself, 130
+interrupted (Ctrl-C; the reports of what was decided are written).
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from conformance import options
 from conformance.errors import UsageError
 
 EXIT_COMPLIANT, EXIT_NON_COMPLIANT, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+EXIT_INTERRUPTED = 130
 _MARKS = {"passed": "PASS", "failed": "FAIL", "skipped": "SKIP", "error": "ERR "}
 
 
@@ -27,49 +30,6 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
-
-
-def _property(text: str) -> tuple[str, Any]:
-    name, sep, value = text.partition("=")
-    if not sep or not name:
-        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
-    return name, int(value) if re.fullmatch(r"-?\d+", value) else value
-
-
-def _time_scale(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0 < value <= 1:
-        raise argparse.ArgumentTypeError(
-            f"must be in (0, 1], got {value}; 0.01 turns 180 s into 1.8 s"
-        )
-    return value
-
-
-def _positive_seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be more than 0 s, got {value}; e.g. --budget 600")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    if not re.fullmatch(r"\d+", text) or int(text) == 0:
-        raise argparse.ArgumentTypeError(f"expected a whole number above 0, got {text!r}")
-    return int(text)
-
-
-def _duration(text: str) -> float:
-    """``90s``, ``30m``, ``2h`` or plain seconds."""
-    found = re.fullmatch(r"(\d+(?:\.\d+)?)([smh]?)", text.strip())
-    if not found or float(found.group(1)) <= 0:
-        raise argparse.ArgumentTypeError(f"expected a duration like 90s, 30m or 2h, got {text!r}")
-    return float(found.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[found.group(2)]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -102,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--property",
         dest="properties",
         action="append",
-        type=_property,
+        type=options.property_value,
         default=[],
         metavar="NAME=VALUE",
         help="a private property value for test instances (repeatable)",
@@ -140,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--time-scale",
-        type=_time_scale,
+        type=options.time_scale,
         default=DEFAULT_TIME_SCALE,
         metavar="F",
         help=f"factor applied to the monitor's documented timers (default {DEFAULT_TIME_SCALE})",
@@ -153,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--budget",
-        type=_positive_seconds,
+        type=options.positive_seconds,
         default=DEFAULT_BUDGET_S,
         metavar="SECONDS",
         help=f"the run's wall-clock budget; checks not started by then are reported as not "
@@ -175,14 +135,14 @@ def build_parser() -> argparse.ArgumentParser:
     budget = fuzz.add_mutually_exclusive_group()
     budget.add_argument(
         "--max-examples",
-        type=_positive_int,
+        type=options.positive_int,
         default=100,
         metavar="N",
         help="examples (sequences of up to 30 steps) to try (default 100)",
     )
     budget.add_argument(
         "--duration",
-        type=_duration,
+        type=options.duration,
         metavar="TIME",
         help="fuzz for this long instead, e.g. 90s, 30m, 2h",
     )
@@ -205,14 +165,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     quorum.add_argument(
         "--schedules",
-        type=_positive_int,
+        type=options.positive_int,
         default=200,
         metavar="N",
         help="schedules to play (default 200; each takes seconds of real arbitration)",
     )
     quorum.add_argument(
         "--nodes",
-        type=_node_range,
+        type=options.node_range,
         default=(3, 8),
         metavar="MIN-MAX",
         help="nodes per schedule (default 3-8)",
@@ -312,10 +272,23 @@ def _load(args: argparse.Namespace, policy: Any, type_name: str | None = None) -
     )
 
 
-def _report_dir(args: argparse.Namespace, target: Any, prefix: str = "") -> Path:
-    """``--report-dir``, or ``reports/<prefix><target's file stem>``."""
-    stem = re.sub(r"[^\w.-]+", "_", Path(target.given).stem)
-    return Path(args.report_dir or Path("reports") / f"{prefix}{stem}")
+def _report_dir(args: argparse.Namespace, prefix: str = "") -> Path:
+    """``--report-dir``, or ``reports/<prefix><target's file stem>``, checked before the
+    target is loaded: a run is not spent only to fail at writing its reports."""
+    stem = re.sub(r"[^\w.-]+", "_", Path(args.resource_type).stem)
+    directory = Path(args.report_dir or Path("reports") / f"{prefix}{stem}")
+    options.check_report_dir(directory)
+    return directory
+
+
+def _interrupted(run: Any, directory: Path) -> int:
+    """Ctrl-C: the reports of what was decided are written; say so, and exit 130."""
+    print(
+        f"\ninterrupted: {len(run.checks)} checks decided; reports in {directory} are marked "
+        "incomplete",
+        file=sys.stderr,
+    )
+    return EXIT_INTERRUPTED
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -328,8 +301,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     rules = select_rules(args.select)
     if not rules:
         raise UsageError(f"no rule matches {args.select}; see `rescheck rules` for the ids")
+    directory = _report_dir(args)
     target = _load(args, policy, args.type_name)
-    directory = _report_dir(args, target)
     log = ResultsLog(
         directory,
         {
@@ -357,11 +330,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         partial = read_log(directory)
         write_reports(partial, directory)
-        print(
-            f"\ninterrupted: {len(partial.checks)} checks decided; reports in {directory} are marked incomplete",
-            file=sys.stderr,
-        )
-        return 130
+        return _interrupted(partial, directory)
     log.finish(result.info)
     paths = write_reports(result, directory)
     if args.quiet:
@@ -373,43 +342,38 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def _cmd_fuzz(args: argparse.Namespace) -> int:
     from conformance.fuzz.campaign import fuzz
+    from conformance.fuzz.interrupt import Interrupted
     from conformance.monitor.policy import Policy
 
     policy = Policy()
+    directory = _report_dir(args, "fuzz-")
     target = _load(args, policy)
-    directory = _report_dir(args, target, "fuzz-")
     print(f"rescheck fuzz: {target.given} (resource type {target.resource_type!r}), in {directory}")
-    result = fuzz(
-        target,
-        directory,
-        max_examples=args.max_examples,
-        duration=args.duration,
-        seed_value=args.seed,
-        policy=policy,
-        strict=args.strict,
-        progress=lambda line: print(line, flush=True),
-    )
+    try:
+        result = fuzz(
+            target,
+            directory,
+            max_examples=args.max_examples,
+            duration=args.duration,
+            seed_value=args.seed,
+            policy=policy,
+            strict=args.strict,
+            progress=lambda line: print(line, flush=True),
+        )
+    except Interrupted as stop:
+        return _interrupted(stop.result, directory)
     _print_checks(result, passed=False)
     print(f"verdict: {result.verdict}; results in {directory / 'results.json'}")
     return _exit_code(result.verdict, result.checks)
 
 
-def _node_range(text: str) -> tuple[int, int]:
-    low, _, high = text.partition("-")
-    try:
-        nodes = (int(low), int(high or low))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected MIN-MAX, e.g. 3-8; got {text!r}") from None
-    if not 2 <= nodes[0] <= nodes[1] <= 16:
-        raise argparse.ArgumentTypeError(f"nodes must be 2..16 with MIN <= MAX; got {text!r}")
-    return nodes
-
-
 def _cmd_quorum(args: argparse.Namespace) -> int:
+    from conformance.fuzz.interrupt import Interrupted
     from conformance.fuzz.quorum import campaign
     from conformance.monitor.policy import Policy
 
     policy = Policy()
+    directory = _report_dir(args, "quorum-")
     target = _load(args, policy)
     if not target.quorum_capable:
         raise UsageError(
@@ -417,20 +381,22 @@ def _cmd_quorum(args: argparse.Namespace) -> int:
             "and Release (see `rescheck run`, Arbitrate.with-release), so there is nothing to "
             "arbitrate"
         )
-    directory = _report_dir(args, target, "quorum-")
     print(
         f"rescheck quorum: {target.given} (resource type {target.resource_type!r}), "
         f"{args.schedules} schedules of {args.nodes[0]}-{args.nodes[1]} nodes, in {directory}"
     )
-    result = campaign(
-        target,
-        directory,
-        count=args.schedules,
-        seed_value=args.seed,
-        nodes=args.nodes,
-        policy=policy,
-        progress=lambda line: print(line, flush=True),
-    )
+    try:
+        result = campaign(
+            target,
+            directory,
+            count=args.schedules,
+            seed_value=args.seed,
+            nodes=args.nodes,
+            policy=policy,
+            progress=lambda line: print(line, flush=True),
+        )
+    except Interrupted as stop:
+        return _interrupted(stop.result, directory)
     _print_checks(result, passed=True)
     print(f"verdict: {result.verdict}; results in {directory / 'results.json'}")
     return _exit_code(result.verdict, result.checks)
@@ -438,16 +404,23 @@ def _cmd_quorum(args: argparse.Namespace) -> int:
 
 def _cmd_report(args: argparse.Namespace) -> int:
     from conformance.report import write_reports
-    from conformance.report.model import ResultsLog, read_log
+    from conformance.report.model import UNREADABLE, ResultsLog, read_log
 
     directory = Path(args.directory)
     if not (directory / ResultsLog.NAME).is_file():
         raise UsageError(
             f"no {ResultsLog.NAME} in {directory}; give the --report-dir of a `rescheck run`"
         )
+    options.check_report_dir(directory, option=None)
     run = read_log(directory)
+    skipped = run.info.get(UNREADABLE, [])
+    for problem in skipped:
+        print(f"rescheck report: skipped {directory / ResultsLog.NAME} {problem}", file=sys.stderr)
     paths = write_reports(run, directory)
-    state = "" if run.complete else " (INCOMPLETE: the run was interrupted)"
+    if skipped:
+        state = f" (INCOMPLETE: unreadable lines of {ResultsLog.NAME} skipped)"
+    else:
+        state = "" if run.complete else " (INCOMPLETE: the run was interrupted)"
     print(f"{run.target}: {run.verdict}{state}, {len(run.checks)} checks; {paths['html']}")
     return _exit_code(run.verdict, run.checks)
 
@@ -466,6 +439,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"rescheck {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except KeyboardInterrupt:  # before anything was decided (while loading the target)
+        print(f"\nrescheck {args.command}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         return EXIT_COMPLIANT
     except Exception as exc:

@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 
+from conformance import options
+
 ENV_VAR = "RESCHECK_RESOURCE_TYPE"
 SUITE_MODULE = Path(__file__).parent / "suite" / "test_conformance.py"
 _TARGET = pytest.StashKey[tuple[str, str]]()
@@ -44,7 +46,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption(
         "--rescheck-time-scale",
-        type=float,
+        type=options.time_scale,
         metavar="F",
         help="factor for the monitor's documented timers",
     )
@@ -72,14 +74,13 @@ def pytest_configure(config: pytest.Config) -> None:
     if found is None:
         return
     config.stash[_TARGET] = found
-    from conformance.cli import _property
     from conformance.errors import UsageError
     from conformance.monitor.policy import DEFAULT_TIME_SCALE, Policy
     from conformance.targets import load_target
 
     policy = Policy(time_scale=config.getoption("rescheck_time_scale") or DEFAULT_TIME_SCALE)
     try:
-        properties = dict(_property(p) for p in config.getoption("rescheck_property"))
+        properties = dict(options.property_value(p) for p in config.getoption("rescheck_property"))
         target = load_target(
             found[0],
             config.getoption("rescheck_companion"),

@@ -19,6 +19,7 @@ from hypothesis.errors import Flaky
 from hypothesis.stateful import get_state_machine_test
 
 from conformance.fuzz.driver import TRACE_RULES, Driver, Step
+from conformance.fuzz.interrupt import Interrupted, Watch
 from conformance.fuzz.machine import ContractViolation, machine_for
 from conformance.fuzz.model import STOPPED, may_see
 from conformance.fuzz.profiles import CAMPAIGN
@@ -42,6 +43,9 @@ class Progress:
     steps: int = 0
     transitions: Counter[tuple[str, str, str]] = field(default_factory=Counter)
     failing: set[str] = field(default_factory=set)  # rules seen broken so far
+    #: Each rule's first violation, as met (before shrinking): reported when the campaign
+    #: is interrupted before hypothesis has reported its shrunk one.
+    first: dict[str, ContractViolation] = field(default_factory=dict)
     model_breaks: set[tuple[str, str, str]] = field(default_factory=set)
     shown: float = 0.0
     last: str = ""  # the line shown last
@@ -67,40 +71,53 @@ def fuzz(
 ) -> RunResult:
     """Fuzz ``target``; write the reports (``results.json``, ``junit.xml``, ``report.html``),
     reproducers and traces under ``report_dir``. With ``strict``, a recommended rule broken
-    makes the verdict non-compliant, as `rescheck run --strict` does."""
+    makes the verdict non-compliant, as `rescheck run --strict` does. Ctrl-C ends the
+    campaign with the reports of what it found, marked incomplete, and raises `Interrupted`."""
     from conformance import __version__
 
     policy = policy or Policy()
     report_dir.mkdir(parents=True, exist_ok=True)
     state = Progress()
-    machine = _instrumented(machine_for(target, policy), state, progress)
+    watch = Watch()
+    machine = _instrumented(machine_for(target, policy), state, progress, watch)
     database = DirectoryBasedExampleDatabase(str(report_dir / "hypothesis-db"))
     found: dict[str, ContractViolation] = {}
     deadline = None if duration is None else time.perf_counter() + duration
     round_ = 0
-    while True:
-        examples = ROUND if deadline is not None else max_examples
-        test = get_state_machine_test(
-            machine,
-            settings=settings(CAMPAIGN, max_examples=examples, database=database),
-        )
-        if seed_value is not None:
-            test = seed(seed_value + round_)(test)
-        try:
-            test()
-        except Exception as exc:
-            violations = _violations(exc)
-            if not violations:
-                raise
-            for violation in violations:
-                found.setdefault(violation.rule_id, violation)
-                state.failing.add(violation.rule_id)
-        round_ += 1
-        if deadline is None or time.perf_counter() >= deadline:
-            break
+    try:
+        with watch.installed():
+            while True:
+                examples = ROUND if deadline is not None else max_examples
+                test = get_state_machine_test(
+                    machine,
+                    settings=settings(CAMPAIGN, max_examples=examples, database=database),
+                )
+                if seed_value is not None:
+                    test = seed(seed_value + round_)(test)
+                try:
+                    test()
+                except Exception as exc:
+                    watch.check()  # a Ctrl-C that cleanup turned into another exception
+                    violations = _violations(exc)
+                    if not violations:
+                        raise
+                    for violation in violations:
+                        found.setdefault(violation.rule_id, violation)
+                        state.failing.add(violation.rule_id)
+                watch.check()
+                round_ += 1
+                if deadline is None or time.perf_counter() >= deadline:
+                    break
+    except KeyboardInterrupt:
+        watch.seen = True
     if state.line() != state.last:
         progress(state.line())
-    result = RunResult(target=target.given, resource_type=target.resource_type, strict=strict)
+    result = RunResult(
+        target=target.given,
+        resource_type=target.resource_type,
+        strict=strict,
+        complete=not watch.seen,
+    )
     result.info = {
         "rescheck_version": __version__,
         "mode": "fuzz",
@@ -116,7 +133,7 @@ def fuzz(
         ],
     }
     for rule_id in TRACE_RULES:
-        violation = found.get(rule_id)
+        violation = found.get(rule_id) or state.first.get(rule_id)
         if violation is None:
             result.checks.append(
                 CheckResult.for_rule(
@@ -139,6 +156,8 @@ def fuzz(
     if not state.examples:
         result.checks.append(CheckResult.for_rule(rule(TRACE_RULES[0]), ERROR, "no example ran"))
     write_reports(result, report_dir)
+    if watch.seen:
+        raise Interrupted(result)
     if state.model_breaks:  # after the reports: what the target broke is kept
         raise ModelBroken(sorted(state.model_breaks))
     return result
@@ -171,16 +190,21 @@ def _violations(exc: BaseException) -> list[ContractViolation]:
     return []
 
 
-def _instrumented(machine: type, state: Progress, progress: Callable[[str], None]) -> type:
-    """The machine, counting examples, steps and (state, operation, state) transitions."""
+def _instrumented(
+    machine: type, state: Progress, progress: Callable[[str], None], watch: Watch
+) -> type:
+    """The machine, counting examples, steps and (state, operation, state) transitions; it
+    stops at its next step once Ctrl-C was pressed."""
 
     class Counted(machine):  # type: ignore[misc, valid-type]
         def __init__(self) -> None:
+            watch.check()
             super().__init__()
             state.examples += 1
             original = self.driver.do
 
             def do(step: Step) -> None:
+                watch.check()
                 before = _state_of(self.driver, step.instance)
                 original(step)
                 after = _state_of(self.driver, step.instance)
@@ -200,7 +224,9 @@ def _instrumented(machine: type, state: Progress, progress: Callable[[str], None
             try:
                 super().teardown()
             except ContractViolation as violation:
+                watch.check()  # a sequence cut short by Ctrl-C proves nothing
                 state.failing.add(violation.rule_id)  # shown while hypothesis shrinks
+                state.first.setdefault(violation.rule_id, violation)
                 raise
 
     Counted.__name__ = Counted.__qualname__ = machine.__name__
@@ -235,17 +261,23 @@ def write_reproducer(
         else f"    {step!r},"
         for step in violation.steps
     )
+    # What comes from the target (its name and path) is written only as repr() data: a name
+    # is never pasted into the docstring or the code, where a quote or newline would run it.
     test_file.write_text(
         f'''"""Reproducer written by `rescheck fuzz`: {violation.rule_id} broken by {len(violation.steps)} steps.
 
-rescheck {__version__}; target {target.given} (sha256 {target.sha256()}); seed {seed_value}.
-Run it with plain pytest: it fails while the target breaks the rule, and passes once fixed.
+The target, its sha256, the seed and rescheck's version are below. Run it with plain pytest:
+it fails while the target breaks the rule, and passes once fixed.
 """
 
 from conformance.fuzz import Step, replay
 from conformance.targets import load_target
 
+RESCHECK_VERSION = {__version__!r}
+GIVEN = {target.given!r}
 TARGET = {str(target.path)!r}
+TARGET_SHA256 = {target.sha256()!r}
+SEED = {seed_value!r}
 STEPS = [
 {steps}
 ]

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from conformance.clusapi import InMemoryClusterDatabase
 from conformance.fuzz.driver import _FuzzContext
+from conformance.fuzz.interrupt import Interrupted, Watch
 from conformance.monitor.monitor import MonitorError
 from conformance.monitor.policy import Policy
 from conformance.report import write_reports
@@ -110,13 +111,16 @@ def campaign(
     policy: Policy | None = None,
     progress: Callable[[str], None] = print,
 ) -> RunResult:
-    """Play ``count`` generated schedules against ``target``; write the reports."""
+    """Play ``count`` generated schedules against ``target``; write the reports. Ctrl-C ends
+    the campaign with the reports of the schedules played, marked incomplete, and raises
+    `Interrupted`."""
     from conformance import __version__
 
     policy = policy or Policy()
     report_dir.mkdir(parents=True, exist_ok=True)
     state = Verdicts()
     shown = [time.perf_counter()]
+    watch = Watch()
 
     @settings(
         max_examples=count,
@@ -127,7 +131,10 @@ def campaign(
     )
     @given(schedules(*nodes))
     def play(schedule: Schedule) -> None:
-        for rule_id, verdict in judge(target, schedule, policy).items():
+        watch.check()
+        verdicts = judge(target, schedule, policy)
+        watch.check()  # a schedule cut short by Ctrl-C is not judged
+        for rule_id, verdict in verdicts.items():
             if isinstance(verdict, Violation):
                 state.failed.setdefault(rule_id, (schedule, verdict))
             elif isinstance(verdict, CannotJudge):
@@ -141,9 +148,18 @@ def campaign(
 
     if seed_value is not None:
         play = seed(seed_value)(play)
-    play()
+    try:
+        with watch.installed():
+            play()
+    except KeyboardInterrupt:
+        watch.seen = True
+    except Exception:
+        if not watch.seen:  # else a Ctrl-C that a host's shutdown turned into another error
+            raise
     progress(state.line())
-    result = RunResult(target=target.given, resource_type=target.resource_type)
+    result = RunResult(
+        target=target.given, resource_type=target.resource_type, complete=not watch.seen
+    )
     result.info = {
         "rescheck_version": __version__,
         "mode": "quorum",
@@ -184,4 +200,6 @@ def campaign(
     for error in state.errors[:1]:
         result.checks.append(CheckResult.for_rule(rule(QUORUM_RULES[0]), ERROR, error))
     write_reports(result, report_dir)
+    if watch.seen:
+        raise Interrupted(result)
     return result

@@ -9,7 +9,7 @@ import sys
 import traceback
 from typing import Any
 
-from conformance.errors import TargetLoadError
+from conformance.errors import SourceTooNested, TargetLoadError
 from conformance.genscript.engine import (
     CallAnswer,
     FunctionInfo,
@@ -30,6 +30,10 @@ def _compile(source: str, file: str) -> Any:
     except SyntaxError as exc:
         error = ScriptError(f"Python syntax error: {exc.msg}", file, exc.lineno, exc.offset)
         raise TargetLoadError(str(error)) from None
+    except ValueError as exc:  # NUL bytes (a SyntaxError from Python 3.12 on)
+        raise TargetLoadError(f"{file}: not Python source text: {exc}") from None
+    except (RecursionError, MemoryError):
+        raise SourceTooNested(file) from None
 
 
 def parse(source: str, file: str) -> dict[str, FunctionInfo]:

@@ -151,7 +151,9 @@ def current_entry() -> tuple[str, str | None] | None:
     return getattr(_context, "value", None)
 
 
-class _Job:
+class CallJob:
+    """One call of an entry point, timed next to the call, on whatever thread runs it."""
+
     __slots__ = ("args", "done", "entry", "fn", "on_done", "outcome", "resource")
 
     def __init__(
@@ -209,12 +211,12 @@ class CallRunner:
 
     def __init__(self, name: str = "rhs") -> None:
         self._name = f"{name}{next(self._runners)}"  # thread names unique across monitors
-        self._idle: list[queue.SimpleQueue[_Job | None]] = []
+        self._idle: list[queue.SimpleQueue[CallJob | None]] = []
         self._lock = threading.Lock()
         self._count = 0
-        self._all: list[queue.SimpleQueue[_Job | None]] = []
+        self._all: list[queue.SimpleQueue[CallJob | None]] = []
 
-    def _worker(self, inbox: queue.SimpleQueue[_Job | None]) -> None:
+    def _worker(self, inbox: queue.SimpleQueue[CallJob | None]) -> None:
         while True:
             job = inbox.get()
             if job is None:
@@ -232,9 +234,9 @@ class CallRunner:
         entry: str,
         resource: str | None,
         on_done: Callable[[CallOutcome], None] | None = None,
-    ) -> _Job:
+    ) -> CallJob:
         """Start the call on an idle (or new) call thread and return at once."""
-        job = _Job(fn, args, entry, resource, on_done)
+        job = CallJob(fn, args, entry, resource, on_done)
         with self._lock:
             inbox = self._idle.pop() if self._idle else None
             if inbox is None:

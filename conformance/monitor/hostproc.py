@@ -30,8 +30,8 @@ from conformance.genscript.events import observe_script
 from conformance.logformat import format_message
 from conformance.monitor.channel import Pending
 from conformance.monitor.host import (
+    CallJob,
     CallOutcome,
-    CallRunner,
     QuorumLost,
     current_entry,
     error_text,
@@ -66,7 +66,10 @@ class HostServer:
     def __init__(self, fd: int) -> None:
         self.fd = fd
         self._send_lock = threading.Lock()
-        self.runner = CallRunner("rhs")
+        self._reading = threading.Lock()  # held by the thread whose turn it is to read
+        self._idle = 0  # threads waiting for their turn to read
+        self._idle_lock = threading.Lock()
+        self._threads = itertools.count(1)
         self.module: Any = None
         self.table: Any = None
         self.companion: Any = None
@@ -102,18 +105,44 @@ class HostServer:
         self.send(
             messages.Hello(protocol=PROTOCOL_VERSION, host="rescheck-python", pid=os.getpid())
         )
-        reader = FrameReader(self.fd)
-        handlers = {
+        self._reader = FrameReader(self.fd)
+        self._handlers: dict[type, Any] = {
             messages.Load: self._on_load,
-            messages.Startup: self._on_startup,
-            messages.Call: self._on_call,
             messages.Audit: self._on_audit,
             messages.Companion: self._on_companion,
             messages.Reply: self._on_reply,
         }
+        self._start_follower()
+        threading.Event().wait()  # the process ends with os._exit, from a reading thread
+
+    # --- leader and followers: the thread that reads a call runs it -------------------------
+    def _start_follower(self) -> None:
+        name = f"rhs-{next(self._threads)}"
+        harness_thread(threading.Thread(target=self._follow, name=name, daemon=True)).start()
+
+    def _follow(self) -> None:
+        """Wait for the turn to read; read until a call comes; pass the turn on to a waiting
+        thread (a new one if none waits) and run the call on this thread. The call starts at
+        once, and a call that never returns costs this thread only: reading goes on."""
+        while True:
+            with self._idle_lock:
+                self._idle += 1
+            self._reading.acquire()
+            with self._idle_lock:
+                self._idle -= 1
+            job = self._read_until_call()
+            with self._idle_lock:
+                alone = self._idle == 0
+            if alone:
+                self._start_follower()
+            self._reading.release()
+            job.run()
+            del job
+
+    def _read_until_call(self) -> CallJob:
         while True:
             try:
-                body = reader.read()
+                body = self._reader.read()
                 if body is None:
                     os._exit(0)  # the monitor is gone: so is this host
                 message = messages.read_from_monitor(unpack(body, values.from_monitor))
@@ -122,7 +151,11 @@ class HostServer:
                 os._exit(70)
             if isinstance(message, messages.Shutdown):
                 os._exit(0)
-            handlers[type(message)](message)
+            if isinstance(message, messages.Startup):
+                return self._startup_job(message)
+            if isinstance(message, messages.Call):
+                return self._call_job(message)
+            self._handlers[type(message)](message)
 
     def _escaped(self, args: threading.ExceptHookArgs) -> None:
         """An exception left a thread of the target: in a C DLL, that ends the process."""
@@ -291,7 +324,7 @@ class HostServer:
             )
         )
 
-    def _on_startup(self, message: messages.Startup) -> None:
+    def _startup_job(self, message: messages.Startup) -> CallJob:
         root = message.cluster
         clusapi._connect(None if root is None else self.decode(root))
 
@@ -311,9 +344,9 @@ class HostServer:
             self.SetResourceStatus,
             self.LogEvent,
         )
-        self.runner.submit(self.module.Startup, args, "Startup", None, done)
+        return CallJob(self.module.Startup, args, "Startup", None, done)
 
-    def _on_call(self, message: messages.Call) -> None:
+    def _call_job(self, message: messages.Call) -> CallJob:
         real = tuple(self.decode(a) for a in message.args)
         table, entry = self.table, message.entry
 
@@ -333,7 +366,7 @@ class HostServer:
             # from the call's own thread: after every callback it made (SetLastError, ...)
             self.send(self._answer(message.id, outcome, events=events, buffers=buffers))
 
-        self.runner.submit(fn, real, entry, message.resource, done)
+        return CallJob(fn, real, entry, message.resource, done)
 
     def _answer(self, rid: int, outcome: CallOutcome, **extra: Any) -> messages.Answer:
         return messages.Answer(

@@ -8,12 +8,15 @@ run that is killed keeps everything it decided; ``results.json``, ``junit.xml`` 
 from __future__ import annotations
 
 import json
+import math
 import os
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from conformance.rules import RECOMMENDED, REQUIRED, Rule, not_exercised
+from conformance.errors import UsageError
+from conformance.rules import LEVELS, RECOMMENDED, REQUIRED, Rule, not_exercised
 
 SCHEMA = 1
 PASSED, FAILED, SKIPPED, ERROR = "passed", "failed", "skipped", "error"
@@ -141,32 +144,144 @@ class ResultsLog:
         self._file.close()
 
 
+#: ``info`` key of a run read back from a log with lines that could not be used: "line N: why",
+#: the first SHOWN_UNREADABLE of them, then how many more.
+UNREADABLE = "unreadable_lines"
+SHOWN_UNREADABLE = 20
+
+
+def _strings(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _timeline(value: Any) -> bool:
+    """What `report.html` draws: one kind of node name, numbers on the time axis."""
+    if not isinstance(value, list) or not all(isinstance(e, dict) for e in value):
+        return False
+    nodes = {type(e.get("node")) for e in value}
+    return (nodes <= {str} or nodes <= {int}) and all(
+        isinstance(e.get("op"), str)
+        and _number(e.get("start_ms"))
+        and (e.get("end_ms") is None or _number(e.get("end_ms")))
+        and isinstance(e.get("result"), (str, int, type(None)))
+        for e in value
+    )
+
+
+#: A check line's fields: what a valid value is, and whether the field must be there.
+_CHECK_FIELDS: dict[str, tuple[Callable[[Any], bool], bool]] = {
+    "id": (lambda v: isinstance(v, str), True),
+    "level": (lambda v: v in LEVELS, True),
+    "entry_points": (_strings, True),
+    "outcome": (lambda v: v in OUTCOMES, True),
+    "message": (lambda v: isinstance(v, str), True),
+    "doc": (lambda v: isinstance(v, str), True),
+    "contract": (_strings, True),
+    "statement": (lambda v: isinstance(v, str), False),
+    "doc_url": (lambda v: isinstance(v, str), False),
+    "policy": (lambda v: v is None or isinstance(v, str), False),
+    "evidence": (_strings, False),
+    "duration": (_number, False),
+    "timeline": (_timeline, False),
+}
+
+
+def _transitions(value: Any) -> bool:
+    """A fuzz campaign's transition counts, as `report.html` tabulates them."""
+    return isinstance(value, list) and all(
+        isinstance(t, dict)
+        and all(isinstance(t.get(k), str) for k in ("from", "step", "to"))
+        and isinstance(t.get("count"), int)
+        for t in value
+    )
+
+
+def _problem(record: Any) -> str | None:
+    """Why a parsed line of the log cannot be used, or None."""
+    if not isinstance(record, dict):
+        return f"a JSON {type(record).__name__}, not an object"
+    kind = record.get("type")
+    if kind == "check":
+        for name, (valid, required) in _CHECK_FIELDS.items():
+            if name not in record:
+                if required:
+                    return f"a check without {name!r}"
+            elif not valid(record[name]):
+                return f"a check whose {name!r} is {str(record[name])[:60]!r}"
+        return None
+    if kind == "run":
+        for name in ("target", "resource_type"):
+            if not isinstance(record.get(name), str):
+                return f"a run header whose {name!r} is not a string"
+        if not isinstance(record.get("strict", False), bool):
+            return "a run header whose 'strict' is not true or false"
+    if kind in ("run", "end"):
+        info = record.get("info", {}) if kind == "run" else record
+        if not isinstance(info, dict):
+            return f"a {kind} line whose 'info' is not an object"
+        if "transitions" in info and not _transitions(info["transitions"]):
+            return f"a {kind} line whose 'transitions' are malformed"
+        return None
+    return f"a record of unknown type {str(kind)[:40]!r}"
+
+
 def read_log(directory: Path) -> RunResult:
-    """Rebuild a run from ``results.jsonl``; a log without its end line is ``complete=False``."""
+    """Rebuild a run from ``results.jsonl``; a log without its end line is ``complete=False``.
+
+    A line that cannot be used (cut short by a kill, not UTF-8, not a record of the log) is
+    skipped and listed in ``info["unreadable_lines"]``, and the run is then incomplete: what
+    the line held is not known. A log with nothing usable is a `UsageError`."""
     path = directory / ResultsLog.NAME
-    header: dict[str, Any] = {}
+    header: dict[str, Any] | None = None
     end: dict[str, Any] | None = None
     checks: list[CheckResult] = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+    skipped: list[str] = []
+    for number, raw in enumerate(path.read_bytes().splitlines(), start=1):
         try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
-            continue  # a line cut short by a kill
-        kind = record.pop("type", None)
+            record = json.loads(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            skipped.append(f"line {number}: not UTF-8 text")
+            continue
+        except RecursionError:
+            skipped.append(f"line {number}: JSON nested too deeply to read")
+            continue
+        except ValueError:
+            skipped.append(f"line {number}: not a JSON value (a line cut short by a kill?)")
+            continue
+        problem = _problem(record)
+        if problem is not None:
+            skipped.append(f"line {number}: {problem}")
+            continue
+        kind = record.pop("type")
         if kind == "run":
             header = record
         elif kind == "check":
             checks.append(CheckResult.from_json(record))
-        elif kind == "end":
+        else:
             end = record
+    if header is None and not checks:
+        shown = "; ".join(skipped[:3]) or "it is empty"
+        raise UsageError(
+            f"{path} holds no run header and no check ({shown}); give the --report-dir of a "
+            "`rescheck run`"
+        )
+    header = header or {}
     info = dict(header.get("info", {}))
     if end:
         info.update(end)
+    info.pop(UNREADABLE, None)  # only what this reading skipped
+    if skipped:
+        more = len(skipped) - SHOWN_UNREADABLE
+        info[UNREADABLE] = skipped[:SHOWN_UNREADABLE] + ([f"and {more} more"] if more > 0 else [])
     return RunResult(
         target=header.get("target", "?"),
         resource_type=header.get("resource_type", "?"),
         checks=checks,
         strict=bool(header.get("strict", False)),
-        complete=end is not None,
+        complete=end is not None and not skipped,
         info=info,
     )

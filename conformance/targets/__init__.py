@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance.companion import Companion, ProbeContext, validate
-from conformance.errors import TargetLoadError, UsageError
+from conformance.errors import SourceTooNested, TargetLoadError, UsageError
 from conformance.genscript import GENERIC_SCRIPT, SCRIPT_FILE_PATH
 from conformance.genscript import dll as genscript_dll
 from conformance.genscript.engine import (
@@ -151,6 +151,8 @@ def control_script(given: str) -> Path | None:
         tree = ast.parse(path.read_bytes())
     except (SyntaxError, ValueError):
         return None  # the DLL loader says where the syntax error is
+    except (RecursionError, MemoryError):
+        raise SourceTooNested(given) from None
     functions = {
         n.name: n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
     }

@@ -18,7 +18,7 @@ from importlib.machinery import ModuleSpec
 from pathlib import Path
 from types import CodeType, ModuleType
 
-from conformance.errors import TargetLoadError
+from conformance.errors import SourceTooNested, TargetLoadError
 
 STARTUP_SIGNATURE = (
     "Startup(ResourceType, MinVersionSupported, MaxVersionSupported, SetResourceStatus, LogEvent)"
@@ -33,7 +33,8 @@ class ModuleRef:
     given: str
     name: str
     path: Path
-    sys_path_entry: str | None  # prepended to sys.path for path targets
+    #: The folder the module's top-level package lies in: put on sys.path where it loads.
+    sys_path_entry: str | None
 
     def sha256(self) -> str:
         return hashlib.sha256(self.path.read_bytes()).hexdigest()
@@ -65,18 +66,52 @@ def resolve(given: str) -> ModuleRef:
             )
         name, root = _package_root(path.resolve())
         return ModuleRef(given, name, path.resolve(), str(root))
-    if "" not in sys.path and os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
-    try:
-        spec = importlib.util.find_spec(given)
-    except (ImportError, ValueError) as exc:
-        raise TargetLoadError(f"cannot find module {given!r}: {exc}") from None
-    if spec is None or spec.origin in (None, "built-in", "frozen"):
+    parts = given.split(".")
+    if not all(part.isidentifier() for part in parts):
         raise TargetLoadError(
-            f"cannot find module {given!r} (looked in the current directory and sys.path); "
-            "give a dotted module name importable from here, or a path to a .py file"
+            f"cannot find module {given!r}: not a dotted module name; give one such as "
+            "mypkg.my_dll, or a path to a .py file"
         )
-    return ModuleRef(given, given, Path(spec.origin), None)
+    found = _find_source(parts)
+    if found is None:
+        raise TargetLoadError(
+            f"cannot find module {given!r} (looked in the current directory and sys.path for "
+            f"{'/'.join(parts)}.py); give a dotted module name importable from here, or a path "
+            "to a .py file"
+        )
+    path, root = found
+    return ModuleRef(given, given, path.resolve(), str(root.resolve()))
+
+
+def _find_source(parts: list[str]) -> tuple[Path, Path] | None:
+    """The source file of the module named ``parts`` and the sys.path entry it lies under,
+    found as the import system finds it (the current directory first) but without importing
+    anything: a package's ``__init__.py`` is the target's code, and runs only in its host."""
+    entries = dict.fromkeys([Path.cwd(), *(Path(e or ".") for e in sys.path)])
+    places = [(entry, entry) for entry in entries]  # (folder to look in, its sys.path entry)
+    for part in parts[:-1]:
+        places = _package_folders(places, part)
+    for folder, entry in places:
+        for source in (folder / parts[-1] / "__init__.py", folder / f"{parts[-1]}.py"):
+            if os.path.isfile(source):
+                return source, entry
+    return None
+
+
+def _package_folders(places: list[tuple[Path, Path]], name: str) -> list[tuple[Path, Path]]:
+    """Where package ``name``'s submodules are: a regular package's folder (the first one
+    wins), else every portion of a namespace package; none when a module of that name comes
+    first (a module has no submodules)."""
+    portions = []
+    for folder, entry in places:
+        package = folder / name
+        if os.path.isfile(package / "__init__.py"):
+            return [(package, entry)]
+        if os.path.isfile(folder / f"{name}.py"):
+            return []
+        if os.path.isdir(package):
+            portions.append((package, entry))
+    return portions
 
 
 def load_fresh(ref: ModuleRef) -> ModuleType:
@@ -113,26 +148,32 @@ def load_fresh(ref: ModuleRef) -> ModuleType:
 _COMPILED: dict[tuple[Path, int, int], CodeType] = {}
 
 
-def _code(path: Path) -> CodeType:
-    stat = path.stat()
-    key = (path, stat.st_mtime_ns, stat.st_size)
+def _code(ref: ModuleRef) -> CodeType:
+    stat = ref.path.stat()
+    key = (ref.path, stat.st_mtime_ns, stat.st_size)
     code = _COMPILED.get(key)
     if code is None:
-        code = _COMPILED[key] = compile(path.read_bytes(), str(path), "exec", dont_inherit=True)
+        try:
+            code = compile(ref.path.read_bytes(), str(ref.path), "exec", dont_inherit=True)
+        except SyntaxError as exc:
+            raise TargetLoadError(
+                f"{ref.given}:{exc.lineno}:{exc.offset}: Python syntax error: {exc.msg}"
+            ) from None
+        except ValueError as exc:  # NUL bytes (a SyntaxError from Python 3.12 on)
+            raise TargetLoadError(f"{ref.given}: not Python source text: {exc}") from None
+        except (RecursionError, MemoryError):
+            raise SourceTooNested(ref.given) from None
+        _COMPILED[key] = code
     return code
 
 
 def _execute(ref: ModuleRef, spec: ModuleSpec) -> ModuleType:
+    code = _code(ref)
     module = importlib.util.module_from_spec(spec)
     previous = sys.modules.get(ref.name)
     sys.modules[ref.name] = module
     try:
-        exec(_code(ref.path), module.__dict__)
-    except SyntaxError as exc:
-        _restore(ref.name, previous)
-        raise TargetLoadError(
-            f"{ref.given}:{exc.lineno}:{exc.offset}: Python syntax error: {exc.msg}"
-        ) from None
+        exec(code, module.__dict__)
     except ModuleNotFoundError as exc:
         _restore(ref.name, previous)
         raise TargetLoadError(

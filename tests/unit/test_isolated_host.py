@@ -153,7 +153,9 @@ def Startup(ResourceType, Min, Max, SetResourceStatus, LogEvent):
 """,
     )
     callbacks = started(host)
-    seen = sorted((message.removeprefix("from "), thread) for _, _, message, thread in callbacks.logs)
+    seen = sorted(
+        (message.removeprefix("from "), thread) for _, _, message, thread in callbacks.logs
+    )
     # the order callbacks of different threads arrive in is not the point (nor guaranteed)
     assert seen == sorted((name, name) for name in names), (
         f"expected each thread's own name: {seen}"
