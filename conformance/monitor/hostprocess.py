@@ -30,6 +30,7 @@ class OutputTail:
         self.size = 0
         self.total = 0
         self._stream = stream
+        self.name = name
         self.thread = harness_thread(
             threading.Thread(target=self._read, name=f"host-{name}", daemon=True)
         )
@@ -63,14 +64,18 @@ class HostProcess:
         pass_fds: Sequence[int],
         env: dict[str, str],
         on_exit: Callable[[], None],
+        stdin: int | None = None,
+        stdout: int | None = None,
     ) -> None:
+        """``stdin``/``stdout``: descriptors that are the host's channel (the native host's),
+        else nothing in and the output tailed."""
         status_read, status_write = os.pipe()
         try:
             self.process = subprocess.Popen(
                 guardian_argv(list(argv), status_fd=status_write),
                 pass_fds=(*pass_fds, status_write),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
+                stdin=subprocess.DEVNULL if stdin is None else stdin,
+                stdout=subprocess.PIPE if stdout is None else stdout,
                 stderr=subprocess.PIPE,
                 start_new_session=True,  # a Ctrl-C in the terminal is rescheck's to handle
                 env=env,
@@ -81,8 +86,9 @@ class HostProcess:
         self.pid = read_pid(status_read) or self.process.pid
         self.exit: str | None = None
         self._status = status_read
-        self._stdout = OutputTail(self.process.stdout, "stdout")
-        self._stderr = OutputTail(self.process.stderr, "stderr")
+        self._tails = [OutputTail(self.process.stderr, "stderr")]
+        if self.process.stdout is not None:
+            self._tails.insert(0, OutputTail(self.process.stdout, "stdout"))
         self._on_exit = on_exit
         harness_thread(threading.Thread(target=self._wait, name="host-waiter", daemon=True)).start()
 
@@ -103,15 +109,13 @@ class HostProcess:
             os.kill(self.pid, signum)
 
     def output(self) -> str:
-        out, err = self._stdout.text(), self._stderr.text()
-        return "".join(
-            f"{name}:\n{text}\n" for name, text in (("stdout", out), ("stderr", err)) if text
-        )
+        return "".join(f"{tail.name}:\n{text}\n" for tail in self._tails if (text := tail.text()))
 
     def last_words(self) -> str:
         """The last line the host wrote on stderr (why it could not load, say)."""
-        self._stderr.thread.join(timeout=1)
-        said = [line for line in self._stderr.text().splitlines() if line.strip()]
+        stderr = self._tails[-1]
+        stderr.thread.join(timeout=1)
+        said = [line for line in stderr.text().splitlines() if line.strip()]
         return said[-1].strip() if said else ""
 
     def kill(self, grace: float) -> None:
@@ -121,7 +125,7 @@ class HostProcess:
             self.process.wait(timeout=grace)
         if self.process.returncode is None:
             kill_tree(self.process)
-        for tail in (self._stdout, self._stderr):
+        for tail in self._tails:
             tail.thread.join(timeout=1)  # at EOF; a process that escaped may still hold it
             if not tail.thread.is_alive():
                 with contextlib.suppress(OSError):

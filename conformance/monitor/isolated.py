@@ -93,6 +93,7 @@ class IsolatedHost:
         self._events: dict[int, RemoteEvent] = {}
         self._hello: queue.SimpleQueue[messages.Hello | None] = queue.SimpleQueue()
         self._refused: str | None = None  # how the host broke the protocol
+        self._offset = 0.0  # the monitor's clock minus the host's
         self._exit: str | None = None
         self._dumping = 0  # stacks of a hung call are being dumped
         self._closing = False
@@ -100,19 +101,27 @@ class IsolatedHost:
         self._closed = False
         self._stacks_file = run_dir().path("stacks-")
         self._stacks_file.touch()
-        self._sock, theirs = socket.socketpair()
-        child_fd = theirs.detach()
-        self.process = HostProcess(
-            launch.argv(child_fd),
-            pass_fds=(child_fd,),
-            env=launch.env,
-            on_exit=self._process_exited,
-        )
-        os.close(child_fd)
+        self._sock: socket.socket | None = None
+        if launch.transport == "stdio":  # the host's standard input and output (pipes)
+            to_host, into_host = os.pipe()
+            from_host, out_of_host = os.pipe()
+            self.process = HostProcess(
+                launch.argv(-1), (), launch.env, self._process_exited, to_host, out_of_host
+            )
+            os.close(to_host)
+            os.close(out_of_host)
+            self._fds = (from_host, into_host)
+        else:  # a socket whose descriptor the host is given
+            self._sock, theirs = socket.socketpair()
+            child_fd = theirs.detach()
+            self.process = HostProcess(
+                launch.argv(child_fd), (child_fd,), launch.env, self._process_exited
+            )
+            os.close(child_fd)
+            self._fds = (self._sock.fileno(), self._sock.fileno())
         self._order = CallbackOrder(self._deliver)
         self._proxies = Proxies(self._answer, self._order)
-        fd = self._sock.fileno()
-        self.channel = Channel(fd, fd, self._on_message, self._ended)
+        self.channel = Channel(*self._fds, self._on_message, self._ended)
         self.info = self._load(ready_timeout)
 
     def _load(self, timeout: float) -> dict[str, Any]:
@@ -129,8 +138,8 @@ class IsolatedHost:
                 f"{name}: the host speaks protocol version {hello.protocol}, rescheck "
                 f"{PROTOCOL_VERSION}; use the host that came with this rescheck"
             )
-        if hello is not None:
-            self.process.pid = hello.pid
+        if hello is not None and hello.clock is not None:
+            self._offset = time.perf_counter() - hello.clock
         target, stacks = self.launch.target, str(self._stacks_file)
         answer = self._request(
             deadline - time.perf_counter(),
@@ -149,9 +158,9 @@ class IsolatedHost:
                 f"{name}: the host process ended while loading ({self._end_reason()})"
                 + (f": {said}" if said else "")
             )
-        self.loaded = answer.loaded
+        self.loaded = (answer.loaded[0] + self._offset, answer.loaded[1] + self._offset)
         return {
-            "loaded": answer.loaded,
+            "loaded": self.loaded,
             "declared_type": answer.declared_type,
             "companion": answer.companion,
         }
@@ -185,9 +194,11 @@ class IsolatedHost:
         self.channel.resolve(message.id, message)  # type: ignore[attr-defined]
 
     def _process_exited(self) -> None:
-        """End the reader's wait even if a fork still holds the host's end of the socket."""
-        with contextlib.suppress(OSError):
-            self._sock.shutdown(socket.SHUT_RDWR)
+        """End the reader's wait even if a fork still holds the host's end of the socket (a
+        pipe ends when the guardian has ended everything the host started)."""
+        if self._sock is not None:
+            with contextlib.suppress(OSError):
+                self._sock.shutdown(socket.SHUT_RDWR)
 
     def _ended(self, violation: ProtocolError | None) -> None:
         """The channel is done: the host ended, or broke the protocol and is stopped."""
@@ -217,7 +228,7 @@ class IsolatedHost:
         threading.current_thread().name = message.thread[1]  # idents are reused; names change
         host_module._context.value = message.context  # the entry point its thread is in
         resapi._last_error.value = message.last_error
-        made_at.value = message.at  # the trace records when the target made the callback
+        made_at.value = message.at + self._offset  # when the target made the callback
         try:
             answer = self._callback(message.name, message.args)
         except Exception as exc:  # the monitor's own failure must not hang the target
@@ -342,8 +353,8 @@ class IsolatedHost:
             value=found["value"],
             error=found["error"],
             error_traceback=found["traceback"],
-            start=found["start"],
-            end=found["end"],
+            start=found["start"] + self._offset,
+            end=found["end"] + self._offset,
             thread=found["thread"],
         )
 
@@ -435,7 +446,12 @@ class IsolatedHost:
         self._process_exited()
         if self.channel.reader is not threading.current_thread():
             self.channel.reader.join(timeout=2)  # it ends at the socket's EOF
-        self._sock.close()
+        if self._sock is not None:
+            self._sock.close()
+        else:
+            for fd in self._fds:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
         self._proxies.close()
         self._stacks_file.unlink(missing_ok=True)
 

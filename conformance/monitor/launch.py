@@ -25,6 +25,9 @@ class Launch:
     argv: Callable[[int], list[str]]
     env: dict[str, str]
     target: dict[str, str | None]
+    #: ``fd``: ``argv`` gets a socket's descriptor; ``stdio``: the host's standard input and
+    #: output are the channel (its own output then goes to standard error).
+    transport: str = "fd"
 
 
 def host_environment(extra: dict[str, str]) -> dict[str, str]:

@@ -227,6 +227,9 @@ class Hello(Message):
     protocol: int = field(integer)
     host: str = field(NAME)
     pid: int = field(integer)
+    #: The host's clock (seconds) when it said hello, when it is not the monitor's own
+    #: (``time.perf_counter``): the native host's under Wine. Times it sends are shifted.
+    clock: float | None = field(optional(number))
 
 
 @dataclasses.dataclass(frozen=True)

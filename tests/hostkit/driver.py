@@ -35,17 +35,21 @@ class KitHost:
         #: What the kit replies to SetResourceStatus (a RESOURCE_EXIT_STATE).
         self.exit_state = 0
         self._sock, theirs = socket.socketpair()
-        child = theirs.detach()
-        self.process = subprocess.Popen(
-            launch.argv(child),
-            pass_fds=(child,),
-            env=launch.env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-        )
-        os.close(child)
+        if launch.transport == "stdio":  # the host's standard input and output
+            stdio = theirs.detach()
+            self.process = subprocess.Popen(
+                launch.argv(-1), env=launch.env, stdin=stdio, stdout=stdio,
+                stderr=subprocess.PIPE, start_new_session=True,
+            )  # fmt: skip
+            os.close(stdio)
+        else:
+            child = theirs.detach()
+            self.process = subprocess.Popen(
+                launch.argv(child), pass_fds=(child,), env=launch.env,
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                start_new_session=True,
+            )  # fmt: skip
+            os.close(child)
         self.launch = launch
         fd = self._sock.fileno()
         self.channel = Channel(fd, fd, self._on_message, self._on_end)

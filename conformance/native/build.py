@@ -1,0 +1,89 @@
+"""Building rescheck's native host, and compiled DLLs for tests, with mingw-w64.
+
+``python3 -m conformance.native.build`` builds the host once into this package's ``bin/``
+(git-ignored: a wheel carries it), where rescheck finds it; it is rebuilt when a source is
+newer. The C sources are compiled with the project's force-included header
+(``include/rescheck_sdk.h``), so that code written against the Windows SDK's ``resapi.h``
+builds unchanged.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+
+from conformance.errors import UsageError
+
+HERE = Path(__file__).parent
+SOURCES = HERE / "host"
+SDK_HEADER = HERE / "include" / "rescheck_sdk.h"
+HOST_EXE = HERE / "bin" / "rescheck-host.exe"
+COMPILER = "x86_64-w64-mingw32-gcc"
+#: What to install when the compiler is missing, and how to build by hand.
+HOW_TO_GET = (
+    "install mingw-w64 ('apt-get install gcc-mingw-w64-x86-64' on Debian), then build it with "
+    "'python3 -m conformance.native.build'"
+)
+FLAGS = ["-O2", "-Wall", "-Wextra", "-D__USE_MINGW_ANSI_STDIO=0", "-include", str(SDK_HEADER)]
+
+
+def compiler() -> str:
+    found = shutil.which(COMPILER)
+    if found is None:
+        raise UsageError(
+            f"compiled DLLs need rescheck's native host, and building it needs {COMPILER}: {HOW_TO_GET}"
+        )
+    return found
+
+
+def _newest(paths: Iterable[Path]) -> float:
+    return max(p.stat().st_mtime for p in paths)
+
+
+def host_exe() -> Path:
+    """The native host, built now if it is missing or older than its sources."""
+    sources = sorted(SOURCES.glob("*.[ch]"))
+    if HOST_EXE.exists() and HOST_EXE.stat().st_mtime >= _newest([*sources, SDK_HEADER]):
+        return HOST_EXE
+    return build_host()
+
+
+def build_host() -> Path:
+    HOST_EXE.parent.mkdir(exist_ok=True)
+    partial = HOST_EXE.with_suffix(".partial.exe")
+    _compile([*sorted(SOURCES.glob("*.c"))], partial, [])
+    partial.replace(HOST_EXE)  # whole or not at all: a concurrent build never sees half
+    return HOST_EXE
+
+
+def build_dll(
+    sources: Iterable[Path], out: Path, defines: Iterable[str] = (), libraries: Iterable[str] = ()
+) -> Path:
+    """A resource DLL from C sources (``defines``: ``NAME`` or ``NAME=VALUE``)."""
+    extra = [f"-D{d}" for d in defines] + [f"-l{lib}" for lib in libraries]
+    _compile(list(sources), out, ["-shared", *extra])
+    return out
+
+
+def _compile(sources: list[Path], out: Path, extra: list[str]) -> None:
+    command = [compiler(), *FLAGS, *extra, "-o", str(out), *map(str, sources)]
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        said = (done.stderr or done.stdout).strip().splitlines()
+        raise UsageError(f"building {out.name} failed: {said[0] if said else done.returncode}")
+
+
+def main() -> int:
+    try:
+        print(build_host())
+    except UsageError as exc:
+        print(f"rescheck: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
