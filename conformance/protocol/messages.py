@@ -131,8 +131,9 @@ NAME = text(1000)
 TEXT = text(64 << 10)
 
 
-def field(check: Check) -> Any:
-    return dataclasses.field(metadata={"check": check})
+def field(check: Check, **default: Any) -> Any:
+    """A message's field and its check; ``default=`` for an optional one a sender may omit."""
+    return dataclasses.field(metadata={"check": check}, **default)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -229,7 +230,7 @@ class Hello(Message):
     pid: int = field(integer)
     #: The host's clock (seconds) when it said hello, when it is not the monitor's own
     #: (``time.perf_counter``): the native host's under Wine. Times it sends are shifted.
-    clock: float | None = field(optional(number))
+    clock: float | None = field(optional(number), default=None)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -335,17 +335,14 @@ static DWORD WINAPI call_thread(LPVOID parameter) {
     return 0;
 }
 
-static void on_thread(LPTHREAD_START_ROUTINE routine, const mp_reader *message) {
+/* The frame's body is the request's from here on: the call frees it. */
+static void run(LPTHREAD_START_ROUTINE routine, uint8_t *body, uint32_t length) {
     request *r = malloc(sizeof *r);
     if (!r) fail("out of memory");
-    r->length = (uint32_t)message->size;
-    r->body = malloc(r->length);
-    if (!r->body) fail("out of memory");
-    memcpy(r->body, message->data, r->length);
-    HANDLE thread = CreateThread(NULL, 0, routine, r, 0, NULL);
-    if (!thread) fail("cannot start a call thread");
-    CloseHandle(thread);
+    r->body = body;
+    r->length = length;
+    routine(r);
 }
 
-void run_startup(const mp_reader *message) { on_thread(startup_thread, message); }
-void run_call(const mp_reader *message) { on_thread(call_thread, message); }
+void run_startup(uint8_t *body, uint32_t length) { run(startup_thread, body, length); }
+void run_call(uint8_t *body, uint32_t length) { run(call_thread, body, length); }

@@ -44,8 +44,9 @@ WCHAR *utf16(const uint8_t *text, uint32_t length); /* malloc'd, NUL-terminated 
 /* calls.c */
 extern PCLRES_FUNCTION_TABLE function_table;
 extern HMODULE target;
-void run_startup(const mp_reader *message);
-void run_call(const mp_reader *message);
+/* Run on the calling thread, which owns the frame's body from then on. */
+void run_startup(uint8_t *body, uint32_t length);
+void run_call(uint8_t *body, uint32_t length);
 
 /* audit.c */
 void run_audit(const mp_reader *message);

@@ -69,36 +69,70 @@ static int is(const uint8_t *type, uint32_t length, const char *name) {
     return length == strlen(name) && !memcmp(type, name, length);
 }
 
+/* Leader and followers: the thread whose turn it is reads; when a call comes it passes the
+ * turn on (to a waiting thread, a new one if none waits) and runs the call itself, so the call
+ * starts at once and a call that never returns costs only its thread. */
+static CRITICAL_SECTION reading;
+static volatile LONG waiting;
+
+static DWORD WINAPI follow(LPVOID unused);
+
+static void start_follower(void) {
+    HANDLE thread = CreateThread(NULL, 0, follow, NULL, 0, NULL);
+    if (!thread) fail("cannot start a call thread");
+    CloseHandle(thread);
+}
+
+static void reply_companion(const mp_reader *message) {
+    mp_writer w;
+    int64_t id = 0;
+    mp_find_int(message, "id", &id);
+    mp_writer_init(&w);
+    mp_map(&w, 4);
+    mp_cstr(&w, "type"); mp_cstr(&w, "result");
+    mp_cstr(&w, "id"); mp_int(&w, id);
+    mp_cstr(&w, "status"); mp_cstr(&w, "raised");
+    mp_cstr(&w, "value"); mp_cstr(&w, "the native host runs no companion code");
+    channel_send(&w);
+}
+
+static DWORD WINAPI follow(LPVOID unused) {
+    (void)unused;
+    for (;;) {
+        InterlockedIncrement(&waiting);
+        EnterCriticalSection(&reading);
+        InterlockedDecrement(&waiting);
+        for (;;) {
+            uint8_t *body;
+            uint32_t size;
+            const uint8_t *type;
+            uint32_t length;
+            if (!channel_read(&body, &size)) ExitProcess(0); /* the monitor is gone */
+            mp_reader message = {body, size, 0};
+            if (!mp_find_str(&message, "type", &type, &length)) fail("a message without a type");
+            int startup = is(type, length, "startup");
+            if (startup || is(type, length, "call")) {
+                if (waiting == 0) start_follower();
+                LeaveCriticalSection(&reading);
+                if (startup) run_startup(body, size); else run_call(body, size);
+                break;
+            }
+            if (is(type, length, "load")) load(&message);
+            else if (is(type, length, "reply")) reply_arrived(&message);
+            else if (is(type, length, "audit")) run_audit(&message);
+            else if (is(type, length, "companion")) reply_companion(&message);
+            else if (is(type, length, "shutdown")) ExitProcess(0);
+            else fail("a message of an unknown type");
+            free(body);
+        }
+    }
+}
+
 int main(void) {
     channel_open();
     callbacks_init();
+    InitializeCriticalSection(&reading);
     hello();
-    for (;;) {
-        uint8_t *body;
-        uint32_t size;
-        const uint8_t *type;
-        uint32_t length;
-        if (!channel_read(&body, &size)) ExitProcess(0); /* the monitor is gone */
-        mp_reader message = {body, size, 0};
-        if (!mp_find_str(&message, "type", &type, &length)) fail("a message without a type");
-        if (is(type, length, "load")) load(&message);
-        else if (is(type, length, "startup")) run_startup(&message);
-        else if (is(type, length, "call")) run_call(&message);
-        else if (is(type, length, "reply")) reply_arrived(&message);
-        else if (is(type, length, "audit")) run_audit(&message);
-        else if (is(type, length, "shutdown")) ExitProcess(0);
-        else if (is(type, length, "companion")) {
-            mp_writer w;
-            int64_t id = 0;
-            mp_find_int(&message, "id", &id);
-            mp_writer_init(&w);
-            mp_map(&w, 4);
-            mp_cstr(&w, "type"); mp_cstr(&w, "result");
-            mp_cstr(&w, "id"); mp_int(&w, id);
-            mp_cstr(&w, "status"); mp_cstr(&w, "raised");
-            mp_cstr(&w, "value"); mp_cstr(&w, "the native host runs no companion code");
-            channel_send(&w);
-        } else fail("a message of an unknown type");
-        free(body);
-    }
+    follow(NULL);
+    return 0;
 }
