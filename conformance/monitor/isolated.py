@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from conformance import resapi, resutils
 from conformance.clusapi import HKEY
-from conformance.companion import ProbeContext
+from conformance.companion import Companion, ProbeContext
 from conformance.errors import TargetLoadError
 from conformance.genscript.events import report_script
 from conformance.monitor import host as host_module
@@ -80,7 +80,10 @@ class IsolatedHost:
         *,
         launch: Launch | None = None,
         ready_timeout: float = READY_TIMEOUT_S,
+        companion: Companion | None = None,
     ) -> None:
+        """``companion``: run here, for a host that runs no Python (the native host)."""
+        self._companion_here = companion
         if launch is None:
             assert ref is not None, "a host needs a module or a launch"
             launch = python_launch(ref, companion_path)
@@ -407,11 +410,15 @@ class IsolatedHost:
         return Usage(**counts) if counts else Usage(0, 0, 0)
 
     def properties_for(self, resource_name: str) -> dict[str, Any]:
+        if self._companion_here is not None:
+            return self._companion_here.properties_for(resource_name)
         return self._companion(
             "properties", resource_name, None, messages.string_map(messages.value, 1 << 12)
         )
 
     def companion(self, kind: str, context: ProbeContext) -> Any:
+        if self._companion_here is not None:
+            return getattr(self._companion_here, kind)(context)
         return self._companion(kind, context.resource_name, context.properties, messages.boolean)
 
     def _companion(self, kind: str, resource: str, properties: Any, check: Any) -> Any:

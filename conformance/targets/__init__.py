@@ -36,12 +36,14 @@ from conformance.monitor.monitor import (
     StartupFailed,
 )
 from conformance.monitor.policy import Policy
+from conformance.native.launch import native_launch
 from conformance.resapi import (
     CLRES_VERSION_V1_00,
     ENTRY_POINT_PARAMETERS,
     V1_ENTRY_POINTS,
     error_name,
 )
+from conformance.targets.native import check_dll, is_native, native_companion
 from conformance.targets.pydll import ModuleRef, load_fresh, resolve
 
 #: Where the target runs: its own host process (the default, as RHS), or the harness's.
@@ -64,6 +66,8 @@ class Target:
     script_functions: dict[str, FunctionInfo] = field(default_factory=dict)
     #: Startup's table has Arbitrate and Release (AR-1, AR-8): the quorum rules apply.
     quorum_capable: bool = False
+    #: A compiled DLL's path: the native host loads it (``ref`` then names the same file).
+    dll: Path | None = None
 
     def new_host(self) -> Host:
         """A host with a fresh copy of the target, as a new Resource Monitor process has."""
@@ -73,6 +77,10 @@ class Target:
             loaded = (start, time.perf_counter())
             give_companion(module, self.companion)
             return InProcessHost(module, loaded, self.companion)
+        if self.dll is not None:
+            return IsolatedHost(
+                launch=native_launch(self.dll, (self.resource_type,)), companion=self.companion
+            )
         return IsolatedHost(self.ref, self.companion_path)
 
     def properties_for(self, host: Host, resource_name: str) -> dict[str, Any]:
@@ -116,6 +124,8 @@ def load_target(
         raise UsageError(f"unknown hosting {hosting!r}; choose one of {', '.join(HOSTINGS)}")
     if not given:
         raise UsageError("no resource type given; pass --resource-type MODULE_OR_PATH")
+    if is_native(given):
+        return _native_target(given, companion_path, type_name, overrides, policy)
     script = control_script(given)
     if script is not None:
         return _script_target(given, script, companion_path, overrides, policy, hosting)
@@ -134,6 +144,27 @@ def load_target(
         given, "python-dll", name, companion, ref, hosting, companion_path, dict(overrides or {})
     )
     preflight(target, policy or Policy(), host)
+    return target
+
+
+def _native_target(
+    given: str,
+    companion_path: str | None,
+    type_name: str | None,
+    overrides: Mapping[str, Any] | None,
+    policy: Policy | None,
+) -> Target:
+    """A compiled DLL, always in the native host (in-process hosting has no meaning for it)."""
+    dll = check_dll(given)
+    companion, chosen = native_companion(dll, companion_path)
+    companion = companion.with_overrides(overrides or {})
+    name = type_name or companion.resource_type or dll.stem
+    ref = ModuleRef(given, dll.stem, dll.resolve(), None)
+    target = Target(
+        given, "native-dll", name, companion, ref, "isolated",
+        str(chosen) if chosen else None, dict(overrides or {}), dll=dll.resolve(),
+    )  # fmt: skip
+    preflight(target, policy or Policy())
     return target
 
 

@@ -3,11 +3,40 @@
  * list when a call hangs (Wine gives no stacks to a process about itself). */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <tlhelp32.h>
 
 #include "host.h"
 
 #define MAX_THREADS 4096
+#define MAX_HOST_THREADS 1024
+
+/* The host's own threads (readers, call threads, event watchers): never the DLL's. */
+static volatile LONG host_count;
+static DWORD host_threads[MAX_HOST_THREADS];
+
+void host_thread(DWORD id) {
+    LONG at = InterlockedIncrement(&host_count) - 1;
+    if (at < MAX_HOST_THREADS) host_threads[at] = id;
+}
+
+/* Started and counted as the host's before it runs: an audit never takes it for the DLL's. */
+HANDLE host_thread_start(LPTHREAD_START_ROUTINE routine, LPVOID parameter) {
+    DWORD id;
+    HANDLE thread = CreateThread(NULL, 0, routine, parameter, CREATE_SUSPENDED, &id);
+    if (thread) {
+        host_thread(id);
+        ResumeThread(thread);
+    }
+    return thread;
+}
+
+static int is_host_thread(DWORD id) {
+    LONG count = host_count < MAX_HOST_THREADS ? host_count : MAX_HOST_THREADS;
+    for (LONG i = 0; i < count; i++)
+        if (host_threads[i] == id) return 1;
+    return 0;
+}
 
 static int thread_ids(DWORD *ids, int capacity) {
     HANDLE snapshot = CreateToolhelp32Snapshot(TH32CS_SNAPTHREAD, 0);
@@ -16,7 +45,8 @@ static int thread_ids(DWORD *ids, int capacity) {
     if (snapshot == INVALID_HANDLE_VALUE) return 0;
     for (BOOL more = Thread32First(snapshot, &entry); more && count < capacity;
          more = Thread32Next(snapshot, &entry))
-        if (entry.th32OwnerProcessID == GetCurrentProcessId()) ids[count++] = entry.th32ThreadID;
+        if (entry.th32OwnerProcessID == GetCurrentProcessId() && !is_host_thread(entry.th32ThreadID))
+            ids[count++] = entry.th32ThreadID;
     CloseHandle(snapshot);
     return count;
 }

@@ -167,7 +167,7 @@ static void hand_out(answer *a, int index, HANDLE event) {
     mp_int(&a->events, w->number);
     mp_cstr(&a->events, text);
     a->event_count++;
-    HANDLE thread = CreateThread(NULL, 0, watch_event, w, 0, NULL);
+    HANDLE thread = host_thread_start(watch_event, w);
     if (thread) CloseHandle(thread); else free(w);
 }
 

@@ -50,4 +50,6 @@ void run_call(uint8_t *body, uint32_t length);
 
 /* audit.c */
 void run_audit(const mp_reader *message);
+void host_thread(DWORD id); /* a thread of the host's, not the DLL's (by its creator) */
+HANDLE host_thread_start(LPTHREAD_START_ROUTINE routine, LPVOID parameter);
 #endif

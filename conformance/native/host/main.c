@@ -78,7 +78,7 @@ static volatile LONG waiting;
 static DWORD WINAPI follow(LPVOID unused);
 
 static void start_follower(void) {
-    HANDLE thread = CreateThread(NULL, 0, follow, NULL, 0, NULL);
+    HANDLE thread = host_thread_start(follow, NULL);
     if (!thread) fail("cannot start a call thread");
     CloseHandle(thread);
 }
@@ -132,6 +132,7 @@ int main(void) {
     channel_open();
     callbacks_init();
     InitializeCriticalSection(&reading);
+    host_thread(GetCurrentThreadId());
     hello();
     follow(NULL);
     return 0;
