@@ -116,6 +116,14 @@ def main() -> None:
         m = per_call_us(_through(resource, method), calls)
         i = per_call_us(_through(isolated, method), calls // 4)
         print(f"{name:16} {d:10.2f} {m:11.2f} {m - d:12.2f} {i:12.2f}")
+    native = _native_monitor()
+    if native is not None:
+        native_monitor, native_resource = native
+        for name, _direct, method in rows:
+            calls = args.calls // (8 if "+" in method else 4)
+            n = per_call_us(_through(native_resource, method), calls)
+            print(f"{name:16} {'':10} {'':11} {'':12} {n:12.2f}   (native host, under Wine)")
+        native_monitor.shutdown()
     floor = echo_round_trip_us(args.calls)
     print(f"{'bare echo':16} {'':10} {'':11} {'':12} {floor:12.2f}   (the isolated floor)")
     print(
@@ -124,6 +132,22 @@ def main() -> None:
     )
     isolated_monitor.shutdown()
     monitor.shutdown()
+
+
+def _native_monitor() -> tuple[ResourceMonitor, Resource] | None:
+    """The trivial DLL in C, in the native host (None where mingw-w64 or Wine is missing)."""
+    import tempfile
+
+    from conformance.errors import UsageError
+    from conformance.native.build import build_dll
+    from conformance.native.launch import native_launch
+
+    try:
+        dll = build_dll([TRIVIAL.with_suffix(".c")], Path(tempfile.mkdtemp()) / "trivial.dll")
+        return online(IsolatedHost(launch=native_launch(dll)))
+    except UsageError as exc:
+        print(f"(no native figures: {exc})")
+        return None
 
 
 def _through(resource: Resource, method: str):
