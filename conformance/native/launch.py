@@ -3,7 +3,9 @@ with the DLL to load named as Windows names it."""
 
 from __future__ import annotations
 
+import functools
 import sys
+import threading
 from pathlib import Path
 
 from conformance.monitor.launch import Launch
@@ -16,6 +18,17 @@ def windows_path(path: Path) -> str:
     return resolved if sys.platform == "win32" else "Z:" + resolved.replace("/", "\\")
 
 
+_server_lock = threading.Lock()
+
+
+@functools.cache
+def _wine_server() -> object:
+    """This run's Wine prefix and wineserver, started on first use, ended at exit."""
+    from conformance.native.wine import WineServer
+
+    return WineServer()
+
+
 def native_launch(dll: Path, type_names: tuple[str, ...] = ()) -> Launch:
     """The native host on ``dll``; its standard input and output are the channel."""
     from conformance.native import wine
@@ -24,7 +37,9 @@ def native_launch(dll: Path, type_names: tuple[str, ...] = ()) -> Launch:
     if sys.platform == "win32":
         argv, env = [str(exe)], None
     else:
-        argv, env = wine.wine_argv(exe, []), wine.host_env(wine.ensure_prefix())
+        with _server_lock:  # one server per run, also when two threads start hosts
+            server = _wine_server()
+        argv, env = wine.wine_argv(exe, []), server.env()  # type: ignore[attr-defined]
     return Launch(
         name=str(dll),
         argv=lambda _fd: argv,

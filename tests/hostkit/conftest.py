@@ -4,6 +4,7 @@ target, on a target that does not exist, and which optional behaviours its langu
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +24,8 @@ class HostUnderTest:
     kit: Launch  # the host on the kit's target (kit_dll.py, or its C twin)
     missing: Launch  # the host on a target that is not there
     #: Optional behaviours: ``thread-exception`` (an exception escaping a target's thread is
-    #: a note; in C it is a crash), ``stacks-file`` (faulthandler on SIGUSR1).
+    #: a note; in C it is a crash), ``stacks-file`` (faulthandler on SIGUSR1),
+    #: ``cluster-database`` (the target's ClusterReg* calls reach the monitor's database).
     features: frozenset[str] = field(default_factory=frozenset)
 
 
@@ -36,11 +38,25 @@ def _python_host(tmp_path: Path) -> HostUnderTest:
         "python",
         python_launch(resolve(str(HERE / "kit_dll.py"))),
         missing,
-        frozenset({"thread-exception", "stacks-file"}),
+        frozenset({"thread-exception", "stacks-file", "cluster-database"}),
     )
 
 
-HOSTS = {"python": _python_host}
+def _native_host(tmp_path: Path) -> HostUnderTest:
+    from conformance.native.build import build_dll
+    from conformance.native.launch import native_launch
+
+    if shutil.which("x86_64-w64-mingw32-gcc") is None or not _wine():
+        pytest.skip("the native host needs wine64 and gcc-mingw-w64-x86-64 (apt-get install)")
+    dll = build_dll([HERE / "kit_dll.c"], tmp_path / "kit_dll.dll")
+    return HostUnderTest("native", native_launch(dll), native_launch(tmp_path / "gone.dll"))
+
+
+def _wine() -> bool:
+    return Path("/usr/lib/wine/wine64").exists() or shutil.which("wine64") is not None
+
+
+HOSTS = {"python": _python_host, "native": _native_host}
 
 
 @pytest.fixture(params=sorted(HOSTS))
