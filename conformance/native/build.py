@@ -68,8 +68,16 @@ def build_dll(
     return out
 
 
+def build_program(sources: Iterable[Path], out: Path, window: bool = True) -> Path:
+    """A Windows program from C sources with a wide ``wWinMain`` (``window``: no console)."""
+    _compile(list(sources), out, ["-municode", *(["-mwindows"] if window else [])])
+    return out
+
+
 def _compile(sources: list[Path], out: Path, extra: list[str]) -> None:
-    command = [compiler(), *FLAGS, *extra, "-o", str(out), *map(str, sources)]
+    libraries = [flag for flag in extra if flag.startswith("-l")]  # after the sources, for ld
+    options = [flag for flag in extra if not flag.startswith("-l")]
+    command = [compiler(), *FLAGS, *options, "-o", str(out), *map(str, sources), *libraries]
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:
         said = (done.stderr or done.stdout).strip().splitlines()

@@ -8,13 +8,23 @@ from pathlib import Path
 
 from conformance.companion import Companion
 from conformance.errors import UsageError
+from conformance.targets.pydll import resolve
 
 IMAGE_FILE_MACHINE_AMD64 = 0x8664
 IMAGE_FILE_DLL = 0x2000
 
 
 def is_native(given: str) -> bool:
-    return given.lower().endswith(".dll")
+    """A file ending in .dll, or a path to one: not a dotted module name ``pkg.dll``."""
+    if not given.lower().endswith(".dll"):
+        return False
+    if Path(given).expanduser().is_file() or "/" in given or "\\" in given:
+        return True
+    try:
+        resolve(given)
+    except UsageError:
+        return True  # neither: say that the DLL is missing
+    return False
 
 
 def check_dll(given: str) -> Path:

@@ -1,0 +1,118 @@
+"""A compiled DLL through the front ends, as a user runs them: `rescheck run`, `rescheck fuzz`
+and the pytest plugin each give a verdict, and nothing of Wine or the host is left running."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import REPO
+
+KIT = REPO / "tests" / "hostkit" / "kit_dll.c"
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("x86_64-w64-mingw32-gcc") is None
+    or not (Path("/usr/lib/wine/wine64").exists() or shutil.which("wine64")),
+    reason="compiled DLLs need wine64 and gcc-mingw-w64-x86-64 (apt-get install)",
+)
+
+
+@pytest.fixture(scope="module")
+def kit_dll(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from conformance.native.build import build_dll
+
+    return build_dll([KIT], tmp_path_factory.mktemp("native") / "kit_dll.dll")
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A cache directory of these tests' own: their Wine processes are told by it."""
+    return tmp_path_factory.mktemp("cache")
+
+
+def rescheck(*args: str, cwd: Path, cache: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "conformance", *args],
+        cwd=cwd, capture_output=True, text=True, timeout=300,
+        env={**os.environ, "XDG_CACHE_HOME": str(cache)},
+    )  # fmt: skip
+
+
+def wine_left(cache: Path) -> list[str]:
+    """Processes whose environment names ``cache`` (its Wine prefixes), after a short grace."""
+    deadline = time.monotonic() + 5
+    while True:
+        left = []
+        for environ in Path("/proc").glob("[0-9]*/environ"):
+            try:
+                if str(cache).encode() in environ.read_bytes():
+                    left.append(environ.parent.name)
+            except OSError:
+                continue
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(0.1)
+
+
+def test_run_gives_a_compiled_dll_its_verdict(kit_dll: Path, tmp_path: Path, cache: Path) -> None:
+    done = rescheck("run", "--resource-type", str(kit_dll), "--type-name", "Kit",
+                    "--report-dir", str(tmp_path / "r"), cwd=tmp_path, cache=cache)  # fmt: skip
+    # the kit's DLL answers every control code: it is not compliant, and says so
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stdout + done.stderr
+    results = json.loads((tmp_path / "r" / "results.json").read_text("utf-8"))
+    by_id = {c["id"]: c["outcome"] for c in results["checks"]}
+    assert by_id["ResourceControl.unsupported-codes"] == "failed", by_id
+    assert by_id["Online.returns"] == "passed" and by_id["Process.survives"] == "passed", by_id
+    assert results["target"] == str(kit_dll) or str(kit_dll) in json.dumps(results)
+    assert not wine_left(cache), "no Wine or host process may outlive the run"
+
+
+def test_fuzz_and_pytest_take_a_compiled_dll(kit_dll: Path, tmp_path: Path, cache: Path) -> None:
+    done = rescheck("fuzz", "--resource-type", str(kit_dll), "--report-dir", str(tmp_path / "f"),
+                    "--max-examples", "10", "--seed", "1", cwd=tmp_path, cache=cache)  # fmt: skip
+    assert done.returncode in (0, 1) and "Traceback" not in done.stderr, done.stderr[-2000:]
+    assert (tmp_path / "f" / "results.json").exists()
+    tested = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", f"--resource-type={kit_dll}",
+         "-q", "-k", "Online"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+        env={**os.environ, "XDG_CACHE_HOME": str(cache)},
+    )  # fmt: skip
+    assert " passed" in tested.stdout and "error" not in tested.stdout.lower(), tested.stdout[
+        -2000:
+    ]
+    assert not wine_left(cache), "no Wine or host process may outlive the run"
+
+
+@pytest.mark.parametrize(
+    ("content", "said"),
+    [
+        (b"not a dll", "not a Windows DLL"),
+        (
+            b"MZ"
+            + bytes(58)
+            + (64).to_bytes(4, "little")
+            + b"PE\0\0"
+            + (0x14C).to_bytes(2, "little")
+            + bytes(16)
+            + (0x2000).to_bytes(2, "little"),
+            "not x86-64",
+        ),
+    ],
+)
+def test_a_file_that_is_no_x64_dll_is_one_line_and_exit_2(
+    tmp_path: Path, content: bytes, said: str, cache: Path
+) -> None:
+    dll = tmp_path / "bad.dll"
+    dll.write_bytes(content)
+    done = rescheck("run", "--resource-type", str(dll), cwd=tmp_path, cache=cache)
+    assert done.returncode == 2, done.stdout + done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and said in lines[0], lines
