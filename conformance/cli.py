@@ -68,6 +68,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="a private property value for test instances (repeatable)",
     )
     target.add_argument(
+        "--type-name",
+        metavar="NAME",
+        help="the ResourceType name passed to Startup (default: the companion's, else "
+        "RESOURCE_TYPE_NAME in the module, else the module's or DLL's name)",
+    )
+    target.add_argument(
         "--in-process",
         action="store_true",
         help="host the target in rescheck's own process (faster; a crashing target then ends "
@@ -81,11 +87,6 @@ def build_parser() -> argparse.ArgumentParser:
         "--report-dir",
         metavar="DIR",
         help="where results.json, junit.xml and report.html go (default: reports/<name>)",
-    )
-    run.add_argument(
-        "--type-name",
-        metavar="NAME",
-        help="the ResourceType name passed to Startup (default: the companion's, else RESOURCE_TYPE_NAME in the module, else the module name)",
     )
     run.add_argument(
         "--select",
@@ -258,14 +259,14 @@ def _print_checks(result: Any, passed: bool) -> None:
             print(f"  {_MARKS[check.outcome]} {check.id}: {check.message}")
 
 
-def _load(args: argparse.Namespace, policy: Any, type_name: str | None = None) -> Any:
+def _load(args: argparse.Namespace, policy: Any) -> Any:
     """The target the shared options name (run, fuzz and quorum load it alike)."""
     from conformance.targets import load_target
 
     return load_target(
         args.resource_type,
         args.companion,
-        type_name,
+        args.type_name,
         dict(args.properties),
         policy,
         "in-process" if args.in_process else "isolated",
@@ -302,7 +303,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if not rules:
         raise UsageError(f"no rule matches {args.select}; see `rescheck rules` for the ids")
     directory = _report_dir(args)
-    target = _load(args, policy, args.type_name)
+    target = _load(args, policy)
     log = ResultsLog(
         directory,
         {
