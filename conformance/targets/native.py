@@ -12,6 +12,10 @@ from conformance.targets.pydll import resolve
 
 IMAGE_FILE_MACHINE_AMD64 = 0x8664
 IMAGE_FILE_DLL = 0x2000
+#: DLLs whose functions rescheck does not provide to the native host yet (Wine's are stubs).
+NOT_PROVIDED = ("clusapi.dll", "resutils.dll")
+#: The most of a DLL read to find its imports (a resource DLL is far smaller).
+PE_READ_LIMIT = 64 << 20
 
 
 def is_native(given: str) -> bool:
@@ -50,7 +54,71 @@ def check_dll(given: str) -> Path:
         )
     if not characteristics & IMAGE_FILE_DLL:
         raise UsageError(f"{given} is an executable, not a DLL")
+    missing = [f"{name} ({dll})" for dll, name in imports(path) if dll.lower() in NOT_PROVIDED]
+    if missing:
+        raise UsageError(
+            f"{given} imports {', '.join(missing)}, which rescheck does not provide to compiled "
+            "DLLs yet (only kernel32, msvcrt and the other system DLLs Wine has)"
+        )
     return path
+
+
+def imports(path: Path) -> list[tuple[str, str]]:
+    """``(dll, function)`` for each function the DLL imports by name (an ordinal is shown as
+    ``#N``), read from the PE import table with every offset checked."""
+    data = path.read_bytes()[:PE_READ_LIMIT]
+    try:
+        return list(_imports(data))
+    except (struct.error, IndexError, ValueError):
+        raise UsageError(f"{path.name}: its PE import table is malformed") from None
+
+
+def _imports(data: bytes) -> list[tuple[str, str]]:
+    (pe,) = struct.unpack_from("<I", data, 0x3C)
+    sections_count, optional_size = (
+        struct.unpack_from("<H", data, pe + 6)[0],
+        struct.unpack_from("<H", data, pe + 20)[0],
+    )
+    optional = pe + 24
+    if struct.unpack_from("<H", data, optional)[0] != 0x20B:  # PE32+
+        raise ValueError("not PE32+")
+    import_rva = struct.unpack_from("<I", data, optional + 112 + 8)[0]  # data directory 1
+    sections = [
+        struct.unpack_from("<IIII", data, optional + optional_size + 40 * i + 8)
+        for i in range(min(sections_count, 96))
+    ]
+
+    def offset(rva: int) -> int:
+        for size, address, raw_size, raw in sections:
+            if address <= rva < address + max(size, raw_size):
+                return raw + rva - address
+        raise ValueError("an address outside every section")
+
+    def text(rva: int) -> str:
+        start = offset(rva)
+        return data[start : data.index(b"\0", start, start + 512)].decode("ascii", "replace")
+
+    found: list[tuple[str, str]] = []
+    if not import_rva:
+        return found
+    descriptor = offset(import_rva)
+    for _ in range(1024):
+        lookup, _, _, name_rva, thunks = struct.unpack_from("<IIIII", data, descriptor)
+        if not name_rva:
+            break
+        dll = text(name_rva)
+        entry = offset(lookup or thunks)
+        for _ in range(65536):
+            (thunk,) = struct.unpack_from("<Q", data, entry)
+            if not thunk:
+                break
+            by_ordinal = thunk >> 63
+            found.append(
+                (dll, f"#{thunk & 0xFFFF}" if by_ordinal else text((thunk & 0x7FFFFFFF) + 2))
+            )
+            entry += 8
+        descriptor += 20
+    return found
 
 
 def native_companion(path: Path, companion_path: str | None) -> tuple[Companion, Path | None]:

@@ -116,3 +116,28 @@ def test_a_file_that_is_no_x64_dll_is_one_line_and_exit_2(
     assert done.returncode == 2, done.stdout + done.stderr
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and said in lines[0], lines
+
+
+CLUSAPI_USER = """
+__declspec(dllexport) DWORD WINAPI Startup(LPCWSTR t, DWORD a, DWORD b,
+        PSET_RESOURCE_STATUS_ROUTINE s, PLOG_EVENT_ROUTINE l, PCLRES_FUNCTION_TABLE *f) {
+    HKEY key = NULL;
+    ClusterRegOpenKey((HKEY)OpenCluster(NULL), L"x", 0, &key);
+    return ResUtilStopResourceService(L"x");
+}
+"""
+
+
+def test_a_dll_that_imports_what_rescheck_does_not_provide_is_named_in_one_line(
+    tmp_path: Path, cache: Path
+) -> None:
+    from conformance.native.build import build_dll
+
+    source = tmp_path / "uses_clusapi.c"
+    source.write_text(CLUSAPI_USER)
+    dll = build_dll([source], tmp_path / "uses_clusapi.dll", libraries=["clusapi", "resutils"])
+    done = rescheck("run", "--resource-type", str(dll), cwd=tmp_path, cache=cache)
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert done.returncode == 2 and len(lines) == 1, done.stdout + done.stderr
+    for name in ("ClusterRegOpenKey", "OpenCluster", "ResUtilStopResourceService"):
+        assert name in lines[0], lines[0]
