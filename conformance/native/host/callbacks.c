@@ -140,7 +140,7 @@ DWORD WINAPI rc_SetResourceStatus(RESOURCE_HANDLE handle, PRESOURCE_STATUS statu
     callback_head(&w, id, "SetResourceStatus", 2);
     mp_cstr(&w, "handle"); put_handle(&w, handle);
     mp_cstr(&w, "status"); mp_map(&w, 4); /* read as the DLL filled it: NULL faults, as in RHS */
-    mp_cstr(&w, "ResourceState"); mp_uint(&w, (DWORD)status->ResourceState);
+    mp_cstr(&w, "ResourceState"); mp_int(&w, (int32_t)status->ResourceState); /* Unknown is -1 */
     mp_cstr(&w, "CheckPoint"); mp_uint(&w, status->CheckPoint);
     mp_cstr(&w, "WaitHint"); mp_uint(&w, status->WaitHint);
     mp_cstr(&w, "EventHandle");

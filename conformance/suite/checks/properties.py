@@ -45,6 +45,14 @@ CODES = {
 }
 
 
+def _names(result: ControlResult) -> list[str] | None:
+    """The names an ENUM answer lists; None when it cannot be read."""
+    try:
+        return parse_multi_sz(result.data)
+    except ProplistError:
+        return None
+
+
 def _private_properties(ctx: RunContext, entry: str) -> str:
     record = record_of(ctx, entry)
     answers: dict[str, ControlResult] = {}
@@ -62,6 +70,17 @@ def _private_properties(ctx: RunContext, entry: str) -> str:
     ):
         supported.add("GET_RO")  # conditional for a type: only with read-only ones (CC-37)
         del answers["GET_RO"]
+    fmts_left = answers.get("FMTS")
+    if (
+        entry == "ResourceTypeControl"
+        and {"ENUM", "GET"} <= supported
+        and fmts_left is not None
+        and fmts_left.status == ERROR_INVALID_FUNCTION
+        and _names(answers["ENUM"]) == []
+    ):
+        # conditional for a type that defines none: "Otherwise return ERROR_INVALID_FUNCTION"
+        supported.add("FMTS")  # (CC-41); ENUM and GET answer with empty lists, as required
+        del answers["FMTS"]
     if not supported:
         claimed = "private-properties" in ctx.target.companion.features
         if claimed and entry == "ResourceControl":  # the feature is the resource's properties
@@ -94,7 +113,10 @@ def _private_properties(ctx: RunContext, entry: str) -> str:
         enum = {n.lower(): n for n in parse_multi_sz(answers["ENUM"].data)}
         get = parse_property_list(answers["GET"].data)
         ro = parse_property_list(answers["GET_RO"].data) if "GET_RO" in answers else []
-        fmts = {p.name.lower(): p.values[0].data for p in parse_property_list(answers["FMTS"].data)}
+        fmts = {
+            p.name.lower(): p.values[0].data
+            for p in (parse_property_list(answers["FMTS"].data) if "FMTS" in answers else [])
+        }
     except ProplistError:
         raise NotApplicable("an answer is malformed (see well-formed-output)") from None
     events = list(answers.values())

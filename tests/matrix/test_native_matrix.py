@@ -1,0 +1,319 @@
+"""The rule matrix for compiled DLLs (issue 16), as ``test_matrix.py`` is for Python DLLs.
+
+``fixtures/native/resource.c`` is one conforming resource DLL in C (the "Marker File" type: a
+marker file per instance under %TEMP%, made on an Online worker thread, removed by Offline,
+Terminate and Close; kernel32 and msvcrt only). Built with ``-DBREAK_<RULE>`` (the rule id in
+snake case, in capitals: ``Online.return-code`` is ``BREAK_ONLINE_RETURN_CODE``) it violates
+exactly that rule, as ``fixtures/<rule>.py`` does in Python: the suite must report that rule
+failed, with a message, and no other rule failed or errored. The conforming builds must fail
+nothing: the base, ``-DASYNC_FAILURE`` (Online hands back a failure event; its companion claims
+``async-failure``) and ``-DREPORT_UNKNOWN`` (a first report of ClusterResourceStateUnknown after
+SetLastError); between them every rule with a variant passes. Every build is checked with its
+companion (``fixtures/native/resource_companion.py``, which finds the marker under rescheck's
+Wine prefix), so the rules that need a probe are judged for every variant.
+
+Each DLL is built once per test session, when its test first needs it. A native run takes
+5 to 30 s here, so a variant is judged on its own rule and on every rule whose checks run
+among the same scenarios as its own rule's (``SCENARIOS_OF``): the run costs what its own
+rule costs, and everything those traces can show is still checked. The conforming builds run
+the whole suite.
+
+Rules without a variant, and why:
+
+* ``Offline.return-code``, ``ResourceControl.return-code``, ``ResourceTypeControl.return-code``:
+  in C the return value (and BytesReturned) is a DWORD, and every DWORD is what these rules
+  accept; only the Python mapping can return something else (the Python fixtures' -1 is
+  0xFFFFFFFF in C). ``Online.return-code`` is broken the one way C can break it
+  (ERROR_RESOURCE_NOT_AVAILABLE from a type that is not quorum-capable).
+* ``Online.reads-properties``, ``ResourceControl.private-properties``,
+  ``ResourceControl.set-private-properties``, ``ResourceControl.malformed-input``,
+  ``ResourceControl.stored-properties``, ``ResourceTypeControl.private-properties``,
+  ``ResourceTypeControl.set-private-properties``, ``ResourceTypeControl.malformed-input``:
+  private properties need ClusterReg* (clusapi.dll) and the ResUtil property-list functions
+  (resutils.dll), which rescheck does not provide to the native host yet (a DLL importing them
+  gets Wine's stubs); a type without private properties has them skipped.
+* ``ClusterDatabase.no-writes-in-entry-points``: a write is ClusterRegSetValue (clusapi.dll).
+* ``ClusWorker.fresh-structure``: ClusWorkerCreate is in resutils.dll.
+* ``Arbitrate.exclusive``, ``Arbitrate.takeover``, ``Release.lets-go``,
+  ``LostQuorumResource.prompt``, ``Online.not-available``: the quorum rules judge a
+  quorum-capable type across several nodes sharing a medium; the fixture is not one.
+  (``Arbitrate.with-release`` judges the table alone, and has a variant.)
+* ``Script.*``: control scripts, not DLLs.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+import shutil
+import subprocess
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+import conformance
+from conformance.errors import UsageError
+from conformance.native.build import build_dll
+from conformance.report.model import CheckResult, RunResult
+from conformance.rules import Rule, catalogue
+
+COMPILER = "x86_64-w64-mingw32-gcc"
+if shutil.which(COMPILER) is None:
+    pytest.skip(
+        f"{COMPILER} is not installed ('apt-get install gcc-mingw-w64-x86-64'): the C fixtures "
+        "cannot be built",
+        allow_module_level=True,
+    )
+try:
+    from conformance.native import wine
+
+    wine.find_wine()
+except UsageError as exc:
+    pytest.skip(f"Wine is not installed ({exc}): compiled DLLs cannot run", allow_module_level=True)
+
+pytestmark = pytest.mark.slow
+
+NATIVE = Path(__file__).resolve().parents[2] / "fixtures" / "native"
+SOURCE = NATIVE / "resource.c"
+COMPANION = NATIVE / "resource_companion.py"
+ASYNC_COMPANION = NATIVE / "resource_async_companion.py"
+BAD_OUTCOMES = ("failed", "error")
+EVIDENCE_LINES = 20
+
+LEFT_OUT = {
+    "Offline.return-code": "a C Offline always returns a DWORD",
+    "ResourceControl.return-code": "C returns status and BytesReturned as DWORDs",
+    "ResourceTypeControl.return-code": "C returns status and BytesReturned as DWORDs",
+    "Online.reads-properties": "private properties need clusapi.dll",
+    "ResourceControl.private-properties": "property lists need resutils.dll",
+    "ResourceControl.set-private-properties": "property lists need resutils.dll",
+    "ResourceControl.malformed-input": "property lists need resutils.dll",
+    "ResourceControl.stored-properties": "private properties need clusapi.dll",
+    "ResourceTypeControl.private-properties": "property lists need resutils.dll",
+    "ResourceTypeControl.set-private-properties": "property lists need resutils.dll",
+    "ResourceTypeControl.malformed-input": "property lists need resutils.dll",
+    "ClusterDatabase.no-writes-in-entry-points": "ClusterRegSetValue is in clusapi.dll",
+    "ClusWorker.fresh-structure": "ClusWorkerCreate is in resutils.dll",
+    "Arbitrate.exclusive": "a quorum rule across nodes",
+    "Arbitrate.takeover": "a quorum rule across nodes",
+    "Release.lets-go": "a quorum rule across nodes",
+    "LostQuorumResource.prompt": "a quorum rule across nodes",
+    "Online.not-available": "a quorum rule across nodes",
+}
+
+
+#: The scenarios each rule's check runs today (conformance/suite/checks), first match wins.
+#: A variant is judged on every rule whose scenarios are among its own rule's. Should a check
+#: move to other scenarios, its variants only get slower or judge fewer neighbours: a
+#: variant's own rule is always judged.
+EVERY_CALL = frozenset(
+    {"lifecycle", "terminate-pending", "instances", "leak-audit", "control", "stored-properties"}
+)
+LIFECYCLE = frozenset({"lifecycle"})
+SCENARIOS_OF: tuple[tuple[str, frozenset[str]], ...] = (
+    ("Process.survives", EVERY_CALL | {"entity", "terminate-concurrent"}),
+    ("Startup.revision-mismatch", frozenset({"startup-ranges"})),
+    ("*.timing", EVERY_CALL | {"startup-ranges"}),
+    ("*.returns", EVERY_CALL),
+    ("Startup.table-version", frozenset({"lifecycle", "terminate-pending"})),
+    ("FunctionTable.*", frozenset({"lifecycle", "terminate-pending"})),
+    ("Online.brings-online", LIFECYCLE),
+    ("Offline.brings-offline", LIFECYCLE),
+    ("*.healthy", LIFECYCLE),
+    ("Arbitrate.with-release", LIFECYCLE),
+    ("Terminate.stops-workers", frozenset({"terminate-pending"})),
+    ("Terminate.concurrent", EVERY_CALL | {"terminate-concurrent"}),
+    ("Instances.isolated", frozenset({"instances"})),
+    ("Close.releases", frozenset({"leak-audit"})),
+    ("Open.entity-offline", frozenset({"entity"})),
+    ("Online.starts-entity", frozenset({"entity"})),
+    ("IsAlive.detects-failure", frozenset({"entity"})),
+    ("Close.stops-entity", frozenset({"entity"})),
+    ("ResourceControl.stored-properties", frozenset({"stored-properties"})),
+    ("ResourceControl.*", frozenset({"control"})),
+    ("ResourceTypeControl.*", frozenset({"control"})),
+    ("*", EVERY_CALL),
+)
+
+
+def fixture_name(rule_id: str) -> str:
+    """``Startup.revision-mismatch`` -> ``startup_revision_mismatch`` (test_matrix's naming)."""
+    return re.sub(r"[^0-9A-Za-z]+", "_", rule_id).strip("_").lower()
+
+
+def macro(rule_id: str) -> str:
+    """The define that breaks ``rule_id``: ``BREAK_STARTUP_REVISION_MISMATCH``."""
+    return f"BREAK_{fixture_name(rule_id).upper()}"
+
+
+def scenarios_of(rule_id: str) -> frozenset[str]:
+    return next(s for pattern, s in SCENARIOS_OF if fnmatch.fnmatchcase(rule_id, pattern))
+
+
+DLL_RULES = [rule for rule in catalogue() if not rule.id.startswith("Script.")]
+
+
+def judged_with(rule: Rule) -> list[str]:
+    """The rules a variant breaking ``rule`` is judged on: those its traces can judge."""
+    mine = scenarios_of(rule.id)
+    return [other.id for other in DLL_RULES if scenarios_of(other.id) <= mine]
+
+
+@dataclass(frozen=True)
+class Build:
+    """One DLL from resource.c: its name (the file's stem), defines and companion."""
+
+    name: str
+    defines: tuple[str, ...]
+    companion: Path = COMPANION
+
+
+#: The variants' rules that only a conforming build other than the base judges.
+ASYNC_ONLY = "Online.failure-event"
+UNKNOWN_ONLY = "SetResourceStatus.unknown-last-error"
+
+
+def variant(rule: Rule) -> Build:
+    if rule.id == ASYNC_ONLY:  # it breaks the asynchronous detection, so it starts from it
+        return Build(fixture_name(rule.id), ("ASYNC_FAILURE", macro(rule.id)), ASYNC_COMPANION)
+    return Build(fixture_name(rule.id), (macro(rule.id),))
+
+
+COVERED = [rule for rule in DLL_RULES if rule.id not in LEFT_OUT]
+BASE = Build("resource", ())
+CONFORMING = {
+    BASE: [rule.id for rule in COVERED if rule.id not in (ASYNC_ONLY, UNKNOWN_ONLY)],
+    Build("resource_async", ("ASYNC_FAILURE",), ASYNC_COMPANION): [ASYNC_ONLY],
+    Build("resource_unknown", ("REPORT_UNKNOWN",)): [UNKNOWN_ONLY],
+}
+
+
+class Builds:
+    """Each DLL built once, into this session's directory, when a test first asks for it."""
+
+    def __init__(self, where: Path) -> None:
+        self.where = where
+        self.built: dict[Build, Path] = {}
+
+    def dll(self, build: Build) -> Path:
+        if build not in self.built:
+            out = self.where / f"{build.name}.dll"
+            self.built[build] = build_dll([SOURCE], out, build.defines)
+        return self.built[build]
+
+    def check(self, build: Build, select: list[str] | None = None) -> RunResult:
+        return conformance.check_resource_type(
+            str(self.dll(build)), companion=str(build.companion), select=select
+        )
+
+
+@pytest.fixture(scope="session")
+def builds(tmp_path_factory: pytest.TempPathFactory) -> Builds:
+    return Builds(tmp_path_factory.mktemp("native-matrix"))
+
+
+def describe(checks: Iterable[CheckResult]) -> str:
+    lines = []
+    for check in checks:
+        lines.append(f"  - {check.id} [{check.level}] {check.outcome}: {check.message}")
+        evidence = list(check.evidence or [])
+        lines += [f"        {line}" for line in evidence[:EVIDENCE_LINES]]
+        if len(evidence) > EVIDENCE_LINES:
+            lines.append(f"        ... ({len(evidence) - EVIDENCE_LINES} more evidence lines)")
+    return "\n".join(lines)
+
+
+def test_every_dll_rule_has_a_variant_or_a_reason() -> None:
+    """Each rule is broken by a BREAK_ macro that resource.c has, or left out with a reason
+    that the module docstring gives."""
+    ids = {rule.id for rule in DLL_RULES}
+    unknown = sorted(set(LEFT_OUT) - ids)
+    assert not unknown, f"LEFT_OUT names rules the catalogue does not have: {unknown}"
+    undocumented = [rule for rule in LEFT_OUT if f"``{rule}``" not in (__doc__ or "")]
+    assert not undocumented, (
+        f"the module docstring does not say why these are left out: {undocumented}"
+    )
+    source = SOURCE.read_text("utf-8")
+    missing = [
+        f"{rule.id} -> {macro(rule.id)}"
+        for rule in COVERED
+        if not re.search(rf"\b{macro(rule.id)}\b", source)
+    ]
+    assert not missing, (
+        f"expected resource.c to break each of the {len(COVERED)} rules with a BREAK_ macro; "
+        f"{len(missing)} have none:\n  " + "\n  ".join(missing)
+    )
+    stale = sorted(
+        set(re.findall(r"\bBREAK_[A-Z0-9_]+\b", source)) - {macro(r.id) for r in COVERED}
+    )
+    assert not stale, f"resource.c has BREAK_ macros of no covered rule: {stale}"
+
+
+def test_imports_only_kernel32_and_msvcrt(builds: Builds) -> None:
+    """rescheck provides no resutils.dll or clusapi.dll yet: the DLL must not need them."""
+    objdump = shutil.which("x86_64-w64-mingw32-objdump")
+    if objdump is None:
+        pytest.skip("x86_64-w64-mingw32-objdump is not installed")
+    headers = subprocess.run(
+        [objdump, "-p", str(builds.dll(BASE))], capture_output=True, text=True, check=True
+    ).stdout
+    imports = {
+        line.split(":", 1)[1].strip().lower()
+        for line in headers.splitlines()
+        if "DLL Name:" in line
+    }
+    assert imports == {"kernel32.dll", "msvcrt.dll"}, headers
+    table = headers.split("[Ordinal/Name Pointer] Table", 1)[-1].split("\n\n", 1)[0]
+    exports = [line.split("]", 1)[1].strip() for line in table.splitlines() if "]" in line]
+    assert exports == ["Startup"], headers
+
+
+@pytest.mark.parametrize(
+    "build",
+    list(CONFORMING),
+    ids=lambda build: build.name,
+)
+def test_conforming_build_fails_nothing(builds: Builds, build: Build) -> None:
+    result = builds.check(build)
+    bad = [c for c in result.checks if c.outcome in BAD_OUTCOMES]
+    assert not bad, f"expected {build.name} to fail no rule; {len(bad)} did:\n" + describe(bad)
+    assert result.verdict == "compliant", (
+        f"expected verdict 'compliant' for {build.name}; got {result.verdict!r} ({result.counts()})"
+    )
+    outcomes = {c.id: c for c in result.checks}
+    missing = [rule for rule in CONFORMING[build] if rule not in outcomes]
+    assert not missing, f"expected a check result for each of {missing} from {build.name}"
+    not_passed = [
+        outcomes[rule] for rule in CONFORMING[build] if outcomes[rule].outcome != "passed"
+    ]
+    assert not not_passed, (
+        f"expected {build.name} to pass {len(CONFORMING[build])} rules (each covered rule passes "
+        "for one conforming build); these did not:\n" + describe(not_passed)
+    )
+
+
+@pytest.mark.parametrize("rule", COVERED, ids=lambda rule: rule.id)
+def test_variant_violates_exactly_its_rule(builds: Builds, rule: Rule) -> None:
+    build = variant(rule)
+    result = builds.check(build, judged_with(rule))
+    by_id = {check.id: check for check in result.checks}
+    own = by_id.get(rule.id)
+    assert own is not None, (
+        f"expected a check result for {rule.id} from {build.name}.dll; got results for {sorted(by_id)}"
+    )
+    assert own.outcome == "failed" and own.message, (
+        f"expected {rule.id} to fail with a message for {build.name}.dll; instead:\n"
+        + describe([own])
+    )
+    others = [c for c in result.checks if c.id != rule.id and c.outcome in BAD_OUTCOMES]
+    assert not others, (
+        f"expected only {rule.id} to fail for {build.name}.dll (-D{' -D'.join(build.defines)}); "
+        f"{len(others)} other checks failed or errored too:\n" + describe(others)
+    )
+    expected_verdict = "non-compliant" if rule.level == "required" else "compliant"
+    assert result.verdict == expected_verdict, (
+        f"expected verdict {expected_verdict!r} for {build.name}.dll, whose only failure is the "
+        f"{rule.level} rule {rule.id}; got {result.verdict!r} ({result.counts()})"
+    )
