@@ -166,16 +166,13 @@ void WINAPI rc_LogEvent(RESOURCE_HANDLE handle, LOG_LEVEL level, LPCWSTR format,
     DWORD last_error = GetLastError();
     WCHAR *message = calloc(MESSAGE_LIMIT + 64, sizeof(WCHAR));
     if (!message) fail("out of memory");
-    va_list args, count_args;
+    va_list args;
     va_start(args, format);
-    va_copy(count_args, args);
-    int length = format ? _vscwprintf(format, count_args) : 0;
-    if (format && length >= 0) _vsnwprintf(message, MESSAGE_LIMIT, format, args);
-    va_end(count_args);
+    size_t length = format ? format_log(message, MESSAGE_LIMIT, format, args) : 0;
     va_end(args);
-    if (length < 0) length = 0;
-    if (length > MESSAGE_LIMIT)
-        _snwprintf(message + MESSAGE_LIMIT, 63, cut_marker, length - MESSAGE_LIMIT);
+    if (length > wcslen(message))
+        _snwprintf(message + wcslen(message), 63, cut_marker,
+                   (int)(length - wcslen(message)));
     mp_writer w;
     mp_writer_init(&w);
     SetLastError(last_error);

@@ -41,6 +41,10 @@ void put_handle(mp_writer *w, RESOURCE_HANDLE handle);
 void put_utf8(mp_writer *w, LPCWSTR text, size_t limit);
 WCHAR *utf16(const uint8_t *text, uint32_t length); /* malloc'd, NUL-terminated */
 
+/* logformat.c: the message, at most capacity characters and a NUL (out holds capacity + 1);
+ * returns the full length the message would have */
+size_t format_log(WCHAR *out, size_t capacity, LPCWSTR format, va_list args);
+
 /* calls.c */
 extern PCLRES_FUNCTION_TABLE function_table;
 extern HMODULE target;
