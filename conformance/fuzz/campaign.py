@@ -277,6 +277,7 @@ RESCHECK_VERSION = {__version__!r}
 GIVEN = {target.given!r}
 TARGET = {str(target.path)!r}
 TARGET_SHA256 = {target.sha256()!r}
+TYPE_NAME = {target.resource_type!r}
 SEED = {seed_value!r}
 STEPS = [
 {steps}
@@ -284,7 +285,7 @@ STEPS = [
 
 
 def test_{slug}() -> None:
-    replay(load_target(TARGET, hosting={target.hosting!r}), STEPS)
+    replay(load_target(TARGET, type_name=TYPE_NAME, hosting={target.hosting!r}), STEPS)
 ''',
         encoding="utf-8",
     )

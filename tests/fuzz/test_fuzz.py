@@ -188,7 +188,7 @@ def test_the_command_survives_a_target_that_ends_its_process(tmp_path: Path) -> 
     )
     assert "steps/s" in done.stdout, "progress lines while it runs"
     assert (
-        "load_target(TARGET, hosting='isolated')"
+        "load_target(TARGET, type_name=TYPE_NAME, hosting='isolated')"
         in (tmp_path / "test_repro_process_survives.py").read_text()
     ), "the reproducer replays with the campaign's hosting"
     left = subprocess.run(
