@@ -173,8 +173,9 @@ void run_audit(const mp_reader *message) {
         mp_cstr(&w, "children"); mp_uint(&w, (uint64_t)children());
     } else {
         char text[160];
-        snprintf(text, sizeof text, "the native host's %d threads (ids only: no stacks under Wine)",
-                 count);
+        snprintf(text, sizeof text,
+                 "no stacks under Wine yet: the DLL has %d threads of its own in the host, besides "
+                 "the host's %ld", count, (long)host_count);
         mp_cstr(&w, text);
     }
     channel_send(&w);
