@@ -84,9 +84,9 @@ def _buffer_bounds(ctx: RunContext, entry: str) -> str:
         if result.overran:
             raise fail(
                 record,
-                f"{name}: the DLL wrote past the end of its {result.out_size}-byte OutBuffer (it "
-                f"made the bytearray {result.grown_to} bytes long; in C, a write past the end of "
-                "the caller's buffer)",
+                f"{name}: the DLL wrote past the end of its {result.out_size}-byte OutBuffer "
+                f"({(result.grown_to or 0) - (result.out_size or 0)} bytes past it: in C, a write "
+                "into memory that is not the caller's buffer)",
                 [result],
                 buffer_lines(result),
             )

@@ -71,12 +71,14 @@ def releases(ctx: RunContext) -> str:
     if len(usage) < 2:
         raise ctx.nothing_to_judge("the Open/Online/Offline/Close cycles did not run", [run])
     level, last = usage[0], usage[-1]
+    # what the host counts as open: file descriptors of a Python host, a DLL's Windows handles
+    shown = {"fds": "handles"} if ctx.target.kind == "native-dll" else {}
     figures = ", ".join(
-        f"{kind} {getattr(level, kind)} -> {getattr(last, kind)}"
+        f"{shown.get(kind, kind)} {getattr(level, kind)} -> {getattr(last, kind)}"
         for kind in ("threads", "fds", "children")
     )
     grown = [
-        kind
+        shown.get(kind, kind)
         for kind in ("threads", "fds", "children")
         if getattr(last, kind) - getattr(level, kind) >= max(1, LEAK_CYCLES // 2)
     ]
