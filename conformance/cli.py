@@ -274,9 +274,12 @@ def _load(args: argparse.Namespace, policy: Any) -> Any:
 
 
 def _report_dir(args: argparse.Namespace, prefix: str = "") -> Path:
-    """``--report-dir``, or ``reports/<prefix><target's file stem>``, checked before the
-    target is loaded: a run is not spent only to fail at writing its reports."""
-    stem = re.sub(r"[^\w.-]+", "_", Path(args.resource_type).stem)
+    """``--report-dir``, or ``reports/<prefix><target's file stem>`` (``<stem>_dll`` for a
+    compiled DLL), checked before the target is loaded: a run is not spent only to fail at
+    writing its reports."""
+    given = Path(args.resource_type)
+    # a compiled DLL and its Python model often share a name: their reports must not
+    stem = re.sub(r"[^\w.-]+", "_", given.stem + ("_dll" if given.suffix.lower() == ".dll" else ""))
     directory = Path(args.report_dir or Path("reports") / f"{prefix}{stem}")
     options.check_report_dir(directory)
     return directory

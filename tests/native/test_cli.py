@@ -75,10 +75,11 @@ def test_run_gives_a_compiled_dll_its_verdict(kit_dll: Path, tmp_path: Path, cac
 
 
 def test_fuzz_and_pytest_take_a_compiled_dll(kit_dll: Path, tmp_path: Path, cache: Path) -> None:
-    done = rescheck("fuzz", "--resource-type", str(kit_dll), "--report-dir", str(tmp_path / "f"),
-                    "--max-examples", "10", "--seed", "1", cwd=tmp_path, cache=cache)  # fmt: skip
+    done = rescheck("fuzz", "--resource-type", str(kit_dll), "--max-examples", "10",
+                    "--seed", "1", cwd=tmp_path, cache=cache)  # fmt: skip
     assert done.returncode in (0, 1) and "Traceback" not in done.stderr, done.stderr[-2000:]
-    assert (tmp_path / "f" / "results.json").exists()
+    # by default beside a Python model's reports, not over them
+    assert (tmp_path / "reports" / "fuzz-kit_dll_dll" / "results.json").exists()
     tested = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", f"--resource-type={kit_dll}",
          "-q", "-k", "Online"],
