@@ -4,7 +4,6 @@ target, on a target that does not exist, and which optional behaviours its langu
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +13,7 @@ import pytest
 from conformance.monitor.launch import Launch, python_launch
 from conformance.targets.pydll import resolve
 from tests.hostkit.driver import KitHost
+from tests.native import requires_native
 
 HERE = Path(__file__).parent
 
@@ -46,14 +46,10 @@ def _native_host(tmp_path: Path) -> HostUnderTest:
     from conformance.native.build import build_dll
     from conformance.native.launch import native_launch
 
-    if shutil.which("x86_64-w64-mingw32-gcc") is None or not _wine():
-        pytest.skip("the native host needs wine64 and gcc-mingw-w64-x86-64 (apt-get install)")
+    if requires_native.args[0]:
+        pytest.skip(requires_native.kwargs["reason"])
     dll = build_dll([HERE / "kit_dll.c"], tmp_path / "kit_dll.dll")
     return HostUnderTest("native", native_launch(dll), native_launch(tmp_path / "gone.dll"))
-
-
-def _wine() -> bool:
-    return Path("/usr/lib/wine/wine64").exists() or shutil.which("wine64") is not None
 
 
 HOSTS = {"python": _python_host, "native": _native_host}

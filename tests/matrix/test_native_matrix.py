@@ -46,7 +46,6 @@ from __future__ import annotations
 import fnmatch
 import re
 import shutil
-import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,6 +57,7 @@ from conformance.errors import UsageError
 from conformance.native.build import build_dll
 from conformance.report.model import CheckResult, RunResult
 from conformance.rules import Rule, catalogue
+from tests.native import assert_plain_dll
 
 COMPILER = "x86_64-w64-mingw32-gcc"
 if shutil.which(COMPILER) is None:
@@ -252,22 +252,7 @@ def test_every_dll_rule_has_a_variant_or_a_reason() -> None:
 
 
 def test_imports_only_kernel32_and_msvcrt(builds: Builds) -> None:
-    """rescheck provides no resutils.dll or clusapi.dll yet: the DLL must not need them."""
-    objdump = shutil.which("x86_64-w64-mingw32-objdump")
-    if objdump is None:
-        pytest.skip("x86_64-w64-mingw32-objdump is not installed")
-    headers = subprocess.run(
-        [objdump, "-p", str(builds.dll(BASE))], capture_output=True, text=True, check=True
-    ).stdout
-    imports = {
-        line.split(":", 1)[1].strip().lower()
-        for line in headers.splitlines()
-        if "DLL Name:" in line
-    }
-    assert imports == {"kernel32.dll", "msvcrt.dll"}, headers
-    table = headers.split("[Ordinal/Name Pointer] Table", 1)[-1].split("\n\n", 1)[0]
-    exports = [line.split("]", 1)[1].strip() for line in table.splitlines() if "]" in line]
-    assert exports == ["Startup"], headers
+    assert_plain_dll(builds.dll(BASE))
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -14,14 +13,11 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import REPO
+from tests.native import requires_native
 
 KIT = REPO / "tests" / "hostkit" / "kit_dll.c"
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("x86_64-w64-mingw32-gcc") is None
-    or not (Path("/usr/lib/wine/wine64").exists() or shutil.which("wine64")),
-    reason="compiled DLLs need wine64 and gcc-mingw-w64-x86-64 (apt-get install)",
-)
+pytestmark = requires_native
 
 
 @pytest.fixture(scope="module")

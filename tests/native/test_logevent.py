@@ -5,19 +5,13 @@ bounded: a 300-million-character insert is counted, not built (a blind test's DL
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
-
-import pytest
 
 from conformance.resapi import RESOURCE_HANDLE
 from tests.hostkit.driver import KitHost
+from tests.native import requires_native
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("x86_64-w64-mingw32-gcc") is None
-    or not (Path("/usr/lib/wine/wine64").exists() or shutil.which("wine64")),
-    reason="compiled DLLs need wine64 and gcc-mingw-w64-x86-64 (apt-get install)",
-)
+pytestmark = requires_native
 
 
 def test_both_styles_of_format_string_are_expanded_and_bounded(tmp_path: Path) -> None:

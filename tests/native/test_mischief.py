@@ -4,13 +4,14 @@ deadline, and the rest of the run goes on (issue 16: containment as for Python t
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
+
+from tests.native import requires_native
 
 HERE = Path(__file__).parent
 ENTRY_POINTS = ("Open", "Close", "Online", "Offline", "Terminate", "LooksAlive", "IsAlive")
@@ -21,11 +22,7 @@ MISCHIEF = {
     "DO_CRASH": ("Process.survives", "the host process ended"),
 }
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("x86_64-w64-mingw32-gcc") is None
-    or not (Path("/usr/lib/wine/wine64").exists() or shutil.which("wine64")),
-    reason="compiled DLLs need wine64 and gcc-mingw-w64-x86-64 (apt-get install)",
-)
+pytestmark = requires_native
 
 
 @pytest.mark.parametrize("entry", ENTRY_POINTS)

@@ -9,7 +9,6 @@ that process, and the Python twin's in its isolated host."""
 from __future__ import annotations
 
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -35,6 +34,7 @@ except UsageError as exc:
 
 import conformance  # noqa: E402  (after the skips: a missing toolchain is not an error)
 from reference_impls.native.build import build  # noqa: E402
+from tests.native import assert_plain_dll  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -70,20 +70,7 @@ def describe(result: RunResult, outcomes: tuple[str, ...]) -> list[str]:
 
 
 def test_exports_only_startup_and_imports_only_kernel32_and_msvcrt(dll: Path) -> None:
-    """rescheck provides no resutils.dll or clusapi.dll yet: the DLL must not need them."""
-    objdump = shutil.which("x86_64-w64-mingw32-objdump")
-    if objdump is None:
-        pytest.skip("x86_64-w64-mingw32-objdump is not installed")
-    headers = subprocess.run([objdump, "-p", str(dll)], capture_output=True, text=True).stdout
-    imports = {
-        line.split(":", 1)[1].strip().lower()
-        for line in headers.splitlines()
-        if "DLL Name:" in line
-    }
-    assert imports == {"kernel32.dll", "msvcrt.dll"}, headers
-    table = headers.split("[Ordinal/Name Pointer] Table", 1)[-1].split("\n\n", 1)[0]
-    exports = [line.split("]", 1)[1].strip() for line in table.splitlines() if "]" in line]
-    assert exports == ["Startup"], headers
+    assert_plain_dll(dll)
 
 
 def test_no_required_rule_fails(native_result: RunResult) -> None:
