@@ -9,6 +9,7 @@ builds unchanged.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -53,9 +54,10 @@ def host_exe() -> Path:
 
 def build_host() -> Path:
     HOST_EXE.parent.mkdir(exist_ok=True)
-    partial = HOST_EXE.with_suffix(".partial.exe")
+    # one file per builder (pytest-xdist workers may build at once), renamed whole into place
+    partial = HOST_EXE.with_suffix(f".{os.getpid()}.partial.exe")
     _compile([*sorted(SOURCES.glob("*.c"))], partial, [])
-    partial.replace(HOST_EXE)  # whole or not at all: a concurrent build never sees half
+    partial.replace(HOST_EXE)
     return HOST_EXE
 
 
