@@ -85,6 +85,7 @@ class HostProcess:
         #: The host's own pid (the guardian's child), which the monitor signals.
         self.pid = read_pid(status_read) or self.process.pid
         self.exit: str | None = None
+        self._said = threading.Event()  # the guardian has said how the host ended
         self._status = status_read
         self._tails = [OutputTail(self.process.stderr, "stderr")]
         if self.process.stdout is not None:
@@ -98,11 +99,15 @@ class HostProcess:
         code = read_status(self._status)
         self.process.wait()
         self.exit = describe_exit(code if code is not None else self.process.returncode)
+        self._said.set()
         self._on_exit()
 
     def exit_status(self) -> str:
         """How the host ended ("ended" until the guardian has said how)."""
-        return self.exit or ("still running" if self.process.poll() is None else "ended")
+        if self.process.poll() is None:
+            return "still running"
+        self._said.wait(2.0)  # the waiter reads it from the guardian just after the exit
+        return self.exit or "ended"
 
     def signal(self, signum: int) -> None:
         with contextlib.suppress(OSError):
