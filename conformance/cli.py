@@ -69,9 +69,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     target.add_argument(
         "--type-name",
+        action="append",
         metavar="NAME",
         help="the ResourceType name passed to Startup (default: the companion's, else "
-        "RESOURCE_TYPE_NAME in the module, else the module's or DLL's name)",
+        "RESOURCE_TYPE_NAME in the module, else the module's or DLL's name); `run` takes it "
+        "more than once for a DLL that serves several types, and checks each",
     )
     target.add_argument(
         "--in-process",
@@ -259,17 +261,28 @@ def _print_checks(result: Any, passed: bool) -> None:
             print(f"  {_MARKS[check.outcome]} {check.id}: {check.message}")
 
 
-def _load(args: argparse.Namespace, policy: Any) -> Any:
-    """The target the shared options name (run, fuzz and quorum load it alike)."""
+def _load(
+    args: argparse.Namespace, policy: Any, judge_startup: bool = False, type_name: str | None = None
+) -> Any:
+    """The target the shared options name (run, fuzz and quorum load it alike; a run judges a
+    Startup that fails, where fuzz and quorum need one that works)."""
     from conformance.targets import load_target
 
+    if type_name is None and args.type_name:
+        if len(args.type_name) > 1:
+            raise UsageError(
+                f"rescheck {args.command} takes one --type-name (got {len(args.type_name)}); "
+                "run it once per type, or use `rescheck run`, which checks each"
+            )
+        type_name = args.type_name[0]
     return load_target(
         args.resource_type,
         args.companion,
-        args.type_name,
+        type_name,
         dict(args.properties),
         policy,
         "in-process" if args.in_process else "isolated",
+        judge_startup,
     )
 
 
@@ -296,17 +309,49 @@ def _interrupted(run: Any, directory: Path) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    """One suite run; with several --type-name, one per type, each reported in a directory
+    of its own under the report directory, and the worst exit code."""
     from conformance.monitor.policy import Policy
-    from conformance.report import write_reports
-    from conformance.report.model import ResultsLog, read_log
-    from conformance.suite.runner import run_suite, select_rules
+    from conformance.suite.runner import select_rules
 
     policy = Policy(time_scale=args.time_scale, async_failure=args.async_failure)
     rules = select_rules(args.select)
     if not rules:
         raise UsageError(f"no rule matches {args.select}; see `rescheck rules` for the ids")
     directory = _report_dir(args)
-    target = _load(args, policy)
+    names: list[str | None] = list(args.type_name or [None])
+    repeated = sorted({n for n in names if names.count(n) > 1}, key=str)
+    if repeated:
+        raise UsageError(f"--type-name {repeated[0]!r} is given more than once")
+    if len(names) == 1:
+        return _run_type(args, policy, rules, names[0], directory)
+    verdicts: list[tuple[str, int, Path]] = []
+    for name in names:
+        assert name is not None
+        where = directory / (re.sub(r"[^\w.-]+", "_", name).strip("_") or "type")
+        options.check_report_dir(where)
+        code = _run_type(args, policy, rules, name, where)
+        if code == EXIT_INTERRUPTED:
+            return code
+        verdicts.append((name, code, where))
+    print(f"\n{len(names)} resource types of {args.resource_type}:")
+    for name, code, where in verdicts:
+        print(f"  {_TYPE_OUTCOMES.get(code, f'exit {code}'):14} {name!r}  ({where})")
+    return max(code for _, code, _ in verdicts)
+
+
+#: How a type of a several-type run ended, by its exit code.
+_TYPE_OUTCOMES = {0: "compliant", 1: "non-compliant", 2: "not judged", 3: "internal error"}
+
+
+def _run_type(
+    args: argparse.Namespace, policy: Any, rules: list[Any], name: str | None, directory: Path
+) -> int:
+    from conformance.report import write_reports
+    from conformance.report.model import ResultsLog, read_log
+    from conformance.suite.runner import run_suite
+
+    target = _load(args, policy, judge_startup=True, type_name=name)
     log = ResultsLog(
         directory,
         {

@@ -88,6 +88,7 @@ def pytest_configure(config: pytest.Config) -> None:
             properties,
             policy,
             "in-process" if config.getoption("rescheck_in_process") else "isolated",
+            judge_startup=True,
         )
     except UsageError as exc:
         raise pytest.UsageError(f"rescheck: {exc}") from None

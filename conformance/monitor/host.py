@@ -112,6 +112,10 @@ class Host(Protocol):
 
     def table_version(self) -> Any: ...
 
+    def table_size(self) -> int | None:
+        """The table's TableSize, for a compiled DLL's table; None for a Python table (it
+        has none)."""
+
     def table_shape(self) -> dict[str, str]:
         """For Version and each entry point of the table Startup returned: ``absent``,
         ``none``, ``callable``, ``value:<type>`` or ``raises:<error>``; ``__type__`` is the
@@ -311,6 +315,9 @@ class InProcessHost:
             return getattr(self.table, "Version", None)
         except Exception:  # a property of the target's that raises is no version
             return None
+
+    def table_size(self) -> int | None:
+        return None
 
     def table_shape(self) -> dict[str, str]:
         return table_shape(self.table)

@@ -92,11 +92,13 @@ class IsolatedHost:
         self._callbacks: MonitorCallbacks | None = None
         self._shape: dict[str, str] = {}
         self._version: Any = None
+        self._size: int | None = None
         self._keys: dict[int, HKEY] = {}
         self._events: dict[int, RemoteEvent] = {}
         self._hello: queue.SimpleQueue[messages.Hello | None] = queue.SimpleQueue()
         self._refused: str | None = None  # how the host broke the protocol
         self._offset = 0.0  # the monitor's clock minus the host's
+        self._pid: int | None = None  # the host's process id, as it said hello
         self._exit: str | None = None
         self._dumping = 0  # stacks of a hung call are being dumped
         self._closing = False
@@ -143,6 +145,7 @@ class IsolatedHost:
             )
         if hello is not None and hello.clock is not None:
             self._offset = time.perf_counter() - hello.clock
+        self._pid = hello.pid if hello is not None else None
         target, stacks = self.launch.target, str(self._stacks_file)
         answer = self._request(
             deadline - time.perf_counter(),
@@ -300,10 +303,14 @@ class IsolatedHost:
         outcome = self._outcome(answer, timeout)
         if isinstance(answer, messages.Answer) and answer.table is not None:
             self._shape, self._version = answer.table["shape"], answer.table["version"]
+            self._size = answer.table["size"]
         return outcome
 
     def table_version(self) -> Any:
         return self._version
+
+    def table_size(self) -> int | None:
+        return self._size
 
     def table_shape(self) -> dict[str, str]:
         return dict(self._shape)
@@ -366,6 +373,8 @@ class IsolatedHost:
         target that took SIGUSR1 over is not killed by it), then written by faulthandler."""
         self._dumping += 1
         try:
+            if self.launch.stacks is not None and self._pid is not None:
+                return self.launch.stacks(self._pid)
             return read_stacks(self._ask_stacks, self.process.signal, self._stacks_file)
         finally:
             self._dumping -= 1

@@ -28,6 +28,9 @@ class Launch:
     #: ``fd``: ``argv`` gets a socket's descriptor; ``stdio``: the host's standard input and
     #: output are the channel (its own output then goes to standard error).
     transport: str = "fd"
+    #: The stacks of a hung host read from outside, given the pid it said hello with; None:
+    #: the host is asked, then made to write them (`stacks.read_stacks`).
+    stacks: Callable[[int], str] | None = None
 
 
 def host_environment(extra: dict[str, str]) -> dict[str, str]:

@@ -389,10 +389,12 @@ class ResourceMonitor:
         event.data["shaped"] = shaped
         version = self.host.table_version()
         event.data["table_version"] = version
+        event.data["table_size"] = self.host.table_size()
         if shaped and status == ERROR_SUCCESS:
             event.data["null_entry_points"] = [e for e in V1_ENTRY_POINTS if not self.host.has(e)]
         if not outcome.returned or not shaped or status != ERROR_SUCCESS:
-            raise StartupFailed(f"Startup returned {error_name(status)}", event)
+            said = f"raised {event.error}" if event.error else f"returned {error_name(status)}"
+            raise StartupFailed(f"Startup {said}", event)
         if not (isinstance(version, int) and MinVersionSupported <= version <= MaxVersionSupported):
             raise StartupFailed(
                 f"the function table's Version {version!r} is outside the offered range "

@@ -46,4 +46,11 @@ def native_launch(dll: Path, type_names: tuple[str, ...] = ()) -> Launch:
         env=env or {},
         target={"path": windows_path(dll), "type_names": "\n".join(type_names) or None},
         transport="stdio",
+        stacks=None if env is None else functools.partial(_stacks, env=env),
     )
+
+
+def _stacks(pid: int, env: dict[str, str]) -> str:
+    from conformance.native.stacks import wine_stacks
+
+    return wine_stacks(pid, env)

@@ -270,7 +270,7 @@ class Answer(Message):
     id: int = field(integer)
     outcome: dict[str, Any] = field(OUTCOME)
     table: dict[str, Any] | None = field(
-        optional(record(shape=string_map(text(1000), 16), version=value))
+        optional(record(shape=string_map(text(1000), 16), version=value, size=optional(integer)))
     )
     # an EventHandle Online set: [argument index, event number, text]
     events: tuple[Any, ...] = field(array(array(value, 3), 8))

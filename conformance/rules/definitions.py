@@ -17,6 +17,7 @@ _BOOL_POLICY = (
 
 #: (entry point, CONTRACT ids of its signature/return contract, page)
 _ENTRY_POINTS = (
+    ("Startup", ("ST-1", "ST-7"), "S:nc-resapi-pstartup_routine"),
     ("Open", ("OP-1", "OP-2"), "S:nc-resapi-popen_routine"),
     ("Close", ("CL-1",), "S:nc-resapi-pclose_routine"),
     ("Online", ("ON-1", "ON-2"), "S:nc-resapi-ponline_routine"),
@@ -241,6 +242,33 @@ RULES: tuple[Rule, ...] = (
         "[MinVersionSupported, MaxVersionSupported].",
         "S:nc-resapi-pstartup_routine",
         ("ST-7", "ST-3"),
+    ),
+    Rule(
+        "Startup.returns-table",
+        REQUIRED,
+        ("Startup",),
+        "Startup returns ERROR_SUCCESS and a function table for the resource type it is asked "
+        "for, when the offered version range contains a version the DLL supports.",
+        "W:implementing-startup",
+        ("ST-5", "ST-7", "ST-9"),
+        policy="Judged only for a type name the DLL's author declared (--type-name, the "
+        "companion's resource_type, or the module's RESOURCE_TYPE_NAME): a DLL refuses types "
+        "it does not implement (ST-9), so a name rescheck guessed from the file name is a usage "
+        "error (exit 2), never a finding.",
+    ),
+    Rule(
+        "FunctionTable.table-size",
+        REQUIRED,
+        ("Startup",),
+        "A compiled function table's TableSize is the size documented for its Version "
+        "(CLRES_V1_FUNCTION_SIZE for a CLRES_VERSION_V1_00 table).",
+        "S:ns-resapi-clres_function_table",
+        ("FT-1", "FT-2"),
+        policy="The page lists TableSize's values by macro without a level; the table's layout "
+        "depends on them (FT-1), so rescheck treats them as required, as it does a signature. "
+        "The headers define CLRES_V1_FUNCTION_SIZE as sizeof(CLRES_V1_FUNCTIONS) (88 bytes on "
+        "x64) while the page calls TableSize the count of bytes in the structure (96 for a V1 "
+        "table): both are accepted. Python tables have no TableSize: compiled DLLs only.",
     ),
     Rule(
         "Startup.table-version",

@@ -15,6 +15,7 @@ from conformance.monitor.monitor import (
     EntryPointHung,
     EntryPointNull,
     HostCrashed,
+    MonitorError,
     OperationPending,
     Resource,
     ResourceMonitor,
@@ -24,6 +25,7 @@ from conformance.monitor.monitor import (
 from conformance.monitor.policy import Policy
 from conformance.monitor.threads import harness_thread
 from conformance.monitor.trace import CALL, Trace, TraceEvent
+from conformance.resapi import CLRES_VERSION_V1_00
 from conformance.rundir import run_dir
 from conformance.targets import Target
 
@@ -177,6 +179,17 @@ BRINGS_ONLINE = frozenset(
 )
 
 
+#: The scenarios that call Startup whatever an earlier scenario's Startup did: the lifecycle
+#: scenario keeps the evidence the Startup rules judge; startup-ranges offers other versions.
+OWN_STARTUP = frozenset({"lifecycle", "startup-ranges"})
+
+
+def own_range(event: TraceEvent) -> bool:
+    """A Startup call offered the harness's own range, the one the suite loads the DLL with."""
+    low, high = event.args.get("MinVersionSupported"), event.args.get("MaxVersionSupported")
+    return isinstance(low, int) and isinstance(high, int) and low <= CLRES_VERSION_V1_00 <= high
+
+
 class RunContext:
     """One conformance run: scenario results are computed once and shared by the checks."""
 
@@ -193,6 +206,7 @@ class RunContext:
         self.database = SqliteClusterDatabase(str(self._db_dir / "cluster.db"))
         self._watchdog: threading.Timer | None = None
         self._never_ends: Stop | None = None  # an Online or Offline that never ended
+        self._startup_failed: Stop | None = None  # Startup gave no table for the type
         if deadline is not None:
             wait = max(0.0, deadline - time.perf_counter())
             self._watchdog = threading.Timer(wait, self._abandon, (wait,))
@@ -226,19 +240,28 @@ class RunContext:
                                 self._never_ends.rule,
                             )
                         )
+                    if self._startup_failed is not None and name not in OWN_STARTUP:
+                        # Startup is the same call in every scenario: it fails once, and the
+                        # lifecycle scenario keeps its own call as the evidence
+                        raise Halt(
+                            Stop(
+                                f"{self._startup_failed.reason} (in an earlier scenario; not "
+                                "called again)",
+                                self._startup_failed.rule,
+                            )
+                        )
                     SCENARIOS[name](run)
                 except Halt as halt:
                     run.stop = halt.stop
                 except StartupFailed as exc:
-                    rule = "Startup.table-version" if exc.cause == "table-version" else None
-                    run.stop = Stop(f"Startup failed in this scenario: {exc}", rule)
+                    run.stop = self._startup_stop(exc, f"Startup failed in this scenario: {exc}")
                 except EntryPointHung as exc:
                     entry = exc.event.name if exc.event else "an entry point"
-                    run.stop = Stop(str(exc), f"{entry}.returns")
+                    run.stop = self._startup_stop(exc, str(exc), f"{entry}.returns")
                 except EntryPointNull as exc:
                     run.stop = Stop(str(exc), "FunctionTable.entry-points")
                 except HostCrashed as exc:
-                    run.stop = Stop(str(exc), "Process.survives")
+                    run.stop = self._startup_stop(exc, str(exc), "Process.survives")
                 except RunAbandoned as exc:
                     run.stop = Stop(str(exc))
                 except OperationPending as exc:
@@ -264,6 +287,20 @@ class RunContext:
                     "please report this with the run's results.json"
                 )
             return run
+
+    def _startup_stop(self, exc: MonitorError, reason: str, rule: str | None = None) -> Stop:
+        """The stop for an error of the scenario; one in Startup (the harness's own range) is
+        remembered, so that later scenarios do not call it again."""
+        if isinstance(exc, StartupFailed):
+            if exc.cause == "table-version":
+                rule = "Startup.table-version"
+            else:
+                raised = exc.event is not None and exc.event.error
+                rule = "Startup.returns" if raised else "Startup.returns-table"
+        stop = Stop(reason, rule)
+        if exc.event is not None and exc.event.name == "Startup" and own_range(exc.event):
+            self._startup_failed = stop
+        return stop
 
     def scenarios(self, *names: str) -> list[ScenarioRun]:
         return [self.scenario(n) for n in names]

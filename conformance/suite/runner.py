@@ -12,6 +12,7 @@ from conformance.monitor.policy import Policy
 from conformance.report.model import ERROR, CheckResult, RunResult
 from conformance.rules import Rule, catalogue
 from conformance.suite.checks.quorum import QUORUM_RULES
+from conformance.suite.checks.startup import COMPILED_ONLY
 from conformance.suite.context import RunContext
 from conformance.suite.registry import evaluate
 from conformance.targets import Target, load_target
@@ -30,12 +31,14 @@ def select_rules(patterns: list[str] | None) -> list[Rule]:
 
 def applies(rule: Rule, target: Target) -> bool:
     """Whether ``rule`` can apply to ``target``: the Script.* rules (§8) judge control
-    scripts only, the quorum rules (§7) quorum-capable types only; every other rule judges a
-    DLL, the Generic Script DLL included."""
+    scripts only, the quorum rules (§7) quorum-capable types only, the rules of a compiled
+    table compiled DLLs only; every other rule judges a DLL, the Generic Script DLL included."""
     if rule.id.startswith("Script."):
         return target.script is not None
     if rule.id in QUORUM_RULES:
         return target.quorum_capable
+    if rule.id in COMPILED_ONLY:
+        return target.dll is not None
     return True
 
 
@@ -105,5 +108,7 @@ def check_resource_type(
     'compliant'
     """
     policy = policy or Policy()
-    loaded = load_target(target, companion, type_name, properties, policy, hosting)
+    loaded = load_target(
+        target, companion, type_name, properties, policy, hosting, judge_startup=True
+    )
     return run_suite(loaded, policy, select_rules(select), strict)

@@ -68,6 +68,9 @@ class Target:
     quorum_capable: bool = False
     #: A compiled DLL's path: the native host loads it (``ref`` then names the same file).
     dll: Path | None = None
+    #: The type name was declared (option, companion, module), not guessed from a file name:
+    #: a Startup that refuses it is a finding (Startup.returns-table), not a usage error.
+    type_declared: bool = True
 
     def new_host(self) -> Host:
         """A host with a fresh copy of the target, as a new Resource Monitor process has."""
@@ -115,20 +118,25 @@ def load_target(
     overrides: Mapping[str, Any] | None = None,
     policy: Policy | None = None,
     hosting: str = "isolated",
+    judge_startup: bool = False,
 ) -> Target:
     """Resolve, load and preflight a target; raise `UsageError` for anything unusable.
 
     With isolated hosting the module is never executed in this process: a host process loads
-    it and says what it declares (type name, companion), then runs the preflight."""
+    it and says what it declares (type name, companion), then runs the preflight. With
+    ``judge_startup`` (a conformance run) a Startup that fails as a finding would (it raises,
+    crashes, hangs, or refuses a declared type) leaves the target loaded for the suite to judge."""
     if hosting not in HOSTINGS:
         raise UsageError(f"unknown hosting {hosting!r}; choose one of {', '.join(HOSTINGS)}")
     if not given:
         raise UsageError("no resource type given; pass --resource-type MODULE_OR_PATH")
     if is_native(given):
-        return _native_target(given, companion_path, type_name, overrides, policy)
+        return _native_target(given, companion_path, type_name, overrides, policy, judge_startup)
     script = control_script(given)
     if script is not None:
-        return _script_target(given, script, companion_path, overrides, policy, hosting)
+        return _script_target(
+            given, script, companion_path, overrides, policy, hosting, judge_startup
+        )
     ref = resolve(given)
     host: Host
     if hosting == "in-process":
@@ -139,11 +147,19 @@ def load_target(
     else:
         host = IsolatedHost(ref, companion_path)
         companion, declared = _companion_in_host(host.info)
-    name = type_name or companion.resource_type or declared or ref.name.rpartition(".")[2]
+    name = type_name or companion.resource_type or declared
     target = Target(
-        given, "python-dll", name, companion, ref, hosting, companion_path, dict(overrides or {})
+        given,
+        "python-dll",
+        name or ref.name.rpartition(".")[2],
+        companion,
+        ref,
+        hosting,
+        companion_path,
+        dict(overrides or {}),
+        type_declared=bool(name),
     )
-    preflight(target, policy or Policy(), host)
+    preflight(target, policy or Policy(), host, judge_startup)
     return target
 
 
@@ -153,18 +169,20 @@ def _native_target(
     type_name: str | None,
     overrides: Mapping[str, Any] | None,
     policy: Policy | None,
+    judge_startup: bool,
 ) -> Target:
     """A compiled DLL, always in the native host (in-process hosting has no meaning for it)."""
     dll = check_dll(given)
     companion, chosen = native_companion(dll, companion_path)
     companion = companion.with_overrides(overrides or {})
-    name = type_name or companion.resource_type or dll.stem
+    name = type_name or companion.resource_type
     ref = ModuleRef(given, dll.stem, dll.resolve(), None)
     target = Target(
-        given, "native-dll", name, companion, ref, "isolated",
+        given, "native-dll", name or dll.stem, companion, ref, "isolated",
         str(chosen) if chosen else None, dict(overrides or {}), dll=dll.resolve(),
+        type_declared=bool(name),
     )  # fmt: skip
-    preflight(target, policy or Policy())
+    preflight(target, policy or Policy(), judge_startup=judge_startup)
     return target
 
 
@@ -201,6 +219,7 @@ def _script_target(
     overrides: Mapping[str, Any] | None,
     policy: Policy | None,
     hosting: str,
+    judge_startup: bool,
 ) -> Target:
     """A control script, hosted by the Generic Script DLL with the script as its
     ScriptFilePath; its companion is ``<script>_companion.py`` beside it."""
@@ -235,7 +254,7 @@ def _script_target(
         script,
         functions,
     )
-    preflight(target, policy or Policy(), host)
+    preflight(target, policy or Policy(), host, judge_startup)
     return target
 
 
@@ -307,28 +326,49 @@ def _companion_from_file(path: Path) -> object:
 
 def _startup_failure(target: Target, exc: StartupFailed) -> str:
     event = exc.event
+    judged = "; `rescheck run` judges it"
     if event is not None and event.error:
-        return f"{target.given}: Startup raised {event.error}"
+        return f"{target.given}: Startup raised {event.error}{judged} (Startup.returns)"
     raw = event.result if event is not None else None
     if event is None or not event.data.get("shaped"):
         return f"{target.given}: Startup returned {raw!r}; it must return (status, FunctionTable)"
-    return (
+    refused = (
         f"{target.given}: Startup refused resource type {target.resource_type!r} for Resource API "
-        f"version 0x{CLRES_VERSION_V1_00:x} with {error_name(raw)}; if the DLL expects another "
-        "type name, pass --type-name NAME or set Companion(resource_type=...)"
+        f"version 0x{CLRES_VERSION_V1_00:x} with {error_name(raw)}"
+    )
+    if target.type_declared:
+        return f"{refused}{judged} (Startup.returns-table)"
+    return (
+        f"{refused}; that name is the file's, as no type name was given: pass the one the DLL "
+        'implements, for example --type-name "My Type", or set Companion(resource_type=...)'
     )
 
 
-def preflight(target: Target, policy: Policy, host: Host | None = None) -> None:
-    """Startup once with the harness's version range and check the table's shape."""
+def _judged(target: Target, exc: StartupFailed) -> bool:
+    """A failed Startup the suite judges: it raised, or refused a type its author declared."""
+    event = exc.event
+    if event is None:
+        return False
+    return bool(event.error) or (bool(event.data.get("shaped")) and target.type_declared)
+
+
+def preflight(
+    target: Target, policy: Policy, host: Host | None = None, judge_startup: bool = False
+) -> None:
+    """Startup once with the harness's version range and check the table's shape; with
+    ``judge_startup``, a Startup that fails as a finding would returns quietly instead."""
     monitor = ResourceMonitor(host or target.new_host(), target.resource_type, policy)
     try:
         monitor.startup()
     except (EntryPointHung, HostCrashed) as exc:
-        raise TargetLoadError(f"{target.given}: {exc}") from None
+        if not judge_startup:
+            raise TargetLoadError(f"{target.given}: {exc}; `rescheck run` judges it") from None
+        return  # Startup.returns, Process.survives
     except StartupFailed as exc:
         if exc.cause != "table-version":  # a table out of range is Startup.table-version's
-            raise TargetLoadError(_startup_failure(target, exc)) from None
+            if not (judge_startup and _judged(target, exc)):
+                raise TargetLoadError(_startup_failure(target, exc)) from None
+            return
     finally:
         monitor.shutdown()
     shape = monitor.host.table_shape()

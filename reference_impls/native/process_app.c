@@ -42,6 +42,9 @@
 #include <stdlib.h>
 #include <wchar.h>
 
+/* The resource type this DLL implements: Startup refuses any other (ST-9). */
+#define RESOURCE_TYPE_NAME L"Process App"
+
 /* The program each instance runs, beside this DLL (-DSLEEPER_NAME=L"..." to change it). */
 #ifndef SLEEPER_NAME
 #define SLEEPER_NAME L"sleeper.exe"
@@ -650,15 +653,17 @@ static DWORD WINAPI ProcessAppResourceTypeControl(LPCWSTR ResourceTypeName, DWOR
 static CLRES_V1_FUNCTION_TABLE(g_FunctionTable, CLRES_VERSION_V1_00, ProcessApp, NULL, NULL,
                                ProcessAppResourceControl, ProcessAppResourceTypeControl);
 
-/* Check the version range (ST-3, ST-7), store the callbacks (only on success, as the
- * documented example does: ST-10) and hand out the table. */
+/* Check the type name (case-insensitively, ST-9) and the version range (ST-3, ST-7), store
+ * the callbacks (only on success, as the documented example does: ST-10) and hand out the
+ * table. */
 __declspec(dllexport) DWORD WINAPI Startup(LPCWSTR ResourceType, DWORD MinVersionSupported,
                                            DWORD MaxVersionSupported,
                                            PSET_RESOURCE_STATUS_ROUTINE SetResourceStatus,
                                            PLOG_EVENT_ROUTINE LogEvent,
                                            PCLRES_FUNCTION_TABLE *FunctionTable)
 {
-    UNREFERENCED_PARAMETER(ResourceType);
+    if (!ResourceType || lstrcmpiW(ResourceType, RESOURCE_TYPE_NAME) != 0)
+        return ERROR_CLUSTER_RESNAME_NOT_FOUND;
     if (MinVersionSupported > CLRES_VERSION_V1_00 || MaxVersionSupported < CLRES_VERSION_V1_00)
         return ERROR_REVISION_MISMATCH;
     if (!SetResourceStatus || !LogEvent || !FunctionTable) return ERROR_INVALID_PARAMETER;

@@ -11,6 +11,7 @@ import pytest
 
 from conformance.rules import CATEGORIES, catalogue, contract_index, observability
 from conformance.suite.checks.quorum import QUORUM_RULES
+from conformance.suite.checks.startup import COMPILED_ONLY
 from tests.e2e.conftest import (
     NEVER_UNKNOWN,
     NO_TYPE_PROPERTIES,
@@ -30,10 +31,12 @@ def test_conforming_dll_is_compliant_with_reports(write_dll, tmp_path: Path) -> 
     assert results["verdict"] == "compliant", results["verdict"]
     assert results["schema"] == 1
     dll_rules = [
-        r for r in catalogue() if not r.id.startswith("Script.") and r.id not in QUORUM_RULES
+        r
+        for r in catalogue()
+        if not r.id.startswith("Script.") and r.id not in {*QUORUM_RULES, *COMPILED_ONLY}
     ]
     assert len(results["checks"]) == len(dll_rules), (
-        "expected one check per rule of a DLL that is not quorum-capable"
+        "expected one check per rule of a Python DLL that is not quorum-capable"
     )
     for name in ("junit.xml", "report.html", "results.jsonl"):
         assert (out / name).is_file(), f"expected {name} in the report directory"
@@ -100,12 +103,6 @@ def test_recommended_failure_is_a_warning_unless_strict(write_dll, tmp_path: Pat
             "cannot take the five documented parameters",
         ),
         (
-            {
-                "    if not MinVersionSupported": "    raise ValueError('boom')\n    if not MinVersionSupported"
-            },
-            "Startup raised ValueError: boom",
-        ),
-        (
             {"return ERROR_SUCCESS, FunctionTable(": "return ERROR_SUCCESS, 42 or FunctionTable("},
             "as its function table",
         ),
@@ -138,7 +135,6 @@ def test_recommended_failure_is_a_warning_unless_strict(write_dll, tmp_path: Pat
     ids=[
         "no-startup",
         "startup-signature",
-        "startup-raises",
         "not-a-table",
         "refuses-type",
         "not-a-tuple",
@@ -168,9 +164,52 @@ def test_unusable_targets_exit_2_with_one_line(
     assert "Traceback" not in done.stdout + done.stderr
 
 
+RAISES = {
+    "    if not MinVersionSupported": "    raise ValueError('boom')\n    if not MinVersionSupported"
+}
+DECLARES = {"from conformance.resapi": "RESOURCE_TYPE_NAME = 'My Type'\nfrom conformance.resapi"}
+REFUSES = {"return ERROR_SUCCESS, FunctionTable(": "return 5080, FunctionTable("}
+
+
+@pytest.mark.parametrize(
+    ("replace", "rule", "said"),
+    [
+        (RAISES, "Startup.returns", "Startup raised ValueError: boom"),
+        ({**DECLARES, **REFUSES}, "Startup.returns-table", "refused resource type 'My Type'"),
+    ],
+    ids=["raises", "refuses-declared-type"],
+)
+def test_a_failing_startup_is_a_finding_of_run_and_a_usage_error_of_fuzz(
+    write_dll, tmp_path: Path, replace: dict[str, str], rule: str, said: str
+) -> None:
+    """A Startup that raises, or refuses the type its module declares, is the DLL's defect:
+    `rescheck run` reports it as a failed rule; fuzz, which needs a working Startup, exits 2
+    and says that `run` judges it."""
+    dll = str(write_dll(replace=replace))
+    done = rescheck("run", "--resource-type", dll, "--report-dir", str(tmp_path / "r"))
+    assert done.returncode == 1, (
+        f"expected exit 1, got {done.returncode}:\n{done.stdout}{done.stderr}"
+    )
+    checks = json.loads((tmp_path / "r" / "results.json").read_text())["checks"]
+    failed = {c["id"]: c["message"] for c in checks if c["outcome"] in ("failed", "error")}
+    assert list(failed) == [rule] and said in failed[rule], failed
+    fuzzed = rescheck("fuzz", "--resource-type", dll, "--report-dir", str(tmp_path / "f"))
+    lines = fuzzed.stderr.strip().splitlines()
+    assert fuzzed.returncode == 2 and len(lines) == 1, fuzzed.stdout + fuzzed.stderr
+    assert said in lines[0] and f"`rescheck run` judges it ({rule})" in lines[0], lines[0]
+
+
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
+        (
+            ["run", "--resource-type", "x", "--type-name", "A", "--type-name", "A"],
+            "--type-name 'A' is given more than once",
+        ),
+        (
+            ["fuzz", "--resource-type", "x", "--type-name", "A", "--type-name", "B"],
+            "rescheck fuzz takes one --type-name (got 2)",
+        ),
         (
             ["run", "--resource-type", "no.such.module_here"],
             "cannot find module 'no.such.module_here'",

@@ -8,6 +8,7 @@ import pytest
 
 from conformance.rules import catalogue
 from conformance.suite.checks.quorum import QUORUM_RULES
+from conformance.suite.checks.startup import COMPILED_ONLY
 from tests.e2e.conftest import (
     NEEDS_OVERLAP,
     NEVER_UNKNOWN,
@@ -19,7 +20,13 @@ from tests.e2e.conftest import (
 
 #: The rules of a resource DLL that is not quorum-capable: the control-script rules (Script.*)
 #: and the quorum rules are deselected.
-RULES = len([r for r in catalogue() if not r.id.startswith("Script.") and r.id not in QUORUM_RULES])
+RULES = len(
+    [
+        r
+        for r in catalogue()
+        if not r.id.startswith("Script.") and r.id not in {*QUORUM_RULES, *COMPILED_ONLY}
+    ]
+)
 #: The synchronous test DLL never pends, logs nothing, starts no ClusWorker, reads no private
 #: property and has no companion, so four SetResourceStatus rules, Terminate.stops-workers,
 #: the callback rules (Callbacks.resource-handle, two LogEvent rules, ClusWorker.fresh-structure),

@@ -74,6 +74,9 @@ __declspec(dllexport) DWORD WINAPI Startup(LPCWSTR type, DWORD low, DWORD high,
                                            PLOG_EVENT_ROUTINE log, PCLRES_FUNCTION_TABLE *out) {
     (void)type; (void)status; (void)log;
     if (low > CLRES_VERSION_V1_00 || high < CLRES_VERSION_V1_00) return ERROR_REVISION_MISMATCH;
+#ifdef MISCHIEF_Startup
+    MISCHIEF_Startup;
+#endif
     *out = &table;
     return ERROR_SUCCESS;
 }

@@ -138,3 +138,48 @@ def test_a_dll_that_imports_what_rescheck_does_not_provide_is_named_in_one_line(
     assert done.returncode == 2 and len(lines) == 1, done.stdout + done.stderr
     for name in ("ClusterRegOpenKey", "OpenCluster", "ResUtilStopResourceService"):
         assert name in lines[0], lines[0]
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The C reference DLL, which implements the "Process App" type and refuses any other."""
+    from reference_impls.native.build import build
+
+    return build(tmp_path_factory.mktemp("reference"))
+
+
+def test_run_checks_each_type_name_given(reference: Path, tmp_path: Path, cache: Path) -> None:
+    """A DLL asked for two types: each gets its own run and reports; a type it refuses fails
+    Startup.returns-table (the user declared it), and the worst verdict sets the exit code."""
+    done = rescheck("run", "--resource-type", str(reference), "--type-name", "Process App",
+                    "--type-name", "Print Spooler", "--select", "Startup.*",
+                    "--report-dir", str(tmp_path / "r"), cwd=tmp_path, cache=cache)  # fmt: skip
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stdout + done.stderr
+    runs = {
+        name: json.loads((tmp_path / "r" / folder / "results.json").read_text("utf-8"))
+        for name, folder in (("Process App", "Process_App"), ("Print Spooler", "Print_Spooler"))
+    }
+    assert {n: r["verdict"] for n, r in runs.items()} == {
+        "Process App": "compliant",
+        "Print Spooler": "non-compliant",
+    }, done.stdout
+    refused = {c["id"]: c for c in runs["Print Spooler"]["checks"] if c["outcome"] == "failed"}
+    assert list(refused) == ["Startup.returns-table"], refused
+    assert "5080 (ERROR_CLUSTER_RESNAME_NOT_FOUND)" in refused["Startup.returns-table"]["message"]
+    assert "non-compliant  'Print Spooler'" in done.stdout, done.stdout
+    assert not wine_left(cache), "no Wine or host process may outlive the run"
+
+
+def test_a_type_name_guessed_from_the_file_name_is_not_blamed(
+    reference: Path, tmp_path: Path, cache: Path
+) -> None:
+    """Without --type-name or a companion, the type name is the file's stem; the DLL refusing
+    it is a usage error that says what to pass, never a finding against the DLL."""
+    renamed = tmp_path / "renamed.dll"
+    renamed.write_bytes(reference.read_bytes())
+    done = rescheck("run", "--resource-type", str(renamed), cwd=tmp_path, cache=cache)
+    # (a first run in this cache also says it creates the Wine prefix)
+    lines = [line for line in done.stderr.splitlines() if "Wine prefix" not in line]
+    assert done.returncode == 2 and len(lines) == 1, done.stdout + done.stderr
+    assert "refused resource type 'renamed'" in lines[0] and "--type-name" in lines[0], lines[0]
+    assert not (tmp_path / "reports").exists(), "nothing is reported for a run that never began"

@@ -14,7 +14,9 @@ import pytest
 from tests.native import requires_native
 
 HERE = Path(__file__).parent
-ENTRY_POINTS = ("Open", "Close", "Online", "Offline", "Terminate", "LooksAlive", "IsAlive")
+ENTRY_POINTS = (
+    "Startup", "Open", "Close", "Online", "Offline", "Terminate", "LooksAlive", "IsAlive",
+)  # fmt: skip
 #: How each misbehaviour is judged: the rule that must fail, and what its message says.
 MISCHIEF = {
     "DO_HANG": ("{entry}.returns", "DeadlockTimeout"),
@@ -46,4 +48,7 @@ def test_each_entry_point_that_hangs_exits_or_crashes_gets_its_verdict(
     assert done.returncode == 1, f"exit {done.returncode}:\n{done.stdout[-2000:]}{done.stderr}"
     [check] = json.loads((tmp_path / "r" / "results.json").read_text("utf-8"))["checks"]
     assert check["outcome"] == "failed" and said in check["message"], check
+    if how == "DO_HANG":  # winedbg's backtrace of the hung call, down into the DLL
+        evidence = "\n".join(check["evidence"])
+        assert f"in {dll.stem}" in evidence and "Sleep" in evidence, evidence[-3000:]
     assert took < 90, f"a {how} in {entry} took {took:.0f} s to judge"

@@ -174,8 +174,9 @@ void run_audit(const mp_reader *message) {
     } else {
         char text[160];
         snprintf(text, sizeof text,
-                 "no stacks under Wine yet: the DLL has %d threads of its own in the host, besides "
-                 "the host's %ld", count, (long)host_count);
+                 "no stacks from inside the host (under Wine, rescheck asks winedbg): the DLL has "
+                 "%d threads of its own in the host, besides the host's %ld", count,
+                 (long)host_count);
         mp_cstr(&w, text);
     }
     channel_send(&w);

@@ -1,5 +1,6 @@
 /* Startup and the entry points, each on a call thread of its own, with the documented C
  * types; the answer goes from the call's own thread, after every callback it made. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -172,17 +173,28 @@ static void hand_out(answer *a, int index, HANDLE event) {
 }
 
 /* --- Startup ------------------------------------------------------------------------------ */
-static void table_shape(mp_writer *w, PCLRES_FUNCTION_TABLE table) {
+/* The table as far as a V1 table reaches, copied without trusting the DLL's pointer (FT-1:
+ * only TableSize and Version are at fixed offsets; a table smaller than its TableSize says, or
+ * a pointer to nowhere, must not end the host). FALSE: the memory could not be read. */
+static BOOL read_table(PCLRES_FUNCTION_TABLE table, CLRES_FUNCTION_TABLE *copy) {
+    SIZE_T read = 0;
+    ZeroMemory(copy, sizeof(*copy));
+    return ReadProcessMemory(GetCurrentProcess(), table, copy,
+                             offsetof(CLRES_FUNCTION_TABLE, V1Functions) + sizeof(CLRES_V1_FUNCTIONS),
+                             &read) != 0;
+}
+
+static void table_shape(mp_writer *w, const CLRES_FUNCTION_TABLE *table) {
     static const char *names[] = {"Open", "Close", "Online", "Offline", "Terminate",
                                   "LooksAlive", "IsAlive", "Arbitrate", "Release",
                                   "ResourceControl", "ResourceTypeControl"};
     void *entries[11];
-    CLRES_V1_FUNCTIONS *f = &table->V1Functions;
+    const CLRES_V1_FUNCTIONS *f = &table->V1Functions;
     entries[0] = f->Open; entries[1] = f->Close; entries[2] = f->Online;
     entries[3] = f->Offline; entries[4] = f->Terminate; entries[5] = f->LooksAlive;
     entries[6] = f->IsAlive; entries[7] = f->Arbitrate; entries[8] = f->Release;
     entries[9] = f->ResourceControl; entries[10] = f->ResourceTypeControl;
-    mp_map(w, 2);
+    mp_map(w, 3);
     mp_cstr(w, "shape"); mp_map(w, 13);
     mp_cstr(w, "__type__"); mp_cstr(w, "CLRES_FUNCTION_TABLE");
     mp_cstr(w, "Version"); mp_cstr(w, "value:int");
@@ -191,6 +203,7 @@ static void table_shape(mp_writer *w, PCLRES_FUNCTION_TABLE table) {
         mp_cstr(w, entries[i] ? "callable" : "none");
     }
     mp_cstr(w, "version"); mp_uint(w, table->Version);
+    mp_cstr(w, "size"); mp_uint(w, table->TableSize);
 }
 
 static DWORD WINAPI startup_thread(LPVOID parameter) {
@@ -214,11 +227,12 @@ static DWORD WINAPI startup_thread(LPVOID parameter) {
     DWORD status = startup(type, (DWORD)low, (DWORD)high, rc_SetResourceStatus, rc_LogEvent, &table);
     a.end = host_clock();
     context_leave();
-    function_table = status == ERROR_SUCCESS ? table : NULL;
+    CLRES_FUNCTION_TABLE copy;
+    function_table = status == ERROR_SUCCESS && table && read_table(table, &copy) ? table : NULL;
     mp_array(&a.value, 2);
     mp_uint(&a.value, status);
     if (table) put_ref(&a.value, table, "CLRES_FUNCTION_TABLE"); else mp_nil(&a.value);
-    if (function_table) table_shape(&a.table, function_table);
+    if (function_table) table_shape(&a.table, &copy);
     send_answer(&a);
     free(type);
     free(r->body);

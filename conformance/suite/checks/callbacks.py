@@ -31,9 +31,10 @@ def log_level(ctx: RunContext) -> str:
     for trace, event in entries:
         level = event.args.get("LogLevel")
         if not _is_level(level):
+            where = "resapi.h's LOG_LEVEL" if ctx.target.dll else "conformance.resapi"
             raise Violation(
                 f"LogEvent was given LogLevel {short_repr(level)}; use LOG_INFORMATION, "
-                "LOG_WARNING, LOG_ERROR or LOG_SEVERE from conformance.resapi",
+                f"LOG_WARNING, LOG_ERROR or LOG_SEVERE ({where}: 0 to 3)",
                 trace,
                 [event],
             )

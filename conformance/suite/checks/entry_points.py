@@ -99,7 +99,7 @@ def _returns(entry: str):
 #: Entry points judged here; Arbitrate and Release are the quorum runs' (issue 8).
 JUDGED = tuple(e for e in V1_ENTRY_POINTS if e not in OPTIONAL_ENTRY_POINTS)
 
-for _entry in JUDGED:
+for _entry in ("Startup", *JUDGED):
     check(f"{_entry}.returns")(_returns(_entry))
 
 

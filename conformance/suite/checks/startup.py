@@ -4,22 +4,28 @@ from __future__ import annotations
 
 from conformance.monitor.trace import Trace, TraceEvent, short_repr
 from conformance.resapi import (
+    CLRES_VERSION_V1_00,
     CLRES_VERSIONS,
     ERROR_REVISION_MISMATCH,
     OPTIONAL_ENTRY_POINTS,
     V1_ENTRY_POINTS,
     error_name,
 )
-from conformance.suite.context import RunContext, Violation
+from conformance.suite.context import NotApplicable, RunContext, Violation, own_range
 from conformance.suite.registry import check
 
 CONTROL_ROUTINES = ("ResourceControl", "ResourceTypeControl")
+#: The rules only a compiled DLL can break (a Python table has no TableSize).
+COMPILED_ONLY = frozenset({"FunctionTable.table-size"})
+#: TableSize of a V1 table on x64: CLRES_V1_FUNCTION_SIZE as the headers define it
+#: (sizeof(CLRES_V1_FUNCTIONS)), and the whole CLRES_V1_FUNCTION_TABLE, as the page reads.
+V1_TABLE_SIZES = {CLRES_VERSION_V1_00: (88, 96)}
 
 
 @check("Startup.revision-mismatch")
 def revision_mismatch(ctx: RunContext) -> str:
     run = ctx.scenario("startup-ranges")
-    calls = run.calls("Startup")
+    calls = [(t, e) for t, e in run.calls("Startup") if not own_range(e)]
     if not calls:
         raise ctx.nothing_to_judge("Startup was not called with a foreign version range", [run])
     for trace, event in calls:
@@ -45,6 +51,48 @@ def revision_mismatch(ctx: RunContext) -> str:
     return (
         f"ERROR_REVISION_MISMATCH for {len(calls)} version ranges that contain no supported version"
     )
+
+
+@check("Startup.returns-table")
+def returns_table(ctx: RunContext) -> str:
+    runs = ctx.scenarios("lifecycle", "terminate-pending")
+    calls = [(t, e) for run in runs for t, e in run.calls("Startup") if own_range(e)]
+    back = [(t, e) for t, e in calls if e.end is not None and not e.error]
+    if not back:
+        raise ctx.nothing_to_judge("no Startup call returned", runs)
+    for trace, event in back:
+        if event.result != 0 or not event.data.get("shaped"):
+            low, high = event.args["MinVersionSupported"], event.args["MaxVersionSupported"]
+            raise Violation(
+                f"Startup refused resource type {event.args['ResourceType']!r} with "
+                f"{error_name(event.result)} for versions 0x{low:x}..0x{high:x}, which contain "
+                f"CLRES_VERSION_V1_00; the type was declared for this DLL, so the DLL must "
+                "return a function table for it",
+                trace,
+                [event],
+            )
+    return f"ERROR_SUCCESS and a table for {back[0][1].args['ResourceType']!r}"
+
+
+@check("FunctionTable.table-size")
+def table_size(ctx: RunContext) -> str:
+    if ctx.target.dll is None:
+        raise NotApplicable("a Python function table has no TableSize")
+    known = [(t, e) for t, e in _startups(ctx) if e.data.get("table_version") in V1_TABLE_SIZES]
+    if not known:
+        raise NotApplicable("no table had a Version rescheck loads (Startup.table-version)")
+    for trace, event in known:
+        size, version = event.data.get("table_size"), event.data["table_version"]
+        allowed = V1_TABLE_SIZES[version]
+        if size not in allowed:
+            raise Violation(
+                f"the function table's TableSize is {short_repr(size)} for Version "
+                f"0x{version:x}; expected CLRES_V1_FUNCTION_SIZE ("
+                f"{' or '.join(str(a) for a in allowed)} bytes on x64)",
+                trace,
+                [event],
+            )
+    return "TableSize matches the table's Version"
 
 
 def _startups(ctx: RunContext) -> list[tuple[Trace, TraceEvent]]:
