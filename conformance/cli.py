@@ -35,9 +35,16 @@ def _cmd_rules(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps([r.to_json() for r in rules], indent=2))
         return EXIT_COMPLIANT
+    print(f"{'rule':45} {'level':12} {'scripts':9} {'contract':24} documentation")
     for r in rules:
-        print(f"{r.id:45} {r.level:12} {','.join(r.contract):24} {r.doc}")
+        print(f"{r.id:45} {r.level:12} {r.script_class:9} {','.join(r.contract):24} {r.doc}")
         print(f"    {r.statement}")
+    print(
+        "\nscripts: how a rule stands to a control script: 'contract' holds in any world; "
+        "'world' depends on the world the script meets, and is judged only in a world its "
+        "companion declares (or where the script asked rescheck's stand-ins nothing); 'n/a' "
+        "does not apply to scripts."
+    )
     return EXIT_COMPLIANT
 
 
@@ -67,12 +74,30 @@ def _exit_code(verdict: str, checks: Sequence[Any]) -> int:
 def _summary(run: Any, paths: dict[str, Path]) -> None:
     counts = ", ".join(f"{n} {o}" for o, n in run.counts().items() if n)
     print(f"\nverdict: {run.verdict.upper()} ({counts})")
-    for warning in run.warnings():
+    warnings = run.warnings()
+    for check in run.checks:  # whole messages: the progress lines above are cut
+        if check.outcome == "failed" and check not in warnings:
+            print(f"  failed [{check.level}] {check.id}: {check.message}")
+    for warning in warnings:
         print(_warning_line(warning))
-    for check in run.checks:
-        if check.outcome == "error":
-            print(f"  could not judge {check.id}: {check.message}")
+    _print_unjudged([c for c in run.checks if c.outcome == "error"])
     print(f"reports: {paths['html']}  {paths['junit']}  {paths['json']}")
+
+
+def _print_unjudged(errors: list[Any]) -> None:
+    """A line per rule that could not be judged; rules that share the reason (what stopped
+    every scenario, say) share one line."""
+    by_reason: dict[str, list[str]] = {}
+    for check in errors:
+        reason = check.message.split(": ", 1)[-1]
+        by_reason.setdefault(reason, []).append(check.id)
+    for reason, ids in by_reason.items():
+        if len(ids) > 2:
+            print(f"  could not judge {len(ids)} rules ({', '.join(ids[:3])}, ...): {reason}")
+        else:
+            for check in errors:
+                if check.id in ids:
+                    print(f"  could not judge {check.id}: {check.message}")
 
 
 def _warning_line(check: Any) -> str:
@@ -159,18 +184,24 @@ def _cmd_run(args: argparse.Namespace) -> int:
         assert name is not None
         where = directory / (re.sub(r"[^\w.-]+", "_", name).strip("_") or "type")
         options.check_report_dir(where)
-        code = _run_type(args, policy, rules, name, where)
+        try:
+            code = _run_type(args, policy, rules, name, where)
+        except UsageError as exc:  # this type cannot be checked: say why, check the others
+            print(f"rescheck run: error: {exc}", file=sys.stderr)
+            code = EXIT_USAGE
         if code == EXIT_INTERRUPTED:
             return code
         verdicts.append((name, code, where))
     print(f"\n{len(names)} resource types of {args.resource_type}:")
+    width = max(len(repr(name)) for name, _, _ in verdicts)
     for name, code, where in verdicts:
-        print(f"  {_TYPE_OUTCOMES.get(code, f'exit {code}'):14} {name!r}  ({where})")
+        shown = "(see the error above)" if code == EXIT_USAGE else f"({where})"
+        print(f"  {_TYPE_OUTCOMES.get(code, f'exit {code}'):14} {name!r:{width}}  {shown}")
     return max(code for _, code, _ in verdicts)
 
 
 #: How a type of a several-type run ended, by its exit code.
-_TYPE_OUTCOMES = {0: "compliant", 1: "non-compliant", 2: "not judged", 3: "internal error"}
+_TYPE_OUTCOMES = {0: "compliant", 1: "non-compliant", 2: "not checked", 3: "internal error"}
 
 
 def _run_type(

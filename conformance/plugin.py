@@ -35,7 +35,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption("--rescheck-companion", metavar="FILE", help="a .py file defining COMPANION")
     group.addoption(
-        "--rescheck-type-name", metavar="NAME", help="the ResourceType name passed to Startup"
+        "--rescheck-type-name",
+        action="append",
+        metavar="NAME",
+        help="the ResourceType name passed to Startup (one per session; `rescheck run` takes "
+        "several)",
     )
     group.addoption(
         "--rescheck-property",
@@ -79,19 +83,26 @@ def pytest_configure(config: pytest.Config) -> None:
     from conformance.targets import load_target
 
     policy = Policy(time_scale=config.getoption("rescheck_time_scale") or DEFAULT_TIME_SCALE)
+    names = config.getoption("rescheck_type_name") or [None]
+    if len(names) > 1:
+        raise pytest.UsageError(
+            f"rescheck: one --rescheck-type-name per session (got {len(names)}); run pytest once "
+            "per type, or `rescheck run`, which checks each type given"
+        )
     try:
         properties = dict(options.property_value(p) for p in config.getoption("rescheck_property"))
         target = load_target(
             found[0],
             config.getoption("rescheck_companion"),
-            config.getoption("rescheck_type_name"),
+            names[0],
             properties,
             policy,
             "in-process" if config.getoption("rescheck_in_process") else "isolated",
             judge_startup=True,
         )
-    except UsageError as exc:
-        raise pytest.UsageError(f"rescheck: {exc}") from None
+    except UsageError as exc:  # its advice in this plugin's option names
+        said = str(exc).replace("--type-name", "--rescheck-type-name")
+        raise pytest.UsageError(f"rescheck: {said}") from None
     config.stash[_LOADED] = (target, policy)
     if config.args_source != pytest.Config.ArgsSource.ARGS:
         # The directory, not the file: node ids (and JUnit class names) then read

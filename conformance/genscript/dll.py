@@ -354,7 +354,7 @@ class Instance:
         return Path(value)
 
     def resource_object(self) -> ResourceObject:
-        return ResourceObject(self.name, self.parameters, self.log_information)
+        return ResourceObject(self.name, self.parameters, self.log_information, self.observe)
 
     def log_information(self, message: str) -> None:
         _LogEvent(self.handle, LOG_INFORMATION, message.replace("%", "%%"))

@@ -53,6 +53,9 @@ NOT_SUPPORTED = 438
 FILE_NOT_FOUND, PATH_NOT_FOUND = 53, 76
 #: WMI's "not found" (0x80041002), as a VBScript Err.Number.
 WBEM_E_NOT_FOUND = 0x80041002 - (1 << 32)
+#: The objects rescheck gives a script that are not stand-ins: files are real, and a shell
+#: only runs commands (what each command answers is reported on its own).
+REAL_OBJECTS = frozenset({"scripting.filesystemobject", "wscript.shell"})
 #: Monikers and ProgIDs that reach the cluster from a script (GS-38).
 CLUSTER_API = re.compile(r"^\s*mscluster\.|root[\\/]+mscluster", re.IGNORECASE)
 
@@ -68,8 +71,10 @@ class ComError(Exception):
 class ResourceObject:
     """The script's `Resource` (GS-30): one per instance, backed by its Parameters key."""
 
-    def __init__(self, name: str, parameters: HKEY, log: Callable[[str], None]) -> None:
-        self._name, self._key, self._log = name, parameters, log
+    def __init__(
+        self, name: str, parameters: HKEY, log: Callable[[str], None], observe: Observe
+    ) -> None:
+        self._name, self._key, self._log, self._observe = name, parameters, log, observe
 
     @property
     def Name(self) -> str:  # GS-33: read-only
@@ -96,12 +101,15 @@ class ResourceObject:
             return self._name
         actual = self._actual(name)
         if actual is None:
+            self._observe("property-unset", {"name": name, "exists": False})
             raise ComError(
                 NOT_SUPPORTED, f"Object doesn't support this property or method: 'Resource.{name}'"
             )
         status, _, value = ClusterRegQueryValue(self._key, actual)
         if status != ERROR_SUCCESS:
             raise ComError(NOT_SUPPORTED, f"Resource.{name} cannot be read ({status})")
+        if value in ("", [], None):  # AddProperty's empty value: nobody configured it yet
+            self._observe("property-unset", {"name": actual, "exists": True})
         return "\n".join(value) if isinstance(value, list) else value
 
     def set(self, name: str, value: Any) -> None:
@@ -335,7 +343,12 @@ class ComWorld:
     def command(self, how: str, command: str) -> tuple[int, str, str]:
         """(exit code, stdout, stderr) of a command a script runs."""
         answer = self._commands(command) if self._commands is not None else 0
-        record: dict[str, Any] = {"how": how, "command": command, "line": self.line()}
+        record: dict[str, Any] = {
+            "how": how,
+            "command": command,
+            "line": self.line(),
+            "stand_in": self._commands is None,  # nothing said what it does: rescheck answered
+        }
         if answer != RUN:
             code, out = (answer[0], str(answer[1])) if isinstance(answer, tuple) else (answer, "")
             self._observe("command", {**record, "ran": False, "exit_code": int(code)})
@@ -365,10 +378,13 @@ class ComWorld:
     def create_object(self, progid: Any, line: int | None = None) -> Any:
         name = str(progid)
         where = line if line is not None else self.line()
-        self._observe("create-object", {"progid": name, "line": where})
+        key = name.strip().lower()
+        # the file system is real, a shell only runs commands (each reported); anything else
+        # the companion did not supply is missing, as on a machine without it
+        stand_in = key not in self._objects and key not in REAL_OBJECTS
+        self._observe("create-object", {"progid": name, "line": where, "stand_in": stand_in})
         if CLUSTER_API.search(name):
             self._cluster_api(name, where)
-        key = name.strip().lower()
         if key in self._objects:
             return self._objects[key]()
         if key == "scripting.filesystemobject":
@@ -380,10 +396,10 @@ class ComWorld:
     def get_object(self, moniker: Any, line: int | None = None) -> Any:
         name = str(moniker)
         where = line if line is not None else self.line()
-        self._observe("get-object", {"moniker": name, "line": where})
+        known = next((k for k in self._objects if name.strip().lower().startswith(k)), None)
+        self._observe("get-object", {"moniker": name, "line": where, "stand_in": known is None})
         if CLUSTER_API.search(name):
             self._cluster_api(name, where)
-        known = next((k for k in self._objects if name.strip().lower().startswith(k)), None)
         if known is not None:
             return self._objects[known]()
         if name.strip().lower().startswith("winmgmts:"):

@@ -16,6 +16,7 @@ from typing import Any
 from ASPPY.ast_nodes import ClassDef, FuncDef, OptionExplicitStmt, SubDef
 from ASPPY.parser import Parser
 from ASPPY.runner_vm import _build_globals_env
+from ASPPY.server_object import VBScriptRegExp
 from ASPPY.vb_errors import VBScriptError
 from ASPPY.vb_runtime import VBScriptCOMError
 from ASPPY.vm.context import ExecutionContext
@@ -179,7 +180,24 @@ class _Server:
         self._world, self._line = world, line
 
     def CreateObject(self, progid: Any) -> Any:
+        if str(progid).strip().lower() in LANGUAGE_OBJECTS:  # part of VBScript, not the machine
+            return _RegExp()
         return _com_call(self._world.com.create_object)(progid, self._line())
+
+
+#: What ``New`` and CreateObject give from VBScript's own runtime (vbscript.dll), whatever
+#: the machine has installed.
+LANGUAGE_OBJECTS = frozenset({"vbscript.regexp", "regexp"})
+
+
+class _RegExp(VBScriptRegExp):
+    """VBScript's RegExp (asppy's), with a bad pattern as VBScript reports it."""
+
+    def _compile(self) -> Any:
+        try:
+            return super()._compile()
+        except Exception as exc:
+            raise VBScriptCOMError(5017, f"Syntax error in regular expression: {exc}") from None
 
 
 class VBScriptEngine:

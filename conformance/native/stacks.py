@@ -24,6 +24,9 @@ STACKS_KEPT = 64 << 10
 _BLOCK = re.compile(r"^Backtracing for thread (\w+) in process (\w+) \(([^)]*)\):$", re.M)
 #: The thread winedbg injects to break in: not the DLL's.
 _DEBUGGER_THREAD = "DbgUiRemoteBreakin"
+#: A frame's source file in Wine's own tree, which winedbg prints as if it lay under the
+#: current directory (``[Z:\\home\\me\\dlls\\kernelbase\\sync.c:57]``): no such file exists.
+_WINE_SOURCE = re.compile(r" \[[A-Za-z]:\\[^\]]*?\\(?:dlls|include|programs|loader)\\[^\]]*\]")
 
 
 def wine_stacks(pid: int, env: dict[str, str]) -> str:
@@ -85,5 +88,6 @@ def host_threads(output: str, pid: int) -> str:
             continue
         thread = int(match.group(1), 16)
         lines = block.splitlines()[1:]  # "Backtrace:" and the frames
-        kept.append(f"Thread {thread} (0x{thread:04x}):\n" + "\n".join(lines[1:]))
+        frames = "\n".join(_WINE_SOURCE.sub("", line) for line in lines[1:])
+        kept.append(f"Thread {thread} (0x{thread:04x}):\n{frames}")
     return "\n\n".join(kept)

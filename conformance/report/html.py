@@ -120,6 +120,7 @@ def write_html(run: RunResult, path: Path) -> None:
             not_exercised=run.not_exercised(),
             info={k: v for k, v in run.info.items() if k != "transitions"},
             transitions=_transition_table(run.info.get("transitions") or []),
+            target_kind=run.info.get("target_kind"),
         )
     )
     # A lone surrogate (from a target's bytes decoded leniently) must not stop the report.

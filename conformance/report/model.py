@@ -36,6 +36,8 @@ class CheckResult:
     statement: str = ""
     doc_url: str = ""
     policy: str | None = None
+    #: How the rule stands to a control script: contract, world or n/a (issue 18).
+    script_class: str = "contract"
     evidence: list[str] = field(default_factory=list)
     duration: float = 0.0
     #: A history slice to draw as a per-node timeline: {node, op, start_ms, end_ms, result}.
@@ -54,6 +56,7 @@ class CheckResult:
             statement=rule.statement,
             doc_url=rule.doc_url,
             policy=rule.policy,
+            script_class=rule.script_class,
             **extra,
         )
 

@@ -14,6 +14,12 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+#: How a rule stands to a control script (issue 18): it holds in any world (``contract``), its
+#: verdict depends on the world the script meets (``world``: judged only in a world the
+#: companion declares), or it does not apply to scripts.
+CONTRACT, WORLD, NOT_FOR_SCRIPTS = "contract", "world", "n/a"
+SCRIPT_CLASSES = (CONTRACT, WORLD, NOT_FOR_SCRIPTS)
+
 REQUIRED = "required"
 RECOMMENDED = "recommended"
 OPTIONAL = "optional"
@@ -43,6 +49,7 @@ class Rule:
     doc: str
     contract: tuple[str, ...]
     policy: str | None = None
+    script_class: str = CONTRACT
 
     @property
     def doc_url(self) -> str:

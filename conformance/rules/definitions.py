@@ -3,7 +3,7 @@ rescheck had to choose (a conflict of pages, or no level given) and what it chos
 
 from __future__ import annotations
 
-from conformance.rules import OPTIONAL, RECOMMENDED, REQUIRED, Rule
+from conformance.rules import NOT_FOR_SCRIPTS, OPTIONAL, RECOMMENDED, REQUIRED, WORLD, Rule
 
 _CRASH_POLICY = (
     "The docs give no level for an entry point that raises or never returns; such a DLL crashes "
@@ -251,10 +251,11 @@ RULES: tuple[Rule, ...] = (
         "for, when the offered version range contains a version the DLL supports.",
         "W:implementing-startup",
         ("ST-5", "ST-7", "ST-9"),
-        policy="Judged only for a type name the DLL's author declared (--type-name, the "
-        "companion's resource_type, or the module's RESOURCE_TYPE_NAME): a DLL refuses types "
-        "it does not implement (ST-9), so a name rescheck guessed from the file name is a usage "
-        "error (exit 2), never a finding.",
+        policy="Judged only for a type name the DLL itself holds (as a whole string, compared "
+        'without regard to case: a C L"..." literal, a Python string literal): the evidence '
+        "that it means to implement the type. A DLL rightly refuses a type it does not implement "
+        "(ST-9), so a refused name it does not contain (mistyped, or guessed from the file name) "
+        "is a usage error (exit 2) that says so, never a finding.",
     ),
     Rule(
         "FunctionTable.table-size",
@@ -269,6 +270,7 @@ RULES: tuple[Rule, ...] = (
         "The headers define CLRES_V1_FUNCTION_SIZE as sizeof(CLRES_V1_FUNCTIONS) (88 bytes on "
         "x64) while the page calls TableSize the count of bytes in the structure (96 for a V1 "
         "table): both are accepted. Python tables have no TableSize: compiled DLLs only.",
+        script_class=NOT_FOR_SCRIPTS,
     ),
     Rule(
         "Startup.table-version",
@@ -327,6 +329,7 @@ RULES: tuple[Rule, ...] = (
         "ClusterResourceOnline rather than reporting failure.",
         "W:implementing-online",
         ("ON-9", "ON-3"),
+        script_class=WORLD,
     ),
     Rule(
         "Online.reads-properties",
@@ -339,6 +342,7 @@ RULES: tuple[Rule, ...] = (
         policy="Judged only for a DLL that reads values under its Parameters key at all: each "
         "Online that brings the resource online must read there between the Online call and "
         "ClusterResourceOnline.",
+        script_class=WORLD,
     ),
     Rule(
         "Offline.return-code",
@@ -356,6 +360,7 @@ RULES: tuple[Rule, ...] = (
         "rather than reporting failure.",
         "W:implementing-offline",
         ("OF-3", "OF-2"),
+        script_class=WORLD,
     ),
     Rule(
         "SetResourceStatus.only-when-pending",
@@ -446,6 +451,7 @@ RULES: tuple[Rule, ...] = (
         "(TE-2), the Resource Monitor then brings failed resources back with Online (restart "
         "policy), and Online must then work (ON-9, required); rescheck therefore treats it as "
         "required.",
+        script_class=WORLD,
     ),
     Rule(
         "Instances.isolated",
@@ -455,6 +461,7 @@ RULES: tuple[Rule, ...] = (
         "terminating, restarting or closing it never changes what IsAlive reports for another.",
         "W:resource-identifiers",
         ("ID-1", "ID-2"),
+        script_class=NOT_FOR_SCRIPTS,
     ),
     Rule(
         "Close.releases",
@@ -476,6 +483,7 @@ RULES: tuple[Rule, ...] = (
         "W:implementing-open",
         ("OP-7",),
         policy=_PROBE_POLICY,
+        script_class=WORLD,
     ),
     Rule(
         "Online.starts-entity",
@@ -486,6 +494,7 @@ RULES: tuple[Rule, ...] = (
         "W:implementing-online",
         ("ON-9",),
         policy=_PROBE_POLICY,
+        script_class=WORLD,
     ),
     Rule(
         "IsAlive.detects-failure",
@@ -497,6 +506,7 @@ RULES: tuple[Rule, ...] = (
         "W:implementing-isalive",
         ("IA-3", "IA-4", "IA-1", "GS-16"),
         policy=_PROBE_POLICY,
+        script_class=WORLD,
     ),
     Rule(
         "Close.stops-entity",
@@ -507,6 +517,7 @@ RULES: tuple[Rule, ...] = (
         "W:implementing-close",
         ("CL-3",),
         policy=_PROBE_POLICY,
+        script_class=WORLD,
     ),
     Rule(
         "Online.failure-event",
@@ -605,6 +616,7 @@ RULES: tuple[Rule, ...] = (
         "means 'definitely failed' and makes the monitor fail and terminate it.",
         "W:implementing-isalive",
         ("IA-3", "IA-4", "IA-7"),
+        script_class=WORLD,
     ),
     Rule(
         "LooksAlive.healthy",
@@ -613,6 +625,7 @@ RULES: tuple[Rule, ...] = (
         "LooksAlive returns TRUE for a resource that came online and was not disturbed.",
         "W:implementing-looksalive",
         ("LA-5", "LA-3"),
+        script_class=WORLD,
     ),
     Rule(
         "ClusterDatabase.no-writes-in-entry-points",
@@ -813,6 +826,7 @@ RULES: tuple[Rule, ...] = (
             "(AR-1) and let the Resource Monitor call a type quorum-capable only when it "
             "exports both (AR-8). A table with one of them is a quorum-capable type missing a "
             "required entry point, judged required.",
+            script_class=NOT_FOR_SCRIPTS,
         ),
         Rule(
             "Arbitrate.exclusive",
@@ -827,6 +841,7 @@ RULES: tuple[Rule, ...] = (
             "owns from its successful Arbitrate's return until its Release is asked, it calls "
             "LostQuorumResource or it is killed; an owner that was stopped is excused from "
             "then on (LostQuorumResource.prompt judges it).",
+            script_class=NOT_FOR_SCRIPTS,
         ),
         Rule(
             "Arbitrate.takeover",
@@ -842,6 +857,7 @@ RULES: tuple[Rule, ...] = (
             "AR-11), at most QuorumArbitrationTimeMax (20 s, AR-10), not scaled. A quorum "
             "that cannot be won leaves the cluster unable to form, so rescheck treats it as "
             "required. Owners are killed and stopped only with isolated hosting.",
+            script_class=NOT_FOR_SCRIPTS,
         ),
         Rule(
             "Release.lets-go",
@@ -853,6 +869,7 @@ RULES: tuple[Rule, ...] = (
             ("RL-1",),
             policy="RL-1 is the return contract ('released and no longer defended'); rescheck "
             "judges the contract's meaning on another node, required.",
+            script_class=NOT_FOR_SCRIPTS,
         ),
         Rule(
             "LostQuorumResource.prompt",
@@ -867,6 +884,7 @@ RULES: tuple[Rule, ...] = (
             "rescheck allows two of the docs' example defence periods (a disk re-reserves once "
             "per second, AR-5) after the owner runs again. Judged with isolated hosting (the "
             "owner's host process is stopped with SIGSTOP).",
+            script_class=NOT_FOR_SCRIPTS,
         ),
         Rule(
             "Online.not-available",
@@ -876,6 +894,7 @@ RULES: tuple[Rule, ...] = (
             "ERROR_RESOURCE_NOT_AVAILABLE.",
             "S:nc-resapi-ponline_routine",
             ("AR-7",),
+            script_class=NOT_FOR_SCRIPTS,
         ),
     ),
 )

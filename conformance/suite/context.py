@@ -24,7 +24,7 @@ from conformance.monitor.monitor import (
 )
 from conformance.monitor.policy import Policy
 from conformance.monitor.threads import harness_thread
-from conformance.monitor.trace import CALL, Trace, TraceEvent
+from conformance.monitor.trace import CALL, CALLBACK, Trace, TraceEvent
 from conformance.resapi import CLRES_VERSION_V1_00
 from conformance.rundir import run_dir
 from conformance.targets import Target
@@ -124,6 +124,8 @@ class ScenarioRun:
             event = monitor.trace.calls("Open")[-1]
             if event.error or event.end is None:
                 raise Halt(Stop("Open did not return a RESID", "Open.returns"))
+            if self.target.script is not None:
+                raise Halt(self._script_open_failed(monitor.trace))
             raise Halt(
                 Stop(
                     f"Open returned NULL (last error {resource.open_error}); give the properties "
@@ -134,6 +136,27 @@ class ScenarioRun:
                 )
             )
         return resource
+
+    def _script_open_failed(self, trace: Trace) -> Stop:
+        """Why the Generic Script DLL's Open failed: the script's runtime error in its Open or
+        its script-level code (a finding of Script.runtime-errors), or an object this machine
+        lacks (nothing to judge until the companion supplies it)."""
+        from conformance.suite.worlds import missing_object
+
+        errors = [
+            e
+            for e in trace
+            if e.kind == CALLBACK
+            and e.name in ("ScriptLoad", "ScriptCall")
+            and e.data.get("status") == "error"
+        ]
+        if not errors:
+            return Stop("the Generic Script DLL's Open returned NULL")
+        said = f"Open failed: {errors[-1].data.get('error')}"
+        lacking = missing_object(errors[-1], trace)
+        if lacking is not None:
+            return Stop(f"{said}: {lacking}; supply it in Companion(objects=...)")
+        return Stop(said, "Script.runtime-errors")
 
     def wait_for(self, condition: Callable[[], bool], timeout: float) -> bool:
         deadline = time.perf_counter() + timeout
@@ -301,6 +324,12 @@ class RunContext:
         if exc.event is not None and exc.event.name == "Startup" and own_range(exc.event):
             self._startup_failed = stop
         return stop
+
+    def events_so_far(self) -> Iterator[TraceEvent]:
+        """Every event of every scenario run so far."""
+        for run in list(self._runs.values()):
+            for trace in run.traces:
+                yield from trace
 
     def scenarios(self, *names: str) -> list[ScenarioRun]:
         return [self.scenario(n) for n in names]

@@ -8,8 +8,9 @@ from collections.abc import Callable
 from typing import Any
 
 from conformance.report.model import ERROR, FAILED, PASSED, SKIPPED, CheckResult
-from conformance.rules import Rule
+from conformance.rules import WORLD, Rule
 from conformance.suite.context import CannotJudge, NotApplicable, RunContext, Violation
+from conformance.suite.worlds import undecided
 
 Check = Callable[[RunContext], str]
 CHECKS: dict[str, Check] = {}
@@ -28,7 +29,8 @@ def check(rule_id: str) -> Callable[[Check], Check]:
 
 
 def evaluate(rule: Rule, ctx: RunContext) -> CheckResult:
-    """Run the check of ``rule``: a violation fails it, a harness bug is an error."""
+    """Run the check of ``rule``: a violation fails it, a harness bug is an error; a violation
+    of a world-dependent rule that a control script's stand-in world decided is not judged."""
     import conformance.suite.checks  # noqa: F401  (registers every check)
 
     started = time.perf_counter()
@@ -40,6 +42,9 @@ def evaluate(rule: Rule, ctx: RunContext) -> CheckResult:
     except Violation as violation:
         outcome, message, evidence = FAILED, str(violation), violation.evidence()
         timeline = violation.timeline
+        why = undecided(ctx.target, ctx.events_so_far()) if rule.script_class == WORLD else None
+        if why is not None:
+            outcome, message = SKIPPED, f"not judged: {message}; {why}"
     except NotApplicable as reason:
         outcome, message = SKIPPED, str(reason)
     except CannotJudge as reason:

@@ -10,7 +10,7 @@ from typing import Any
 
 from conformance.monitor.policy import Policy
 from conformance.report.model import ERROR, CheckResult, RunResult
-from conformance.rules import Rule, catalogue
+from conformance.rules import NOT_FOR_SCRIPTS, Rule, catalogue
 from conformance.suite.checks.quorum import QUORUM_RULES
 from conformance.suite.checks.startup import COMPILED_ONLY
 from conformance.suite.context import RunContext
@@ -32,9 +32,13 @@ def select_rules(patterns: list[str] | None) -> list[Rule]:
 def applies(rule: Rule, target: Target) -> bool:
     """Whether ``rule`` can apply to ``target``: the Script.* rules (§8) judge control
     scripts only, the quorum rules (§7) quorum-capable types only, the rules of a compiled
-    table compiled DLLs only; every other rule judges a DLL, the Generic Script DLL included."""
+    table compiled DLLs only; every other rule judges a DLL, the Generic Script DLL included,
+    but those whose class for scripts is ``n/a`` (the DLL gives each resource its own script
+    instance, GS-5, and never arbitrates)."""
     if rule.id.startswith("Script."):
         return target.script is not None
+    if target.script is not None and rule.script_class == NOT_FOR_SCRIPTS:
+        return False
     if rule.id in QUORUM_RULES:
         return target.quorum_capable
     if rule.id in COMPILED_ONLY:

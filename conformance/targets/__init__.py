@@ -68,9 +68,9 @@ class Target:
     quorum_capable: bool = False
     #: A compiled DLL's path: the native host loads it (``ref`` then names the same file).
     dll: Path | None = None
-    #: The type name was declared (option, companion, module), not guessed from a file name:
-    #: a Startup that refuses it is a finding (Startup.returns-table), not a usage error.
-    type_declared: bool = True
+    #: The DLL names this type itself (its text holds the name): a Startup that refuses it is
+    #: a finding (Startup.returns-table); any other refused name is the user's to correct.
+    type_named: bool = True
 
     def new_host(self) -> Host:
         """A host with a fresh copy of the target, as a new Resource Monitor process has."""
@@ -157,7 +157,7 @@ def load_target(
         hosting,
         companion_path,
         dict(overrides or {}),
-        type_declared=bool(name),
+        type_named=names_type(ref.path, name or ""),
     )
     preflight(target, policy or Policy(), host, judge_startup)
     return target
@@ -180,7 +180,7 @@ def _native_target(
     target = Target(
         given, "native-dll", name or dll.stem, companion, ref, "isolated",
         str(chosen) if chosen else None, dict(overrides or {}), dll=dll.resolve(),
-        type_declared=bool(name),
+        type_named=names_type(dll, name or ""),
     )  # fmt: skip
     preflight(target, policy or Policy(), judge_startup=judge_startup)
     return target
@@ -336,20 +336,43 @@ def _startup_failure(target: Target, exc: StartupFailed) -> str:
         f"{target.given}: Startup refused resource type {target.resource_type!r} for Resource API "
         f"version 0x{CLRES_VERSION_V1_00:x} with {error_name(raw)}"
     )
-    if target.type_declared:
+    if target.type_named:
         return f"{refused}{judged} (Startup.returns-table)"
     return (
-        f"{refused}; that name is the file's, as no type name was given: pass the one the DLL "
-        'implements, for example --type-name "My Type", or set Companion(resource_type=...)'
+        f"{refused}, a name the DLL does not contain: pass the name of a type it implements, "
+        'for example --type-name "My Type", or set Companion(resource_type=...)'
     )
 
 
 def _judged(target: Target, exc: StartupFailed) -> bool:
-    """A failed Startup the suite judges: it raised, or refused a type its author declared."""
+    """A failed Startup the suite judges: it raised, or refused a type the DLL names itself."""
     event = exc.event
     if event is None:
         return False
-    return bool(event.error) or (bool(event.data.get("shaped")) and target.type_declared)
+    return bool(event.error) or (bool(event.data.get("shaped")) and target.type_named)
+
+
+#: The most of a DLL's file searched for its type names.
+NAME_SEARCH_BYTES = 64 << 20
+
+
+def names_type(path: Path, name: str) -> bool:
+    """``path`` (a compiled DLL or a Python module) holds ``name`` as a whole string, compared
+    without regard to case as Startup should compare it (ST-9): a quoted literal in Python,
+    a NUL-delimited string in a DLL (a C ``L"..."`` literal is UTF-16). The evidence that
+    the DLL means to implement that type."""
+    if not name:
+        return False
+    try:
+        with path.open("rb") as file:
+            data = file.read(NAME_SEARCH_BYTES)
+    except OSError:
+        return False
+    wanted = name.casefold()
+    forms = (f'"{wanted}"', f"'{wanted}'", f"\x00{wanted}\x00")
+    texts = [data.decode("utf-8", "replace")]
+    texts += [data[i:].decode("utf-16-le", "replace") for i in (0, 1)]
+    return any(form in text.casefold() for text in texts for form in forms)
 
 
 def preflight(

@@ -145,6 +145,25 @@ def test_unknown_target_is_a_usage_error_without_traceback(run_pytest) -> None:
     assert "Traceback" not in result.stderr.str() + result.stdout.str()
 
 
+def test_one_type_name_per_session_and_advice_in_the_plugins_option_names(
+    write_dll, run_pytest
+) -> None:
+    """Two type names are refused in one line (not the last silently taken); a refused type
+    name's advice names --rescheck-type-name, the option pytest knows."""
+    dll = str(write_dll())
+    two = run_pytest(f"--resource-type={dll}", "--rescheck-type-name=A", "--rescheck-type-name=B")
+    assert two.ret == pytest.ExitCode.USAGE_ERROR, two.stdout.str()
+    two.stderr.fnmatch_lines(["*one --rescheck-type-name per session (got 2)*"])
+    refusing = write_dll(
+        replace={"return ERROR_SUCCESS, FunctionTable(": "return 5080, FunctionTable("}
+    )
+    refused = run_pytest(f"--resource-type={refusing}")
+    assert refused.ret == pytest.ExitCode.USAGE_ERROR, refused.stdout.str()
+    said = refused.stderr.str()
+    assert "--rescheck-type-name" in said and " --type-name" not in said, said
+    assert "Traceback" not in said + two.stderr.str()
+
+
 def test_without_a_target_the_plugin_stays_out_of_the_way(pytester: pytest.Pytester) -> None:
     pytester.makepyfile("def test_ok():\n    assert True\n")
     pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)

@@ -11,9 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance.rules import catalogue
-from conformance.suite.checks.quorum import QUORUM_RULES
-from conformance.suite.checks.startup import COMPILED_ONLY
+from conformance.rules import NOT_FOR_SCRIPTS, catalogue
 from conformance.suite.runner import check_resource_type
 from tests.e2e.conftest import REPO, rescheck
 
@@ -34,9 +32,9 @@ def test_a_reference_script_is_compliant_with_the_same_reports(tmp_path: Path) -
         "the hash should be the script's, the thing under test"
     )
     ids = {c["id"] for c in results["checks"]}
-    assert ids == {r.id for r in catalogue()} - set(QUORUM_RULES) - COMPILED_ONLY, (
-        "a script is judged on every rule but the quorum ones and those of a compiled table, "
-        "Script.* included"
+    assert ids == {r.id for r in catalogue() if r.script_class != NOT_FOR_SCRIPTS}, (
+        "a script is judged on every rule but those that do not apply to scripts (quorum, a "
+        "compiled table, instances sharing a script), Script.* included"
     )
     passed = {c["id"] for c in results["checks"] if c["outcome"] == "passed"}
     assert {"Script.health-checks", "IsAlive.detects-failure", "Online.starts-entity"} <= passed, (
@@ -96,7 +94,7 @@ def test_pytest_runs_the_suite_on_a_control_script(pytester: pytest.Pytester) ->
     )
     outcomes = result.parseoutcomes()
     assert outcomes.get("failed", 0) == 0, f"the reference script fails nothing: {outcomes}"
-    expected = len(catalogue()) - len(QUORUM_RULES) - len(COMPILED_ONLY)
+    expected = len([r for r in catalogue() if r.script_class != NOT_FOR_SCRIPTS])
     assert outcomes.get("passed", 0) + outcomes.get("skipped", 0) == expected, (
         f"expected one item per rule, Script.* included; got {outcomes}"
     )

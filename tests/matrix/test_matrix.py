@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from conformance.report.model import RunResult
-from conformance.rules import Rule, catalogue
+from conformance.rules import NOT_FOR_SCRIPTS, Rule, catalogue
 from conformance.suite.checks.quorum import QUORUM_RULES
 from conformance.suite.checks.startup import COMPILED_ONLY
 from conformance.suite.runner import check_resource_type
@@ -149,11 +149,13 @@ EVERY_CONFORMING = [*CONFORMING, REFERENCE_WITNESS, *(str(p) for p in REFERENCE_
 
 def applicable(name: str) -> list[Rule]:
     """The rules a conforming target is judged on: the reference witness's are every DLL
-    rule; a script's every rule but the quorum ones, a DLL's every DLL rule but those."""
+    rule; a script's every rule that applies to scripts, a DLL's every DLL rule but the
+    quorum ones."""
     if name == REFERENCE_WITNESS:
         return DLL_RULES
-    rules = RULES if name.endswith((".vbs", ".js")) or "/scripts/" in name else DLL_RULES
-    return [rule for rule in rules if rule.id not in QUORUM_RULES]
+    if name.endswith((".vbs", ".js")) or "/scripts/" in name:
+        return [rule for rule in RULES if rule.script_class != NOT_FOR_SCRIPTS]
+    return [rule for rule in DLL_RULES if rule.id not in QUORUM_RULES]
 
 
 @pytest.mark.parametrize("name", EVERY_CONFORMING, ids=lambda n: Path(n).name)

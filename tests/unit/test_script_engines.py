@@ -96,7 +96,9 @@ class World:
         self.log: list[str] = []
         self.events: list[tuple[str, dict]] = []
         self.com = ComWorld(Sandbox(tmp_path), lambda what, data: self.events.append((what, data)))
-        self.resource = ResourceObject("r1", HKEY(self.db, PARAMETERS, None), self.log.append)
+        self.resource = ResourceObject(
+            "r1", HKEY(self.db, PARAMETERS, None), self.log.append, lambda what, data: None
+        )
 
     def world(self) -> ScriptWorld:
         return ScriptWorld(self.resource, self.com)
@@ -223,8 +225,10 @@ def test_an_unknown_progid_fails_with_429(tmp_path: Path, ext: str, text: str) -
     assert answer.status == "error" and "can't create object" in answer.error.message, (
         f"an unknown ProgID fails as on a machine without it (429); got {answer}"
     )
-    assert ("create-object", {"progid": "Outlook.Application", "line": 2}) in world.events, (
-        f"the attempt should be recorded with its line; got {world.events}"
+    recorded = ("create-object", {"progid": "Outlook.Application", "line": 2, "stand_in": True})
+    assert recorded in world.events, (
+        f"the attempt should be recorded with its line, as the stand-in world's answer; got "
+        f"{world.events}"
     )
 
 
@@ -456,3 +460,36 @@ def test_windows_paths_of_posix_names_and_missing_folders(tmp_path: Path) -> Non
     with pytest.raises(ComError) as raised:
         fso.CreateFolder("C:\\nodir\\deeper")
     assert raised.value.number == 76, "CreateFolder of a missing parent is 'Path not found'"
+
+
+REGEXP_SCRIPT = """
+Function Open()
+    Dim re, found
+    Set re = New RegExp
+    re.Pattern = "^(\\d+)\\s+RUNNING"
+    re.IgnoreCase = True
+    Resource.LogInformation CStr(re.Test("12 running"))
+    Set found = re.Execute("12 running")
+    Resource.LogInformation found(0).SubMatches(0) & " at " & found.Item(0).FirstIndex
+    Set again = CreateObject("VBScript.RegExp")
+    again.Global = True
+    again.Pattern = "\\d"
+    Resource.LogInformation again.Replace("a1b2", "x") & " " & again.Execute("a1b2").Count
+    again.Pattern = "("
+    On Error Resume Next
+    again.Test "x"
+    Resource.LogInformation CStr(Err.Number)
+End Function
+"""
+
+
+def test_vbscripts_regexp_is_the_languages_own_not_a_missing_object(tmp_path: Path) -> None:
+    """``New RegExp`` and CreateObject("VBScript.RegExp") come with VBScript itself: no
+    machine lacks them, so they never reach the stand-ins (a missing object would be error
+    429, a false runtime error). A bad pattern is VBScript's error 5017."""
+    world = World(tmp_path)
+    engine = world.load(write(tmp_path, "vbs", REGEXP_SCRIPT))
+    answer = engine.call("Open")
+    assert answer.status == "ok", answer
+    assert world.log == ["True", "12 at 0", "axbx 2", "5017"], world.log
+    assert not [e for e in world.events if e[0] == "create-object"], world.events

@@ -163,6 +163,9 @@ def resource_handle(ctx: RunContext) -> str:
 @check("ClusterDatabase.no-writes-in-entry-points")
 def no_database_writes(ctx: RunContext) -> str:
     runs = ctx.scenarios(*ALL)
+    called = sum(len(run.calls(entry)) for run in runs for entry in NO_WRITE_ENTRIES)
+    if not called:
+        raise ctx.nothing_to_judge(f"none of {', '.join(NO_WRITE_ENTRIES)} was called", runs)
     for run in runs:
         for trace, event in run.events(CALLBACK):
             if event.data.get("write") and event.context in NO_WRITE_ENTRIES:
@@ -172,7 +175,9 @@ def no_database_writes(ctx: RunContext) -> str:
                     trace,
                     [event],
                 )
-    return f"no cluster-database write from {', '.join(NO_WRITE_ENTRIES)}"
+    return (
+        f"no cluster-database write from {', '.join(NO_WRITE_ENTRIES)} ({counted(called, 'call')})"
+    )
 
 
 #: ClusterReg* calls that read values (opening a key reads none).

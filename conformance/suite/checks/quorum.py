@@ -220,10 +220,12 @@ def online_not_available(ctx: RunContext) -> str:
 
 @check("Arbitrate.with-release")
 def with_release(ctx: RunContext) -> str:
-    monitors = ctx.scenario("lifecycle").monitors
-    if not monitors:
+    run = ctx.scenario("lifecycle")
+    if not run.monitors:
         raise CannotJudge("the lifecycle scenario loaded no table")
-    host = monitors[0].host
+    if not any(e.result == 0 and e.data.get("shaped") for _, e in run.calls("Startup")):
+        raise ctx.nothing_to_judge("Startup returned no function table", [run])
+    host = run.monitors[0].host
     present = [e for e in ("Arbitrate", "Release") if host.has(e)]
     if len(present) == 1:
         missing = "Release" if present == ["Arbitrate"] else "Arbitrate"

@@ -11,6 +11,7 @@ from conformance.monitor.trace import CALLBACK, Trace, TraceEvent
 from conformance.suite.checks.entry_points import ALL
 from conformance.suite.context import NotApplicable, RunContext, Violation, counted
 from conformance.suite.registry import check
+from conformance.suite.worlds import missing_object, stand_in_at
 
 
 def _script(ctx: RunContext) -> tuple[str, str]:
@@ -119,6 +120,14 @@ def runtime_errors(ctx: RunContext) -> str:
         return found is not None and found.parameters > 0
 
     errors = [(t, e) for t, e in ran if e.data.get("status") == "error" and not takes_parameters(e)]
+    seen = list(ctx.events_so_far())
+    lacking = {id(e): m for _, e in errors if (m := missing_object(e, seen))}
+    if errors and len(lacking) == len(errors):
+        raise NotApplicable(
+            f"not judged: every runtime error came from an object this machine lacks "
+            f"({next(iter(lacking.values()))}); supply it in Companion(objects=...)"
+        )
+    errors = [(t, e) for t, e in errors if id(e) not in lacking]
     consoles = [(t, e) for t, e in _events(ctx, "ScriptObject") if e.data.get("use") == "console"]
     if consoles and not errors:  # an error handler swallowed them: still a console write
         trace, event = consoles[0]
@@ -136,8 +145,10 @@ def runtime_errors(ctx: RunContext) -> str:
         others = (
             f" ({counted(len(errors) - 1, 'more error')} in the evidence)" if errors[1:] else ""
         )
+        world = stand_in_at(event, seen)
+        in_world = f", in rescheck's stand-in world, where {world}" if world else ""
         raise Violation(
-            f"{where} stopped with a runtime error: {event.data.get('error')}{others}",
+            f"{where} stopped with a runtime error: {event.data.get('error')}{in_world}{others}",
             trace,
             [e for _, e in errors[:10]],
         )
