@@ -808,9 +808,39 @@ RULES: tuple[Rule, ...] = (
             "W:scripting-entry-points",
             ("GS-38",),
             policy="The page says 'do not' (to avoid deadlocks); rescheck reads the prohibition "
-            "as required. Seen when the script creates such an object (CreateObject, "
-            "ActiveXObject or GetObject); the stand-in then fails as the object would be "
-            "refused.",
+            "as required. Seen in the script's text (a ProgID or moniker in a string literal, on "
+            "a line a call can reach) and when the script creates such an object "
+            "(CreateObject, ActiveXObject or GetObject); the stand-in then fails as the object "
+            "would be refused.",
+        ),
+        Rule(
+            "Script.no-console",
+            RECOMMENDED,
+            ("Open", "Online", "Offline", "Close", "Terminate", "LooksAlive", "IsAlive"),
+            "A control script uses no console and no desktop: no WScript object (Echo, Sleep, "
+            "Quit, ...), no MsgBox or InputBox; its output goes through Resource.LogInformation.",
+            "W:scripted-resource-example",
+            ("GS-39",),
+            policy="The page says a scripted resource has no desktop, so writing to the console "
+            "fails; it gives no level, and the failure is a runtime error, so rescheck reports "
+            "it as recommended, like Script.runtime-errors. Found in the script's text, with "
+            "line and column, on every line a call can reach (code in a function nothing calls "
+            "is left out), and when a call used it.",
+        ),
+        Rule(
+            "Script.resource-members",
+            RECOMMENDED,
+            ("Open", "Online", "Offline", "Close", "Terminate", "LooksAlive", "IsAlive"),
+            "A control script calls only the members the Resource object has: LogInformation, "
+            "AddProperty, RemoveProperty and Name (a private property is read or set as "
+            "Resource.<Name>, never called).",
+            "W:resource-object",
+            ("GS-30", "GS-32", "GS-33", "GS-34", "GS-35", "GS-36", "GS-37"),
+            policy="Calling a member the object lacks (Resource.LogError, say) is error 438 when "
+            "the line runs, typically on an error path no test reaches; found in the text with "
+            "line and column and reported as recommended, like Script.runtime-errors. "
+            "PropertyExists is not in the object's method table but the docs' own example calls "
+            "it (GS-37): rescheck accepts it.",
         ),
     ),
     *(

@@ -1,12 +1,21 @@
 """Generic Script control scripts (CONTRACT.md §8): what the script defines (GS-10, GS-12),
-what its functions answer (GS-13, GS-14) and what it reaches for (GS-38). The lifecycle rules
+what its functions answer (GS-13, GS-14), what it reaches for (GS-38, GS-39) and which
+Resource members it calls (GS-30..GS-37), the last three also from its text. The lifecycle rules
 judge the script through the Generic Script DLL like any other resource type; these judge
 the script itself, from the parse and from the DLL's ``Script*`` trace events."""
 
 from __future__ import annotations
 
-from conformance.genscript.engine import REQUIRED_SCRIPT_ENTRY_POINTS, SCRIPT_ENTRY_POINTS
+import functools
+from pathlib import Path
+
+from conformance.genscript.engine import (
+    REQUIRED_SCRIPT_ENTRY_POINTS,
+    SCRIPT_ENTRY_POINTS,
+    read_source,
+)
 from conformance.genscript.engine import entry_point as script_function
+from conformance.genscript.static import Finding, scan
 from conformance.monitor.trace import CALLBACK, Trace, TraceEvent
 from conformance.suite.checks.entry_points import ALL
 from conformance.suite.context import NotApplicable, RunContext, Violation, counted
@@ -90,15 +99,23 @@ def boolean_health(ctx: RunContext) -> str:
     ]
     if not answers:
         raise ctx.nothing_to_judge("LooksAlive and IsAlive never answered", ctx.scenarios(*ALL))
-    for trace, event in answers:
-        if event.data.get("kind") == "number" and event.data.get("succeeded"):
-            step = event.data["step"]
-            raise Violation(
-                f"{step} returned the number {event.data.get('value')!r} for success; return "
-                f"Boolean true (for example: {_returning_true(_script(ctx)[1], step)})",
-                trace,
-                [event],
-            )
+    numbers = [
+        (t, e) for t, e in answers if e.data.get("kind") == "number" and e.data.get("succeeded")
+    ]
+    if numbers:
+        language = _script(ctx)[1]
+        steps = sorted({e.data["step"] for _, e in numbers}, key=("LooksAlive", "IsAlive").index)
+        said = " and ".join(
+            f"{step} returned the number {next(e for _, e in numbers if e.data['step'] == step).data.get('value')!r}"
+            for step in steps
+        )
+        examples = " ... ".join(dict.fromkeys(_returning_true(language, step) for step in steps))
+        trace, _ = numbers[0]
+        raise Violation(
+            f"{said} for success; return Boolean true (for example: {examples})",
+            trace,
+            [e for _, e in numbers[:10]],
+        )
     return f"{counted(len(answers), 'LooksAlive/IsAlive answer')}, success given as a Boolean"
 
 
@@ -128,17 +145,14 @@ def runtime_errors(ctx: RunContext) -> str:
             f"({next(iter(lacking.values()))}); supply it in Companion(objects=...)"
         )
     errors = [(t, e) for t, e in errors if id(e) not in lacking]
-    consoles = [(t, e) for t, e in _events(ctx, "ScriptObject") if e.data.get("use") == "console"]
-    if consoles and not errors:  # an error handler swallowed them: still a console write
-        trace, event = consoles[0]
-        raise Violation(
-            f"{_script(ctx)[0]}:{event.data.get('line')}: the script used "
-            f"{event.data.get('member')}, but a scripted resource has no WScript object and no "
-            "console (its error was swallowed by an error handler); write through "
-            "Resource.LogInformation",
-            trace,
-            [e for _, e in consoles[:10]],
-        )
+    # a console, a desktop or a Resource member that does not exist: their rules' findings
+    theirs = {f.line for f in _static(ctx, ("console", "desktop", "resource-member"))}
+    theirs |= {
+        e.data.get("line")
+        for _, e in _events(ctx, "ScriptObject")
+        if e.data.get("use") == "console"
+    }
+    errors = [(t, e) for t, e in errors if e.data.get("line") not in theirs]
     if errors:
         trace, event = errors[0]
         where = "script-level code" if event.name == "ScriptLoad" else event.data["step"]
@@ -165,6 +179,14 @@ def runtime_errors(ctx: RunContext) -> str:
 @check("Script.cluster-api")
 def cluster_api(ctx: RunContext) -> str:
     path, _ = _script(ctx)
+    written = _static(ctx, ("cluster-api",))
+    if written:
+        raise Violation(
+            f"{written[0].where(path)}: the script names {written[0].text!r}; a control script "
+            "must not use the Cluster Automation Server, the cluster WMI provider or the "
+            "Cluster API (deadlocks): use the Resource object",
+            lines=[f"{f.where(path)}: {f.text}" for f in written],
+        )
     uses = [(t, e) for t, e in _events(ctx, "ScriptObject") if e.data.get("use") == "cluster-api"]
     if uses:
         trace, event = uses[0]
@@ -177,3 +199,58 @@ def cluster_api(ctx: RunContext) -> str:
         )
     objects = [e for _, e in _events(ctx, "ScriptObject") if e.data.get("use") != "cluster-api"]
     return f"no use of the cluster's own APIs ({counted(len(objects), 'other object use')})"
+
+
+def _static(ctx: RunContext, kinds: tuple[str, ...]) -> list[Finding]:
+    """What the script's text shows, of ``kinds`` (on lines a call can reach)."""
+    path, language = _script(ctx)
+    stat = Path(path).stat()
+    return [f for f in _scanned(path, language, stat.st_mtime_ns, stat.st_size) if f.kind in kinds]
+
+
+@functools.lru_cache(maxsize=8)
+def _scanned(path: str, language: str, *stamp: int) -> tuple[Finding, ...]:
+    """Scanned once per version of the file (``stamp``), not once per check."""
+    return tuple(scan(read_source(Path(path)), language))
+
+
+def _listed(path: str, found: list[Finding]) -> str:
+    more = f" ({counted(len(found) - 1, 'more use')} in the evidence)" if found[1:] else ""
+    return f"{found[0].where(path)}: {found[0].text}{more}"
+
+
+@check("Script.no-console")
+def no_console(ctx: RunContext) -> str:
+    path, _ = _script(ctx)
+    written = _static(ctx, ("console", "desktop"))
+    if written:
+        raise Violation(
+            f"{_listed(path, written)}: a scripted resource has no console and no desktop "
+            "(this fails where it runs); write through Resource.LogInformation",
+            lines=[f"{f.where(path)}: {f.text}" for f in written],
+        )
+    used = [(t, e) for t, e in _events(ctx, "ScriptObject") if e.data.get("use") == "console"]
+    if used:  # reached through code the text does not show (Execute, eval)
+        trace, event = used[0]
+        raise Violation(
+            f"{path}:{event.data.get('line')}: the script used {event.data.get('member')}, but a "
+            "scripted resource has no WScript object and no console; write through "
+            "Resource.LogInformation",
+            trace,
+            [e for _, e in used[:10]],
+        )
+    return "no WScript, MsgBox or InputBox on a line a call can reach, and none used"
+
+
+@check("Script.resource-members")
+def resource_members(ctx: RunContext) -> str:
+    path, _ = _script(ctx)
+    written = _static(ctx, ("resource-member",))
+    if written:
+        raise Violation(
+            f"{_listed(path, written)}: the Resource object has no such method (error 438 where "
+            "it runs); it has LogInformation, AddProperty, RemoveProperty and Name, and a "
+            "private property is read as Resource.<Name>",
+            lines=[f"{f.where(path)}: {f.text}" for f in written],
+        )
+    return "only the Resource object's own members are called"
