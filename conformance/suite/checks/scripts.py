@@ -179,14 +179,12 @@ def runtime_errors(ctx: RunContext) -> str:
 @check("Script.cluster-api")
 def cluster_api(ctx: RunContext) -> str:
     path, _ = _script(ctx)
-    written = _static(ctx, ("cluster-api",))
-    if written:
-        raise Violation(
-            f"{written[0].where(path)}: the script names {written[0].text!r}; a control script "
-            "must not use the Cluster Automation Server, the cluster WMI provider or the "
-            "Cluster API (deadlocks): use the Resource object",
-            lines=[f"{f.where(path)}: {f.text}" for f in written],
-        )
+    _refuse_written(
+        ctx,
+        ("cluster-api",),
+        "a control script must not use the Cluster Automation Server, the cluster WMI provider "
+        "or the Cluster API (deadlocks): use the Resource object",
+    )
     uses = [(t, e) for t, e in _events(ctx, "ScriptObject") if e.data.get("use") == "cluster-api"]
     if uses:
         trace, event = uses[0]
@@ -214,21 +212,28 @@ def _scanned(path: str, language: str, *stamp: int) -> tuple[Finding, ...]:
     return tuple(scan(read_source(Path(path)), language))
 
 
-def _listed(path: str, found: list[Finding]) -> str:
-    more = f" ({counted(len(found) - 1, 'more use')} in the evidence)" if found[1:] else ""
-    return f"{found[0].where(path)}: {found[0].text}{more}"
+def _refuse_written(ctx: RunContext, kinds: tuple[str, ...], why: str) -> None:
+    """A violation for what the script's text shows of ``kinds``: the first with its line and
+    column, every one in the evidence."""
+    path, _ = _script(ctx)
+    found = _static(ctx, kinds)
+    if found:
+        more = f" ({counted(len(found) - 1, 'more use')} in the evidence)" if found[1:] else ""
+        raise Violation(
+            f"{found[0].where(path)}: {found[0].text}{more}: {why}",
+            lines=[f"{f.where(path)}: {f.text}" for f in found],
+        )
 
 
 @check("Script.no-console")
 def no_console(ctx: RunContext) -> str:
     path, _ = _script(ctx)
-    written = _static(ctx, ("console", "desktop"))
-    if written:
-        raise Violation(
-            f"{_listed(path, written)}: a scripted resource has no console and no desktop "
-            "(this fails where it runs); write through Resource.LogInformation",
-            lines=[f"{f.where(path)}: {f.text}" for f in written],
-        )
+    _refuse_written(
+        ctx,
+        ("console", "desktop"),
+        "a scripted resource has no console and no desktop (this fails where it runs); write "
+        "through Resource.LogInformation",
+    )
     used = [(t, e) for t, e in _events(ctx, "ScriptObject") if e.data.get("use") == "console"]
     if used:  # reached through code the text does not show (Execute, eval)
         trace, event = used[0]
@@ -244,13 +249,12 @@ def no_console(ctx: RunContext) -> str:
 
 @check("Script.resource-members")
 def resource_members(ctx: RunContext) -> str:
-    path, _ = _script(ctx)
-    written = _static(ctx, ("resource-member",))
-    if written:
-        raise Violation(
-            f"{_listed(path, written)}: the Resource object has no such method (error 438 where "
-            "it runs); it has LogInformation, AddProperty, RemoveProperty and Name, and a "
-            "private property is read as Resource.<Name>",
-            lines=[f"{f.where(path)}: {f.text}" for f in written],
-        )
+    _script(ctx)
+    _refuse_written(
+        ctx,
+        ("resource-member",),
+        "the Resource object has no such method (error 438 where it runs); it has "
+        "LogInformation, AddProperty, RemoveProperty and Name, and a private property is read "
+        "as Resource.<Name>",
+    )
     return "only the Resource object's own members are called"
