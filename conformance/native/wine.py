@@ -63,6 +63,11 @@ HOW_TO_GET = (
 TEMPLATE = "wine-prefix"
 #: Written last into a template: the prefix is ready, made with the Wine it names.
 READY = ".rescheck-ready"
+#: How long the template's lock may stay taken before rescheck says it waits (s): one who
+#: checks or clones the template holds it briefly, one who creates it for about 10 s.
+WAIT_SAID_S = 1.0
+#: How often a taken lock is tried again (s).
+LOCK_POLL_S = 0.05
 #: Wine's Unix temporary directory, inside each prefix (see the module docstring).
 UNIX_TMP = ".tmp"
 #: Top-level files of a template that a clone does not take: the marker, and Debian's note of
@@ -245,16 +250,21 @@ def _ready(prefix: Path, identity: str) -> bool:
 @contextlib.contextmanager
 def _template_lock(root: Path, *, exclusive: bool, waiting: str = "") -> Iterator[None]:
     """The template's lock: exclusive to create it, shared to read (check or clone) it. Says
-    ``waiting`` (once) when the lock is not free at once: its holder may take 10 s."""
+    ``waiting`` (once) when the lock stays taken past `WAIT_SAID_S`: a holder that only checks
+    or clones lets go at once, one that creates may take 10 s."""
     fd = os.open(root / f"{TEMPLATE}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
         mode = fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH
-        try:
-            fcntl.flock(fd, mode | fcntl.LOCK_NB)
-        except BlockingIOError:
-            if waiting:
-                print(waiting, file=sys.stderr, flush=True)
-            fcntl.flock(fd, mode)
+        said_at = time.monotonic() + WAIT_SAID_S
+        while True:
+            try:
+                fcntl.flock(fd, mode | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if waiting and said_at is not None and time.monotonic() >= said_at:
+                    print(waiting, file=sys.stderr, flush=True)
+                    said_at = None
+                time.sleep(LOCK_POLL_S)
         yield
     finally:
         os.close(fd)
