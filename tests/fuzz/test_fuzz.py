@@ -283,3 +283,17 @@ def test_a_transition_outside_the_model_is_an_internal_error(
     with pytest.raises(campaign.ModelBroken, match="outside its documented state model"):
         fuzz(target, tmp_path, max_examples=2, seed_value=1, progress=quiet)
     assert (tmp_path / "results.json").is_file(), "the reports are written first"
+
+
+def test_a_worker_told_to_stop_in_each_of_two_cycles_is_compliant() -> None:
+    """Issue 19's false alarm: each Terminate's one report is answered
+    ResourceExitStateTerminate; the check once remembered the first cycle's answer and blamed
+    the second cycle's report on it."""
+    steps = [Step("open", 0), *[Step(op, 0) for op in ("begin_online", "terminate") * 2]]
+    fixture = "fixtures/sequence/one_report_when_terminated.py"
+    replay(load_target(fixture, hosting="in-process"), steps)  # raises on a broken rule
+    result = check_resource_type(fixture)
+    bad = [f"{c.id}: {c.message}" for c in result.checks if c.outcome in ("failed", "error")]
+    assert result.verdict == "compliant" and not bad, "\n".join(bad)
+    judged = next(c for c in result.checks if c.id == "SetResourceStatus.stops-after-terminate")
+    assert judged.outcome == "passed", judged.message

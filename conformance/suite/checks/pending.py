@@ -179,6 +179,9 @@ def stops_after_terminate(ctx: RunContext) -> str:
             told: dict[str | None, TraceEvent] = {}
             ended: dict[str | None, TraceEvent] = {}
             for event in trace:
+                if event.kind == "call" and event.name in FINAL:  # a new cycle: its own answers
+                    told.pop(event.resource, None)
+                    ended.pop(event.resource, None)
                 if event.name == "Terminate" and event.kind == "call" and event.end is not None:
                     terminated += 1
                     ended[event.resource] = event
