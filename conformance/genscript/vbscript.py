@@ -1,11 +1,15 @@
 """VBScript through asppy (pinned in pyproject.toml): every use of asppy's internals is in this
-module, so an upgrade is checked by its tests alone (``tests/unit/test_script_engines.py``).
+module and in `conformance.genscript.vbscript_builtins`, so an upgrade is checked by their tests
+alone (``tests/unit/test_script_engines.py``, ``tests/unit/test_vbscript_completeness.py``).
 
 asppy has no embedding API; we build its globals, remove what a scripted resource does not
 have (the ``ASPPY`` helper, Server, Request, Response), and route CreateObject and GetObject to
 rescheck's stand-ins. ``WScript`` does not exist for a scripted resource (GS-39): any use of it
 is error 424, "Object required". Interrupts are `ScriptInterrupted`, a BaseException, so that
-``On Error Resume Next`` cannot swallow them.
+``On Error Resume Next`` cannot swallow them. Where asppy's library differs from VBScript's
+(RegExp, Err.Raise, a few functions, MsgBox), `vbscript_builtins` replaces it. Scripts run with
+the locale of an en-US node (LCID 1033), as GetLocale already says, so ``"at " & Now`` reads as
+it does there.
 """
 
 from __future__ import annotations
@@ -13,12 +17,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ASPPY.ast_nodes import ClassDef, FuncDef, OptionExplicitStmt, SubDef
+from ASPPY.ast_nodes import ClassDef, FuncDef, OnErrorResumeNextStmt, OptionExplicitStmt, SubDef
 from ASPPY.parser import Parser
 from ASPPY.runner_vm import _build_globals_env
-from ASPPY.server_object import VBScriptRegExp
 from ASPPY.vb_errors import VBScriptError
-from ASPPY.vb_runtime import VBScriptCOMError
+from ASPPY.vb_runtime import VBScriptCOMError, vbs_get_lcid, vbs_set_lcid
 from ASPPY.vm.context import ExecutionContext
 from ASPPY.vm.interpreter import VBInterpreter
 from ASPPY.vm.values import VBEmpty
@@ -34,6 +37,7 @@ from conformance.genscript.engine import (
     kind_of,
 )
 from conformance.genscript.host_objects import ComError
+from conformance.genscript.vbscript_builtins import Err, RegExp, install
 
 #: Globals of an ASP page that a scripted resource does not have.
 NOT_IN_A_SCRIPTED_RESOURCE = ("ASPPY", "RESPONSE", "REQUEST", "SERVER", "SESSION", "APPLICATION")
@@ -181,7 +185,7 @@ class _Server:
 
     def CreateObject(self, progid: Any) -> Any:
         if str(progid).strip().lower() in LANGUAGE_OBJECTS:  # part of VBScript, not the machine
-            return _RegExp()
+            return RegExp()
         return _com_call(self._world.com.create_object)(progid, self._line())
 
 
@@ -190,14 +194,24 @@ class _Server:
 LANGUAGE_OBJECTS = frozenset({"vbscript.regexp", "regexp"})
 
 
-class _RegExp(VBScriptRegExp):
-    """VBScript's RegExp (asppy's), with a bad pattern as VBScript reports it."""
+def _record_desktop(world: ScriptWorld, name: str, line: int | None) -> None:
+    """A use of MsgBox or InputBox, for Script.no-console (GS-39), also when an error handler
+    swallows it or the call came from Execute (ComWorld has no public way to record it)."""
+    world.com._observe("console", {"member": name, "line": line})
 
-    def _compile(self) -> Any:
-        try:
-            return super()._compile()
-        except Exception as exc:
-            raise VBScriptCOMError(5017, f"Syntax error in regular expression: {exc}") from None
+
+class _Interpreter(VBInterpreter):
+    """asppy's interpreter with VBScript's ``On Error Resume Next``, which clears Err (asppy
+    keeps the last error, so a later ``If Err.Number <> 0`` would see it again)."""
+
+    def _exec_stmt_inner(self, stmt: Any) -> Any:
+        if type(stmt) is OnErrorResumeNextStmt:
+            self.ctx.Err.Clear()
+        return super()._exec_stmt_inner(stmt)
+
+
+#: The locale a script starts with (GetLocale), as on an en-US node.
+DEFAULT_LCID = 1033
 
 
 class VBScriptEngine:
@@ -208,14 +222,39 @@ class VBScriptEngine:
         self.program = _program(source, file)
         self.vm: VBInterpreter | None = None
         self._calls = ThreadInterrupts()
+        self._lcid = DEFAULT_LCID  # asppy keeps it per thread; a script's SetLocale lasts
+        self._execute_pos: int | None = None  # where the Execute under way is in the script
 
     def _line(self) -> int | None:
         if self.vm is None:
             return None
-        return _line_col(self.source, getattr(self.vm, "_last_stmt_pos", None))[0]
+        pos = self._execute_pos
+        if pos is None:
+            pos = getattr(self.vm, "_last_stmt_pos", None)
+        return _line_col(self.source, pos)[0]
+
+    def _executing(self, execute: Any) -> Any:
+        """asppy's Execute/ExecuteGlobal, with what runs inside on the Execute statement's
+        line, as Windows reports it: asppy's positions there are in the executed text, which
+        would be read as lines of the script."""
+
+        def run(code: str, is_global: bool = False) -> Any:
+            vm = self.vm
+            if self._execute_pos is not None or vm is None:  # nested: the outermost line
+                return execute(code, is_global=is_global)
+            self._execute_pos = getattr(vm, "_last_stmt_pos", None)
+            try:
+                return execute(code, is_global=is_global)
+            except Exception as exc:
+                exc.vbs_pos = self._execute_pos  # type: ignore[attr-defined]
+                raise
+            finally:
+                vm._last_stmt_pos, self._execute_pos = self._execute_pos, None
+
+        return run
 
     def load(self, world: ScriptWorld) -> CallAnswer:
-        ctx = ExecutionContext(response=None, server=_Server(world, self._line))
+        ctx = ExecutionContext(response=None, server=_Server(world, self._line), err=Err())
         env = _build_globals_env(ctx)
         for name in NOT_IN_A_SCRIPTED_RESOURCE:
             env.pop(name, None)
@@ -223,8 +262,10 @@ class VBScriptEngine:
         env["GETOBJECT"] = lambda moniker: _com_call(world.com.get_object)(moniker, self._line())
         world.com.line = self._line
         env["WSCRIPT"] = _NoConsole(world)
-        vm = VBInterpreter(ctx, env)
+        install(env, lambda name: _record_desktop(world, name, self._line()))
+        vm = _Interpreter(ctx, env)
         ctx.Interpreter = vm
+        vm._vbs_execute = self._executing(vm._vbs_execute)
         self.vm = vm
         program = self.program
 
@@ -259,7 +300,11 @@ class VBScriptEngine:
     def _guarded(self, run: Any) -> CallAnswer:
         try:
             with self._calls.running():  # an interrupt lands in this call, or in none
-                value = run()
+                vbs_set_lcid(self._lcid)
+                try:
+                    value = run()
+                finally:
+                    self._lcid = vbs_get_lcid() or DEFAULT_LCID
         except ScriptInterrupted:
             return CallAnswer("interrupted")
         except RecursionError:
