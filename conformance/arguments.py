@@ -8,7 +8,7 @@ from typing import NoReturn
 
 from conformance import options
 
-#: Bad usage or a target that cannot be loaded (DESIGN.md's exit codes).
+#: Bad usage or a target that cannot be loaded (docs/design.md's exit codes).
 EXIT_USAGE = 2
 
 
@@ -22,6 +22,7 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     from conformance import __version__
     from conformance.monitor.policy import ASYNC_FAILURE_POLICIES, DEFAULT_TIME_SCALE
+    from conformance.scaffold import KINDS, LANGUAGES
     from conformance.suite.runner import DEFAULT_BUDGET_S
 
     parser = _Parser(
@@ -99,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--async-failure",
         choices=ASYNC_FAILURE_POLICIES,
         default="IsAlive",
-        help="what the monitor does when a failure event is signalled (CONTRACT.md §11 item 1)",
+        help="what the monitor does when a failure event is signalled (docs/contract.md §11 item 1)",
     )
     run.add_argument(
         "--budget",
@@ -174,11 +175,39 @@ def build_parser() -> argparse.ArgumentParser:
     rules.add_argument(
         "--coverage",
         action="store_true",
-        help="which CONTRACT.md ids are checked, modelled, not observable or not yet checked",
+        help="which docs/contract.md ids are checked, modelled, not observable or not yet checked",
     )
 
     report = commands.add_parser(
         "report", help="render reports again from a report directory's results"
     )
     report.add_argument("directory", metavar="DIR")
+
+    new = commands.add_parser(
+        "new",
+        help="write a compliant, commented starting point for a new resource type",
+        description="Write NAME.py (a resource DLL in Python) or a Generic Script control "
+        "script, and the companion beside it, that pass `rescheck run` as written; TODO "
+        "comments mark where your own logic goes. Existing files are never overwritten.",
+    )
+    new.add_argument(
+        "name", metavar="NAME", help="the files' base name, a Python identifier, e.g. my_disk"
+    )
+    new.add_argument(
+        "--kind",
+        choices=KINDS,
+        default="dll",
+        help="a resource DLL (default) or a Generic Script control script",
+    )
+    new.add_argument(
+        "--language",
+        choices=LANGUAGES,
+        help="the script's language (default: python for a DLL, vbscript for a script)",
+    )
+    new.add_argument(
+        "--dir",
+        default=".",
+        metavar="DIR",
+        help="where the files go (default: the current directory; created if missing)",
+    )
     return parser

@@ -1,6 +1,6 @@
 """The ``rescheck`` command: a thin layer over the library.
 
-Exit codes (DESIGN.md): 0 compliant, 1 non-compliant, 2 bad usage or a target that cannot
+Exit codes (docs/design.md): 0 compliant, 1 non-compliant, 2 bad usage or a target that cannot
 be loaded or judged (one line saying what to do), 3 internal error of rescheck itself, 130
 interrupted (Ctrl-C; the reports of what was decided are written).
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import shutil
 import sys
 import textwrap
 import traceback
@@ -27,7 +28,10 @@ _MARKS = {"passed": "PASS", "failed": "FAIL", "skipped": "SKIP", "error": "ERR "
 
 
 def _cmd_rules(args: argparse.Namespace) -> int:
+    """The catalogue: JSON for tools; for people, 100 columns and a legend that spells out
+    every abbreviation (docs/rules.md has the policies too)."""
     from conformance.rules import catalogue
+    from conformance.rules.docs import NBSP, applies_to, legend
 
     if args.coverage:
         return _print_coverage(args.format)
@@ -35,30 +39,47 @@ def _cmd_rules(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps([r.to_json() for r in rules], indent=2))
         return EXIT_COMPLIANT
-    print(f"{'rule':45} {'level':12} {'scripts':9} {'contract':24} documentation")
+    wrap = textwrap.TextWrapper(width=100, break_long_words=False, break_on_hyphens=False)
+    print(f"{'rule':45} {'level':12} {'scripts':9} applies to")
     for r in rules:
-        print(f"{r.id:45} {r.level:12} {r.script_class:9} {','.join(r.contract):24} {r.doc}")
-        print(f"    {r.statement}")
-    print(
-        "\nscripts: how a rule stands to a control script: 'contract' holds in any world; "
-        "'world' depends on the world the script meets, and is judged only in a world its "
-        "companion declares (or where the script asked rescheck's stand-ins nothing); 'n/a' "
-        "does not apply to scripts."
-    )
+        print(f"{r.id:45} {r.level:12} {r.script_class:9} {applies_to(r, short=True)}".rstrip())
+        wrap.initial_indent = wrap.subsequent_indent = "    "
+        print(wrap.fill(r.statement))
+        print(wrap.fill(f"contract: {' '.join(r.contract)}; documentation: {r.doc}"))
+    print("\nlegend:")
+    for term, meaning in legend({cid for r in rules for cid in r.contract}):
+        wrap.initial_indent, wrap.subsequent_indent = f"  {term:14} ", " " * 17
+        print(wrap.fill(meaning).replace(NBSP, " "))
     return EXIT_COMPLIANT
 
 
 def _print_coverage(form: str) -> int:
+    """The contract's ids by how the catalogue relates to them; each id no rule checks comes
+    with why, so that a reader need not look it up."""
     from conformance.rules import CATEGORIES, coverage
+    from conformance.rules.docs import NBSP, prefix_words, reason
 
     found = coverage()
     if form == "json":
         print(json.dumps(found, indent=2))
         return EXIT_COMPLIANT
     titles = {"checked": "checked by a rule", **CATEGORIES, "unclassified": "not classified yet"}
-    for category, ids in found.items():
+    wrap = textwrap.TextWrapper(width=100, break_long_words=False, break_on_hyphens=False)
+    for n, (category, ids) in enumerate(found.items()):
+        if n:
+            print()
         print(f"{titles.get(category, category)} ({len(ids)}):")
-        print(textwrap.fill(" ".join(ids), width=100, initial_indent="  ", subsequent_indent="  "))
+        if category == "checked":  # `rescheck rules` says by which rule
+            wrap.initial_indent = wrap.subsequent_indent = "  "
+            print(wrap.fill(" ".join(ids)))
+            continue
+        for cid in ids:
+            wrap.initial_indent, wrap.subsequent_indent = f"  {cid:6} ", " " * 9
+            print(wrap.fill(reason(cid)))
+    wrap.initial_indent = wrap.subsequent_indent = ""
+    prefixes = prefix_words({cid for ids in found.values() for cid in ids}, NBSP)
+    note = "The ids are docs/contract.md's, each stated there with its level and page; prefixes: "
+    print("\n" + wrap.fill(f"{note}{prefixes}.").replace(NBSP, " "))
     return EXIT_COMPLIANT
 
 
@@ -71,13 +92,25 @@ def _exit_code(verdict: str, checks: Sequence[Any]) -> int:
     return EXIT_INTERNAL if internal else EXIT_USAGE
 
 
+def _wrapped(text: str, indent: str = "  ", hang: str = "      ") -> str:
+    """``text`` whole, wrapped to the terminal: a failure's message is the evidence a
+    reader acts on, never cut."""
+    width = max(shutil.get_terminal_size((100, 24)).columns, 60)
+    return textwrap.fill(
+        text, width=width, initial_indent=indent, subsequent_indent=hang, break_on_hyphens=False
+    )
+
+
 def _summary(run: Any, paths: dict[str, Path]) -> None:
     counts = ", ".join(f"{n} {o}" for o, n in run.counts().items() if n)
     print(f"\nverdict: {run.verdict.upper()} ({counts})")
     warnings = run.warnings()
-    for check in run.checks:  # whole messages: the progress lines above are cut
-        if check.outcome == "failed" and check not in warnings:
-            print(f"  failed [{check.level}] {check.id}: {check.message}")
+    failed = [c for c in run.checks if c.outcome == "failed" and c not in warnings]
+    if failed:
+        print("failed, and deciding the verdict (the evidence: the report's anchor of each rule):")
+    for check in failed:
+        print(_wrapped(f"{check.id} [{check.level}]: {check.message}"))
+        print(f"      evidence: {paths['html']}#{check.id}")
     for warning in warnings:
         print(_warning_line(warning))
     _print_unjudged([c for c in run.checks if c.outcome == "error"])
@@ -93,15 +126,17 @@ def _print_unjudged(errors: list[Any]) -> None:
         by_reason.setdefault(reason, []).append(check.id)
     for reason, ids in by_reason.items():
         if len(ids) > 2:
-            print(f"  could not judge {len(ids)} rules ({', '.join(ids[:3])}, ...): {reason}")
+            print(
+                _wrapped(f"could not judge {len(ids)} rules ({', '.join(ids[:3])}, ...): {reason}")
+            )
         else:
             for check in errors:
                 if check.id in ids:
-                    print(f"  could not judge {check.id}: {check.message}")
+                    print(_wrapped(f"could not judge {check.id}: {check.message}"))
 
 
 def _warning_line(check: Any) -> str:
-    return f"  warning [{check.level}] {check.id}: {check.message}"
+    return _wrapped(f"warning [{check.level}] {check.id}: {check.message}")
 
 
 def _print_checks(result: Any, passed: bool) -> None:
@@ -112,7 +147,7 @@ def _print_checks(result: Any, passed: bool) -> None:
         if check in warnings:
             print(_warning_line(check))
         elif passed or check.outcome != "passed":
-            print(f"  {_MARKS[check.outcome]} {check.id}: {check.message}")
+            print(_wrapped(f"{_MARKS[check.outcome]} {check.id}: {check.message}"))
 
 
 def _load(
@@ -225,14 +260,24 @@ def _run_type(
         print(
             f"rescheck: {target.given} (resource type {target.resource_type!r}), {len(rules)} rules, reports in {directory}"
         )
+        if target.companion.source is None:
+            print(
+                _wrapped(
+                    f"note: {target.companion.no_probe(target.given)}; checks that need "
+                    "it are skipped (README: 'The companion')"
+                )
+            )
 
     def progress(check: Any) -> None:
         log.check(check)
         if not args.quiet:
-            print(
-                f"  {_MARKS[check.outcome]} {check.level:11} {check.id:45} {check.message[:100]}",
-                flush=True,
-            )
+            line = f"{_MARKS[check.outcome]} {check.level:11} {check.id:45} {check.message}"
+            if check.outcome == "passed":  # a line each; the report has every word
+                width = max(shutil.get_terminal_size((100, 24)).columns, 60) - 2
+                line = line if len(line) <= width else line[: width - 3] + "..."
+                print(f"  {line}", flush=True)
+            else:
+                print(_wrapped(line), flush=True)
 
     try:
         result = run_suite(target, policy, rules, args.strict, progress, args.budget)
@@ -334,6 +379,12 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return _exit_code(run.verdict, run.checks)
 
 
+def _cmd_new(args: argparse.Namespace) -> int:
+    from conformance import scaffold
+
+    return scaffold.main(args.name, args.kind, args.language, args.dir)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler = {
@@ -342,6 +393,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "quorum": _cmd_quorum,
         "rules": _cmd_rules,
         "report": _cmd_report,
+        "new": _cmd_new,
     }[args.command]
     try:
         return handler(args)

@@ -52,11 +52,23 @@ class Companion:
     #: Control scripts: stand-ins for COM objects rescheck does not provide, by ProgID or
     #: moniker prefix (case-insensitive), each a factory of the object.
     objects: Mapping[str, Callable[[], Any]] = field(default_factory=dict)
+    #: Where the harness found it (a file name, or ``RESCHECK_COMPANION``); None when it
+    #: found none: then the run says so, not only that checks could not see the entity.
+    source: str | None = None
 
     def properties_for(self, resource_name: str) -> dict[str, Any]:
         """Private property values for one instance (a callable may give each its own port)."""
         props = self.properties(resource_name) if callable(self.properties) else self.properties
         return dict(props)
+
+    def no_probe(self, target: str) -> str:
+        """Why checks that look at the entity cannot: no probe, or no companion at all."""
+        if self.source is None:
+            return (
+                f"no companion found for {target} (rescheck looks for <stem>_companion.py "
+                "beside it, or --companion FILE): nothing tells rescheck how to see the entity"
+            )
+        return f"the companion ({self.source}) gives no probe of the real entity"
 
     def with_overrides(self, overrides: Mapping[str, Any]) -> Companion:
         """The same companion with ``-o NAME=VALUE`` values laid over its properties."""

@@ -1,6 +1,6 @@
 """The CLUSPROP format of control-code buffers: value lists, property lists, MULTI_SZ.
 
-A strict parser (every rule of CONTRACT.md §6.6 is checked, and the first breach raises one
+A strict parser (every rule of docs/contract.md §6.6 is checked, and the first breach raises one
 `ProplistError` naming the byte offset) and a builder that writes exactly what the parser
 accepts. Buffers come from the DLL under test, so the parser trusts nothing: every length is
 checked against what is left before it is used, and every loop consumes bytes.

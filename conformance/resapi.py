@@ -1,6 +1,6 @@
 """Documented constants and types of the Resource API, spelled as `resapi.h` spells them.
 
-Values are those of CONTRACT.md appendix A and §1–§6. A Python resource DLL may use these
+Values are those of docs/contract.md appendix A and §1–§6. A Python resource DLL may use these
 or plain numbers; the harness compares numbers.
 """
 
@@ -89,7 +89,7 @@ CLRES_VERSIONS = (
 
 
 class CLUSTER_RESOURCE_STATE(IntEnum):
-    """CLUSTER_RESOURCE_STATE (clusapi.h), CONTRACT.md §3.4."""
+    """CLUSTER_RESOURCE_STATE (clusapi.h), docs/contract.md §3.4."""
 
     ClusterResourceStateUnknown = -1
     ClusterResourceInherited = 0
@@ -296,7 +296,7 @@ REG_DWORD = 4
 REG_MULTI_SZ = 7
 REG_QWORD = 11
 
-#: The entry points of a V1 function table, in table order (CONTRACT.md §1.2).
+#: The entry points of a V1 function table, in table order (docs/contract.md §1.2).
 V1_ENTRY_POINTS = (
     "Open",
     "Close",
@@ -310,7 +310,7 @@ V1_ENTRY_POINTS = (
     "ResourceControl",
     "ResourceTypeControl",
 )
-#: The parameters of each entry point in the Python mapping (DESIGN.md), in order.
+#: The parameters of each entry point in the Python mapping (docs/design.md), in order.
 ENTRY_POINT_PARAMETERS = {
     "Open": ("ResourceName", "ResourceKey", "ResourceHandle"),
     "Close": ("ResourceId",),

@@ -20,8 +20,8 @@ Private properties (``Parameters`` subkey, PL-10), read on Online's worker (ON-7
 ``LockPath`` (REG_SZ, absolute path, required), ``Port`` (REG_DWORD, required) and
 ``LockTimeoutMs`` (REG_DWORD, default 5000: how long Online waits, still reporting, while
 another holder has the lock), and the read-only ``LockMode``. They live in a property table
-that answers the private-property control codes (``_control_codes.py``); a SET while the lock
-is held takes effect at the next Online (ERROR_RESOURCE_PROPERTIES_STORED, RC-7).
+that answers the private-property control codes (``conformance.control_codes``); a SET while
+the lock is held takes effect at the next Online (ERROR_RESOURCE_PROPERTIES_STORED, RC-7).
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from collections.abc import Callable
 from typing import Any
 
 from conformance.clusapi import HKEY, ClusterRegCloseKey, ClusterRegOpenKey, ClusterRegQueryValue
+from conformance.control_codes import resource_control, type_control
 from conformance.resapi import (
     CLRES_VERSION_V1_00,
     CLUS_CHAR_UNKNOWN,
@@ -73,7 +74,6 @@ from conformance.resutils import (
     ClusWorkerCreate,
     ClusWorkerTerminate,
 )
-from reference_impls._control_codes import resource_control, type_control
 from reference_impls._lock_entity import HeldLock
 
 RESOURCE_TYPE = "Lock Holder"
@@ -547,8 +547,9 @@ def IsAlive(ResourceId: Instance) -> bool:
 def ResourceControl(
     ResourceId: Instance, ControlCode: int, InBuffer: bytes | None, OutBuffer: bytearray | None
 ) -> tuple[int, int]:
-    """UNKNOWN, the characteristics and the private properties (``_control_codes.py``); a
-    SET while the entity runs takes effect at the next Online (RC-7)."""
+    """UNKNOWN, the characteristics and the private properties
+    (``conformance.control_codes``); a SET while the entity runs takes effect at the next
+    Online (RC-7)."""
     inst = _lookup(ResourceId)
     if inst is None:
         return ERROR_RESOURCE_NOT_FOUND, 0
@@ -569,5 +570,6 @@ def ResourceControl(
 def ResourceTypeControl(
     ResourceTypeName: str, ControlCode: int, InBuffer: bytes | None, OutBuffer: bytearray | None
 ) -> tuple[int, int]:
-    """The characteristics only: the type has no private properties (``_control_codes.py``)."""
+    """The characteristics only: the type has no private properties
+    (``conformance.control_codes``)."""
     return type_control(ControlCode, CHARACTERISTICS, OutBuffer)

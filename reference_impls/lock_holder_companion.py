@@ -1,5 +1,5 @@
 """The companion of ``lock_holder.py``: what an instance needs, what the type claims, and how
-to probe and break the real lock (DESIGN.md, "How a target tells the harness what it needs").
+to probe and break the real lock (docs/design.md, "How a target tells the harness what it needs").
 """
 
 from __future__ import annotations

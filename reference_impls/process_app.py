@@ -11,8 +11,8 @@ old worker starts a process, reports a status or logs a line (RS-2, CX-4).
 Private properties (``Parameters`` subkey, PL-10), read on Online's worker (ON-7, RM-7):
 ``Port`` (REG_DWORD, required) and ``StartTimeoutMs`` (REG_DWORD, default 5000), and the
 read-only ``ServiceProgram``. They live in a property table that answers the private-property
-control codes (``_control_codes.py``); a SET while the process runs takes effect at the next
-Online, so it answers ERROR_RESOURCE_PROPERTIES_STORED (RC-7).
+control codes (``conformance.control_codes``); a SET while the process runs takes effect at
+the next Online, so it answers ERROR_RESOURCE_PROPERTIES_STORED (RC-7).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance.clusapi import HKEY, ClusterRegCloseKey, ClusterRegOpenKey, ClusterRegQueryValue
+from conformance.control_codes import resource_control, type_control
 from conformance.resapi import (
     CLRES_VERSION_V1_00,
     CLUS_CHAR_UNKNOWN,
@@ -68,7 +69,6 @@ from conformance.resutils import (
     ClusWorkerCreate,
     ClusWorkerTerminate,
 )
-from reference_impls._control_codes import resource_control, type_control
 from reference_impls._tcp_service import ping
 
 RESOURCE_TYPE = "Process Application"
@@ -500,8 +500,9 @@ def IsAlive(ResourceId: Instance) -> bool:
 def ResourceControl(
     ResourceId: Instance, ControlCode: int, InBuffer: bytes | None, OutBuffer: bytearray | None
 ) -> tuple[int, int]:
-    """UNKNOWN, the characteristics and the private properties (``_control_codes.py``); a
-    SET while the entity runs takes effect at the next Online (RC-7)."""
+    """UNKNOWN, the characteristics and the private properties
+    (``conformance.control_codes``); a SET while the entity runs takes effect at the next
+    Online (RC-7)."""
     inst = _lookup(ResourceId)
     if inst is None:
         return ERROR_RESOURCE_NOT_FOUND, 0
@@ -522,5 +523,6 @@ def ResourceControl(
 def ResourceTypeControl(
     ResourceTypeName: str, ControlCode: int, InBuffer: bytes | None, OutBuffer: bytearray | None
 ) -> tuple[int, int]:
-    """The characteristics only: the type has no private properties (``_control_codes.py``)."""
+    """The characteristics only: the type has no private properties
+    (``conformance.control_codes``)."""
     return type_control(ControlCode, CHARACTERISTICS, OutBuffer)

@@ -1,5 +1,5 @@
 """The companion of ``process_app.py``: what an instance needs, what the type claims, and how
-to probe and break the real process (DESIGN.md, "How a target tells the harness what it needs").
+to probe and break the real process (docs/design.md, "How a target tells the harness what it needs").
 """
 
 from __future__ import annotations

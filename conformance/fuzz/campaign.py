@@ -8,21 +8,24 @@ import json
 import re
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from hypothesis import seed, settings
 from hypothesis.database import DirectoryBasedExampleDatabase
 from hypothesis.errors import Flaky
 from hypothesis.stateful import get_state_machine_test
+from hypothesis.statistics import collector  # hypothesis's own count of examples
 
 from conformance.fuzz.driver import TRACE_RULES, Driver, Step
 from conformance.fuzz.interrupt import Interrupted, Watch
 from conformance.fuzz.machine import ContractViolation, machine_for
 from conformance.fuzz.model import STOPPED, may_see
 from conformance.fuzz.profiles import CAMPAIGN
+from conformance.fuzz.progress import time_left
 from conformance.monitor.policy import Policy
 from conformance.report import write_reports
 from conformance.report.model import ERROR, FAILED, PASSED, CheckResult, RunResult
@@ -49,12 +52,34 @@ class Progress:
     model_breaks: set[tuple[str, str, str]] = field(default_factory=set)
     shown: float = 0.0
     last: str = ""  # the line shown last
+    goal: int | None = None  # the examples asked for (None: a campaign with a duration)
+    deadline: float | None = None
+    #: The examples hypothesis generated or replayed from its database, as it counts them
+    #: against max_examples (``examples`` also counts the runs that shrink a failure).
+    generated: int | None = None
+    broken_at: int | None = None  # the examples run when a rule was first seen broken
+
+    def count_generated(self, statistics: Mapping[str, Any]) -> None:
+        runs = [
+            case
+            for phase in ("reuse-phase", "generate-phase")
+            for case in statistics.get(phase, {}).get("test-cases", [])
+            if case.get("status") in ("valid", "interesting")
+        ]
+        self.generated = (self.generated or 0) + len(runs)
 
     def line(self) -> str:
         took = max(time.perf_counter() - self.started, 1e-9)
+        of = "" if self.goal is None else f" of {self.goal}"
+        if self.broken_at is None:
+            examples = self.examples
+            left = time_left(self.started, self.examples, self.goal, self.deadline)
+        else:  # hypothesis shrinks what broke: its runs are not examples of the campaign
+            examples = self.broken_at
+            left = f", shrinking ({self.examples - self.broken_at} sequences so far)"
         return (
-            f"fuzz: {self.examples} examples, {self.steps / took:.0f} steps/s, "
-            f"{len(self.transitions)} transitions, {len(self.failing)} rules broken"
+            f"fuzz: {examples}{of} examples, {self.steps / took:.0f} steps/s, "
+            f"{len(self.transitions)} transitions, {len(self.failing)} rules broken{left}"
         )
 
 
@@ -77,12 +102,12 @@ def fuzz(
 
     policy = policy or Policy()
     report_dir.mkdir(parents=True, exist_ok=True)
-    state = Progress()
+    deadline = None if duration is None else time.perf_counter() + duration
+    state = Progress(goal=max_examples if deadline is None else None, deadline=deadline)
     watch = Watch()
     machine = _instrumented(machine_for(target, policy), state, progress, watch)
     database = DirectoryBasedExampleDatabase(str(report_dir / "hypothesis-db"))
     found: dict[str, ContractViolation] = {}
-    deadline = None if duration is None else time.perf_counter() + duration
     round_ = 0
     try:
         with watch.installed():
@@ -95,7 +120,8 @@ def fuzz(
                 if seed_value is not None:
                     test = seed(seed_value + round_)(test)
                 try:
-                    test()
+                    with collector.with_value(state.count_generated):
+                        test()
                 except Exception as exc:
                     watch.check()  # a Ctrl-C that cleanup turned into another exception
                     violations = _violations(exc)
@@ -123,7 +149,8 @@ def fuzz(
         "mode": "fuzz",
         "target_sha256": target.sha256(),
         "seed": seed_value,
-        "examples": state.examples,
+        "examples": state.examples if state.generated is None else state.generated,
+        "sequences": state.examples,
         "steps": state.steps,
         "wall_time_s": round(time.perf_counter() - state.started, 3),
         "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -139,7 +166,7 @@ def fuzz(
                 CheckResult.for_rule(
                     rule(rule_id),
                     PASSED,
-                    f"no sequence of {state.examples} examples broke it",
+                    f"no sequence of {result.info['examples']} examples broke it",
                 )
             )
             continue
@@ -225,6 +252,8 @@ def _instrumented(
                 super().teardown()
             except ContractViolation as violation:
                 watch.check()  # a sequence cut short by Ctrl-C proves nothing
+                if state.broken_at is None:
+                    state.broken_at = state.examples
                 state.failing.add(violation.rule_id)  # shown while hypothesis shrinks
                 state.first.setdefault(violation.rule_id, violation)
                 raise

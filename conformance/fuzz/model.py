@@ -1,5 +1,5 @@
 """The states the monitor may show an instance in after each fuzz step: the documented
-state machine (CONTRACT.md §3, §9), as a check of the reference monitor itself.
+state machine (docs/contract.md §3, §9), as a check of the reference monitor itself.
 
 The suite's rules judge the DLL on the trace; this model judges the monitor. An instance
 moves on its own only forwards (a pending operation ends, an online one fails: §3.3, §4), and

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from conformance.clusapi import InMemoryClusterDatabase
 from conformance.fuzz.driver import _FuzzContext
 from conformance.fuzz.interrupt import Interrupted, Watch
+from conformance.fuzz.progress import time_left
 from conformance.monitor.monitor import MonitorError
 from conformance.monitor.policy import Policy
 from conformance.report import write_reports
@@ -66,12 +67,15 @@ class Verdicts:
     failed: dict[str, tuple[Schedule, Violation]] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     started: float = field(default_factory=time.perf_counter)
+    count: int | None = None  # the schedules asked for
 
     def line(self) -> str:
         rate = self.played / max(time.perf_counter() - self.started, 1e-9) * 60
+        of = "" if self.count is None else f" of {self.count}"
+        left = time_left(self.started, self.played, self.count, None)
         return (
-            f"quorum: {counted(self.played, 'schedule')} ({rate:.1f}/min), "
-            f"{counted(len(self.failed), 'rule')} broken"
+            f"quorum: {self.played}{of} schedules ({rate:.1f}/min), "
+            f"{counted(len(self.failed), 'rule')} broken{left}"
         )
 
 
@@ -118,7 +122,7 @@ def campaign(
 
     policy = policy or Policy()
     report_dir.mkdir(parents=True, exist_ok=True)
-    state = Verdicts()
+    state = Verdicts(count=count)
     shown = [time.perf_counter()]
     watch = Watch()
 

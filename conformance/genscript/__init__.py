@@ -1,4 +1,4 @@
-"""The Generic Script resource type (CONTRACT.md §8): a resource DLL (`dll`) that hosts a
+"""The Generic Script resource type (docs/contract.md §8): a resource DLL (`dll`) that hosts a
 control script written in VBScript, JScript or Python, one script instance per resource, with
 the load/unload and call sequences of the Resource Monitor actions table (§8.3).
 

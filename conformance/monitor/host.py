@@ -15,7 +15,6 @@ import itertools
 import queue
 import threading
 import time
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import ModuleType
@@ -25,6 +24,7 @@ from conformance import clusapi
 from conformance.clusapi import HKEY
 from conformance.companion import Companion, ProbeContext
 from conformance.monitor.threads import spawn, stacks, target_threads, thread_local
+from conformance.monitor.tracebacks import target_traceback
 from conformance.monitor.usage import Usage, settled
 from conformance.resapi import ENTRY_POINT_PARAMETERS, V1_ENTRY_POINTS
 
@@ -55,7 +55,7 @@ class CallOutcome:
 
 
 class MonitorCallbacks(Protocol):
-    """What a target may call back (CONTRACT.md ST-1, RS-1, LG-1)."""
+    """What a target may call back (docs/contract.md ST-1, RS-1, LG-1)."""
 
     def SetResourceStatus(self, ResourceHandle: Any, ResourceStatus: Any) -> int: ...
 
@@ -188,7 +188,7 @@ class CallJob:
                 outcome.end = time.perf_counter()
         except BaseException as exc:  # the target's exception is evidence, not our crash
             outcome.error = error_text(exc)
-            outcome.error_traceback = "".join(traceback.format_exception(exc))[-4000:]
+            outcome.error_traceback = target_traceback(exc) or None
         finally:
             _context.value = None
             if self.on_done is not None:

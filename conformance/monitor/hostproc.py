@@ -19,7 +19,6 @@ import signal
 import sys
 import threading
 import time
-import traceback
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +46,7 @@ from conformance.monitor.threads import (
     target_threads,
 )
 from conformance.monitor.trace import short_repr
+from conformance.monitor.tracebacks import target_traceback
 from conformance.monitor.usage import Usage, settled
 from conformance.protocol import PROTOCOL_VERSION, messages, values
 from conformance.protocol.frames import FrameReader, pack, unpack, write_all
@@ -164,10 +164,8 @@ class HostServer:
         if args.thread is not None and is_harness_thread(args.thread):
             return  # ours (a reply that could not be sent is reported with the call)
         error = error_text(args.exc_value) if args.exc_value else args.exc_type.__name__
-        text = "".join(
-            traceback.format_exception(args.exc_type, args.exc_value, args.exc_traceback)
-        )
-        self.note("ThreadException", {"error": error, "traceback": text[-4000:]})
+        text = target_traceback(args.exc_value, args.exc_traceback) if args.exc_value else ""
+        self.note("ThreadException", {"error": error, "traceback": text})
 
     # --- callbacks of the target ----------------------------------------------------------
     def _callback_message(self, rid: int | None, name: str, args: dict[str, Any]) -> Message:
@@ -320,6 +318,7 @@ class HostServer:
                     "features": tuple(sorted(companion.features)),
                     "probe": companion.probe is not None,
                     "breaker": companion.breaker is not None,
+                    "source": companion.source,
                 },
             )
         )

@@ -1,7 +1,7 @@
 """The monitor's timers: documented defaults, scaled by one stated factor for test runs.
 
 A faithful Resource Monitor waits 5 s between LooksAlive polls and 3 min for a pending
-update; a test run cannot. Every timer is the documented default (CONTRACT.md §5.2, A.2)
+update; a test run cannot. Every timer is the documented default (docs/contract.md §5.2, A.2)
 multiplied by ``time_scale``; the factor is shown in every report. Entry-point budgets
 (300 ms) are never scaled: they are what the target must meet.
 """
@@ -16,7 +16,7 @@ IsAlivePollInterval = 60000
 PendingTimeout = 180000
 DeadlockTimeout = 300000
 #: The restart policy's defaults (FP-8..FP-12). RestartPeriod: the property table says 900000,
-#: its remark 90000 (CONTRACT.md §11); rescheck takes the table's value.
+#: its remark 90000 (docs/contract.md §11); rescheck takes the table's value.
 RestartAction = 2  # ClusterResourceRestartNotify
 RestartThreshold = 3
 RestartPeriod = 900000

@@ -1,6 +1,6 @@
 """The trace: everything observable between the monitor and a target, in order.
 
-Checks are predicates over traces (DESIGN.md principle 2); reports show the excerpt of the
+Checks are predicates over traces (docs/design.md principle 2); reports show the excerpt of the
 trace that broke a rule. Events carry a monotonic start/end, the thread, and the entry point
 that was running on that thread when a callback arrived (``context``; ``None`` means a thread
 of the target's own, a worker).
@@ -18,6 +18,7 @@ from enum import IntEnum
 from typing import Any
 
 from conformance.monitor.threads import thread_local
+from conformance.monitor.tracebacks import raised_at
 
 #: How many characters of one argument or result are kept: a target may return anything.
 REPR_LIMIT = 200
@@ -25,6 +26,8 @@ REPR_LIMIT = 200
 CALL = "call"  # an entry point called by the monitor
 CALLBACK = "callback"  # a call from the target into the monitor (SetResourceStatus, LogEvent, ...)
 MONITOR = "monitor"  # something the monitor itself decided (state change, timeout, ...)
+#: Data of many lines, shown as evidence blocks rather than in an event's one-line description.
+MULTILINE = frozenset({"traceback", "output", "stacks"})
 
 
 #: Bounded reprs: a target may return a huge nested tuple or an int of 10**5000 digits.
@@ -74,6 +77,13 @@ class TraceEvent:
         return out
 
     @property
+    def raised_at(self) -> str:
+        """`` (at my_dll.py:42 in Terminate)``: where the target raised, for a message; empty
+        when the traceback holds no frame of the target."""
+        where = raised_at(str(self.data.get("traceback") or ""))
+        return f" (at {where})" if where else ""
+
+    @property
     def cut_short(self) -> bool:
         """The call ended with its host process, or because rescheck stopped the run: its
         outcome is not the entry point's to answer for."""
@@ -96,7 +106,9 @@ class TraceEvent:
         if self.kind == CALLBACK:
             result = "" if self.result is None else f" -> {short_repr(self.result)}"
             return f"{self.thread}: callback {self.name}({args}){result}{ctx}{where}"
-        extra = ", ".join(f"{k}={short_repr(v)}" for k, v in self.data.items())
+        extra = ", ".join(
+            f"{k}={short_repr(v)}" for k, v in self.data.items() if k not in MULTILINE
+        )
         return f"monitor: {self.name}{' ' + extra if extra else ''}{where}"
 
 
@@ -182,7 +194,7 @@ class Trace:
 
     def excerpt(self, focus: Iterable[TraceEvent], context: int = 3) -> list[str]:
         """The lines around the focus events, each marked ``>>`` where it is a focus event."""
-        events = list(self)
+        events = sorted(self, key=lambda e: (e.start, e.seq))  # a host's clock may come late
         marked = {e.seq for e in focus}
         if not marked:
             return []

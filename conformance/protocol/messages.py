@@ -247,6 +247,7 @@ class Loaded(Message):
                 features=array(NAME, 32),
                 probe=boolean,
                 breaker=boolean,
+                source=optional(NAME),
             )
         )
     )

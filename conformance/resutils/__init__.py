@@ -1,5 +1,5 @@
 """What the Resource Utility library (ResUtils.dll) gives a Python resource DLL: worker
-threads (CONTRACT.md §3.5) and property tables that answer the private-property control codes
+threads (docs/contract.md §3.5) and property tables that answer the private-property control codes
 (§6.6, PL-9). Names and parameters follow resapi.h; out-parameters come back in a tuple."""
 
 from conformance.resutils.properties import (

@@ -1,4 +1,4 @@
-"""ResUtils worker threads (CONTRACT.md §3.5): ClusWorkerCreate and friends.
+"""ResUtils worker threads (docs/contract.md §3.5): ClusWorkerCreate and friends.
 
 A pending Online or Offline does its work on a CLUS_WORKER thread that polls
 ClusWorkerCheckTerminate; Terminate calls ClusWorkerTerminate, which waits for it (WK-4).

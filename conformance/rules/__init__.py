@@ -2,7 +2,7 @@
 
 Each rule has an id, a level in the documentation's own words (required, recommended,
 optional), the entry points it concerns, one sentence of statement, the page it comes from,
-and the CONTRACT.md ids it covers. Where the docs contradict each other the rule names the
+and the docs/contract.md ids it covers. Where the docs contradict each other the rule names the
 policy rescheck chose (``policy``), and reports show it.
 """
 
@@ -30,7 +30,7 @@ _S = "https://learn.microsoft.com/windows/win32/api/{header}/{page}"
 
 
 def doc_url(page: str) -> str:
-    """The public address of a page named as CONTRACT.md names it (``W:…`` or ``S:…``)."""
+    """The public address of a page named as docs/contract.md names it (``W:…`` or ``S:…``)."""
     kind, _, name = page.partition(":")
     if kind == "W":
         return _W + name
@@ -67,7 +67,7 @@ class Rule:
 
 @cache
 def contract_index() -> dict[str, dict[str, str]]:
-    """CONTRACT.md's rule ids with their qualification, source and a summary."""
+    """docs/contract.md's rule ids with their qualification, source and a summary."""
     text = resources.files("conformance.rules").joinpath("contract_index.json").read_text("utf-8")
     return json.loads(text)
 
@@ -95,7 +95,7 @@ def _is_rule(qualification: str) -> bool:
     return not qualification.startswith(_NOT_RULES)
 
 
-#: How CONTRACT.md §1–§5, §9, §10 rules relate to a check from outside (observability.json).
+#: How docs/contract.md §1–§5, §9, §10 rules relate to a check from outside (observability.json).
 CATEGORIES = {
     "dll-observable": "not yet checked",
     "monitor-behaviour": "Resource Monitor behaviour: modelled by the reference monitor",
@@ -131,7 +131,7 @@ def not_exercised(covered: set[str]) -> list[dict[str, str]]:
 
 
 def coverage() -> dict[str, list[str]]:
-    """CONTRACT.md ids by how the catalogue relates to them: ``checked`` (a rule cites it),
+    """docs/contract.md ids by how the catalogue relates to them: ``checked`` (a rule cites it),
     then the categories of observability.json for the rest, and ``unclassified``."""
     cited = {cid for rule in catalogue() for cid in rule.contract}
     out: dict[str, list[str]] = {"checked": sorted(cited, key=_natural)}

@@ -11,7 +11,7 @@ _CRASH_POLICY = (
     "(W:implementing-resource-dlls' definition of Required), and rescheck treats it as required."
 )
 _BOOL_POLICY = (
-    "The signature is the contract (CONTRACT.md marks it Ref): the Resource Monitor reads a BOOL, "
+    "The signature is the contract (docs/contract.md marks it Ref): the Resource Monitor reads a BOOL, "
     "so a value other than TRUE/FALSE (1/0) is treated as a required return-contract violation."
 )
 
@@ -104,7 +104,7 @@ def _control_rules(
             ids["unsupported-codes"],
             policy="Sent: codes of the object with function numbers 0xF00..0xFFF, where no "
             "control code is documented, and to a resource INITIALIZE and QUERY_DELETE, which "
-            "the docs say not to support. The level is the de-facto one of CONTRACT.md (the "
+            "the docs say not to support. The level is the de-facto one of docs/contract.md (the "
             "sample's default branch, and ERROR_INVALID_FUNCTION asks the monitor for its "
             "default processing, RC-3).",
         ),
@@ -299,7 +299,7 @@ RULES: tuple[Rule, ...] = (
         "ResourceControl and ResourceTypeControl are non-NULL.",
         "W:implementing-resource-dlls",
         ("FT-4",),
-        policy="CONTRACT.md §11 item 2: S:ns-resapi-clres_v1_functions allows NULL control "
+        policy="docs/contract.md §11 item 2: S:ns-resapi-clres_v1_functions allows NULL control "
         "routines (the ClipBook sample ships one), while S:ns-resapi-clres_function_table and "
         "W:implementing-resource-dlls call them Required. rescheck reports a NULL routine as a "
         "recommended-level warning, never as a required failure.",
@@ -551,7 +551,7 @@ RULES: tuple[Rule, ...] = (
         ("RS-6",),
         policy="The page says the DLL 'should call the function SetLastError', in the same "
         "words it uses for CheckPoint; the monitor has no other way to learn the error, and "
-        "CONTRACT.md reads it as required. Judged on the reporting thread's last-error value "
+        "docs/contract.md reads it as required. Judged on the reporting thread's last-error value "
         "when the report arrives: ERROR_SUCCESS (0) there is the violation.",
     ),
     Rule(
@@ -562,7 +562,7 @@ RULES: tuple[Rule, ...] = (
         "(0 to 3).",
         "S:nc-resapi-plog_event_routine",
         ("LG-2", "LG-1"),
-        policy="The page defines LOG_LEVEL and gives no level of its own (CONTRACT.md marks it "
+        policy="The page defines LOG_LEVEL and gives no level of its own (docs/contract.md marks it "
         "Ref); as with BOOL returns, the signature is the contract: a value outside the four "
         "documented ones cannot be classified in the cluster log, so rescheck requires it.",
     ),
@@ -749,6 +749,26 @@ RULES: tuple[Rule, ...] = (
         ("RC-7",),
         policy=_PROBE_POLICY + " The probe is given the values the status says are in effect; "
         "a property the entity does not depend on passes either way.",
+    ),
+    Rule(
+        "ResourceControl.declares-read-properties",
+        RECOMMENDED,
+        ("ResourceControl",),
+        "Every private property the DLL reads under a resource's Parameters key is defined in "
+        "its property table, so CLUSCTL_RESOURCE_ENUM_PRIVATE_PROPERTIES (read/write) or "
+        "CLUSCTL_RESOURCE_GET_RO_PRIVATE_PROPERTIES (read-only) lists it.",
+        "W:defining-structures-and-constants",
+        ("DS-4", "CC-8", "PL-9"),
+        policy="Recommended, not required: DS-4 requires a property table for a type with "
+        "private properties, and CC-8 that ENUM lists the read/write ones, but no page forbids "
+        "a DLL to keep a value of its own under Parameters. A value read there that neither "
+        "ENUM nor GET_RO lists is one an administrator can neither see nor set through the "
+        "control codes. Judged only for a DLL that answers ENUM_PRIVATE_PROPERTIES itself "
+        "(one that leaves the codes to the cluster's default processing has every value there "
+        "listed and settable), on ClusterRegQueryValue of a resource's Parameters key, "
+        "compared case-insensitively; control scripts are not judged (the Generic Script "
+        "type's only declared property is ScriptFilePath; a script's are the administrator's).",
+        script_class=NOT_FOR_SCRIPTS,
     ),
     *(
         Rule(

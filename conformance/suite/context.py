@@ -49,7 +49,13 @@ class Violation(Exception):
 
     def evidence(self) -> list[str]:
         excerpt = self.trace.excerpt(self.events) if self.trace is not None else []
-        return excerpt + self.lines
+        tracebacks = [
+            line
+            for event in self.events
+            if event.data.get("traceback")
+            for line in (f"{event.name}:", *str(event.data["traceback"]).splitlines())
+        ]
+        return excerpt + tracebacks + self.lines
 
 
 def counted(n: int, noun: str, plural: str | None = None) -> str:

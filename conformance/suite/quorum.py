@@ -1,4 +1,4 @@
-"""The quorum scenario (CONTRACT.md §7): several nodes arbitrate for one quorum resource,
+"""The quorum scenario (docs/contract.md §7): several nodes arbitrate for one quorum resource,
 with faults, and a Jepsen-style reading of what they did.
 
 Each node is a monitor of its own with its own host process, and every node opens *the same*

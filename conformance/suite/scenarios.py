@@ -350,7 +350,7 @@ def entity(run: ScenarioRun) -> None:
     entity stopped (CL-3)."""
     companion = run.target.companion
     if companion.probe is None:
-        run.notes["no_probe"] = "the companion gives no probe of the real entity"
+        run.notes["no_probe"] = run.target.companion.no_probe(run.target.given)
         return
     monitor = run.monitor()
     monitor.startup()
@@ -482,7 +482,7 @@ def stored_properties(run: ScenarioRun) -> None:
     given them must find the entity), ERROR_RESOURCE_PROPERTIES_STORED that they take effect at
     the next Online (the probe given the old ones must keep finding it, RC-7)."""
     if run.target.companion.probe is None:
-        run.notes["no_probe"] = "the companion gives no probe of the real entity"
+        run.notes["no_probe"] = run.target.companion.no_probe(run.target.given)
         return
     monitor = run.monitor()
     monitor.startup()

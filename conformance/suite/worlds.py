@@ -1,4 +1,4 @@
-"""Which world decided a verdict on a control script (issue 18, DESIGN.md principle 8).
+"""Which world decided a verdict on a control script (issue 18, docs/design.md principle 8).
 
 A control script asks its world: WMI, the commands it runs, the COM objects it creates, the
 private properties it reads. Where its companion does not say what they answer, rescheck's

@@ -12,7 +12,7 @@ import hashlib
 import importlib.util
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -277,6 +277,7 @@ def _companion_in_host(info: dict[str, Any]) -> tuple[Companion, str | None]:
         features=frozenset(found["features"]),
         probe=_runs_in_host if found["probe"] else None,
         breaker=_runs_in_host if found["breaker"] else None,
+        source=found.get("source"),
     )
     return companion, info["declared_type"]
 
@@ -298,13 +299,16 @@ def _find_companion(ref: ModuleRef, module: Any, companion_path: str | None) -> 
         path = Path(companion_path)
         if not path.is_file():
             raise UsageError(f"no such companion file: {companion_path}")
-        return validate(_companion_from_file(path), f"COMPANION in {companion_path}")
+        found = validate(_companion_from_file(path), f"COMPANION in {companion_path}")
+        return replace(found, source=path.name)
     beside = ref.path.with_name(f"{ref.path.stem}_companion.py")
     if beside.is_file():
-        return validate(_companion_from_file(beside), f"COMPANION in {beside.name}")
+        found = validate(_companion_from_file(beside), f"COMPANION in {beside.name}")
+        return replace(found, source=beside.name)
     attribute = getattr(module, "RESCHECK_COMPANION", None)
     if attribute is not None:
-        return validate(attribute, f"RESCHECK_COMPANION in {ref.given}")
+        found = validate(attribute, f"RESCHECK_COMPANION in {ref.given}")
+        return replace(found, source="RESCHECK_COMPANION")
     return Companion()
 
 

@@ -4,6 +4,7 @@ starts, then loaded by the native host (``conformance.native``)."""
 from __future__ import annotations
 
 import struct
+from dataclasses import replace
 from pathlib import Path
 
 from conformance.companion import Companion
@@ -132,4 +133,5 @@ def native_companion(path: Path, companion_path: str | None) -> tuple[Companion,
         raise UsageError(f"no such companion file: {companion_path}")
     if not chosen.is_file():
         return Companion(), None
-    return validate(_companion_from_file(chosen), f"COMPANION in {chosen.name}"), chosen
+    found = validate(_companion_from_file(chosen), f"COMPANION in {chosen.name}")
+    return replace(found, source=chosen.name), chosen

@@ -1,4 +1,4 @@
-"""Loading a resource DLL written in Python (DESIGN.md, "A resource DLL written in Python").
+"""Loading a resource DLL written in Python (docs/design.md, "A resource DLL written in Python").
 
 A target is a dotted module name importable from the current directory, or a path to a
 ``.py`` file. Each monitor gets a *fresh* execution of the module, as each Resource Monitor

@@ -601,7 +601,7 @@ static DWORD AnswerDword(DWORD value, PVOID OutBuffer, DWORD OutBufferSize, LPDW
     return ERROR_SUCCESS;
 }
 
-/* As process_app.py (reference_impls/_control_codes.py): UNKNOWN succeeds (CC-1), the
+/* As process_app.py (conformance/control_codes.py): UNKNOWN succeeds (CC-1), the
  * characteristics are CLUS_CHAR_UNKNOWN (not quorum-capable, CC-2); every other code gets the
  * Resource Monitor's default processing (RC-4). No private properties (see the top). */
 static DWORD WINAPI ProcessAppResourceControl(RESID ResourceId, DWORD ControlCode,

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from conformance.rules import CATEGORIES, catalogue, contract_index, observability
+from conformance.rules.docs import CONTRACT_PREFIXES, reason
 from conformance.suite.checks.quorum import QUORUM_RULES
 from conformance.suite.checks.startup import COMPILED_ONLY
 from tests.e2e.conftest import (
@@ -249,7 +250,7 @@ def test_rules_json_is_the_catalogue_and_cites_existing_contract_ids() -> None:
         assert entry["level"] in ("required", "recommended", "optional"), entry
         unknown = [c for c in entry["contract"] if c not in index]
         assert not unknown, (
-            f"{entry['id']} cites contract ids that CONTRACT.md does not have: {unknown}"
+            f"{entry['id']} cites contract ids that docs/contract.md does not have: {unknown}"
         )
 
 
@@ -271,12 +272,47 @@ def test_rules_coverage_accounts_for_every_classified_contract_id() -> None:
     headings = ["checked by a rule", *(CATEGORIES[c] for c in found if c in CATEGORIES)]
     missing = [h for h in headings if h not in text]
     assert not missing, f"expected a heading for each non-empty category; missing {missing}"
+    wide = [line for line in text.splitlines() if len(line) > 100]
+    assert not wide, f"lines wider than 100 columns: {wide[:3]}"
+    flat = " ".join(text.split())
+    unexplained = [
+        cid
+        for category, ids in found.items()
+        if category != "checked"
+        for cid in ids
+        if f"{cid} {' '.join(reason(cid).split())}" not in flat
+    ]
+    assert not unexplained, f"ids printed without their reason: {unexplained[:5]}"
+
+
+def test_rules_text_fits_100_columns_and_explains_its_abbreviations() -> None:
+    done = rescheck("rules")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    wide = [line for line in lines if len(line) > 100]
+    assert not wide, f"lines wider than 100 columns: {wide[:3]}"
+    assert [line.split()[0] for line in lines[1:] if line[:1].strip()][: len(catalogue())] == [
+        r.id for r in catalogue()
+    ], "expected a line per rule starting with its id, in catalogue order"
+    legend = " ".join(done.stdout.split("\nlegend:\n", 1)[1].split())
+    assert (
+        "W:<page> is https://learn.microsoft.com/previous-versions/windows/desktop/mscs/<page>"
+        in legend
+    )
+    assert "S:<page> is https://learn.microsoft.com/windows/win32/api/<header>/<page>" in legend
+    for term in ("level", "scripts", "applies to", "contract", "'n/a'", "docs/contract.md"):
+        assert term in legend, f"the legend does not explain {term!r}"
+    prefixes = {cid.split("-")[0] for r in catalogue() for cid in r.contract}
+    unexplained = [p for p in sorted(prefixes) if f"{p} {CONTRACT_PREFIXES[p]}" not in legend]
+    assert not unexplained, f"contract id prefixes the legend does not spell out: {unexplained}"
+    table_size = next(line for line in lines if line.startswith("FunctionTable.table-size "))
+    assert table_size.endswith("compiled DLLs only"), table_size
 
 
 def test_observability_classifies_real_contract_ids() -> None:
     index = contract_index()
     unknown = [cid for cid in observability() if cid not in index]
-    assert not unknown, f"observability.json names ids CONTRACT.md does not have: {unknown}"
+    assert not unknown, f"observability.json names ids docs/contract.md does not have: {unknown}"
     categories = {entry["category"] for entry in observability().values()}
     assert categories <= set(CATEGORIES), f"unknown categories: {categories - set(CATEGORIES)}"
     assert all(entry["reason"] for entry in observability().values()), "every id needs a reason"

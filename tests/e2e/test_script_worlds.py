@@ -1,5 +1,5 @@
 """A control script is judged on what it does, not on what rescheck's stand-ins happened to
-answer (issue 18, DESIGN.md principle 8): a world-dependent rule that fails where the script
+answer (issue 18, docs/design.md principle 8): a world-dependent rule that fails where the script
 asked a stand-in is not judged, with the stand-ins' answers as the reason; the same rule is
 judged where the companion declares the world, or where the script asked nothing."""
 

@@ -1,4 +1,4 @@
-"""The harness's own quality gate (DESIGN.md principle 4, "No check that cannot fail").
+"""The harness's own quality gate (docs/design.md principle 4, "No check that cannot fail").
 
 For every rule of the catalogue, ``fixtures/<rule id in snake case>.py`` is a resource DLL
 that violates exactly that rule: the suite must report that rule failed (with a message) and

@@ -1,4 +1,4 @@
-"""ResUtils worker threads (CONTRACT.md §3.5) as a DLL uses them."""
+"""ResUtils worker threads (docs/contract.md §3.5) as a DLL uses them."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""What the DLL asks of the monitor and of ResUtils: LogEvent entries (CONTRACT.md §9,
+"""What the DLL asks of the monitor and of ResUtils: LogEvent entries (docs/contract.md §9,
 LG-*) and ClusWorker structures (§3.5, WK-1)."""
 
 from __future__ import annotations

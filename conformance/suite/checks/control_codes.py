@@ -1,4 +1,4 @@
-"""ResourceControl and ResourceTypeControl (CONTRACT.md §6): which codes are answered and how,
+"""ResourceControl and ResourceTypeControl (docs/contract.md §6): which codes are answered and how,
 judged on the record of the "control" scenario (`conformance.suite.controls`). The helpers
 here serve `buffers` and `properties` too."""
 

@@ -1,5 +1,5 @@
 """Per-entry-point rules: every entry point returns; BOOL routines return a BOOL;
-Online/Offline return documented codes (CONTRACT.md §2–§5)."""
+Online/Offline return documented codes (docs/contract.md §2–§5)."""
 
 from __future__ import annotations
 
@@ -74,7 +74,9 @@ def _returns(entry: str):
                 others = sum(1 for _, e in found if e.error) - 1
                 also = f"; {counted(others, 'other call')} raised too" if others else ""
                 raise Violation(
-                    f"{entry}{_given(event)} raised {event.error}{also}", trace, [event]
+                    f"{entry}{_given(event)} raised {event.error}{event.raised_at}{also}",
+                    trace,
+                    [event],
                 )
             if event.end is None:
                 stuck = event.data.get("deadlock_timeout_s")

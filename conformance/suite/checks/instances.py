@@ -1,4 +1,4 @@
-"""Instances (CONTRACT.md §2.3), what Close leaves behind (§2.2), and the real entity as the
+"""Instances (docs/contract.md §2.3), what Close leaves behind (§2.2), and the real entity as the
 companion's probe sees it (ON-9, IA-3, CL-3)."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Open, Online/Offline outcomes, health while online, callbacks and the cluster database
-(CONTRACT.md §2, §3, §5, §9)."""
+(docs/contract.md §2, §3, §5, §9)."""
 
 from __future__ import annotations
 

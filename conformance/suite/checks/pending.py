@@ -1,4 +1,4 @@
-"""Pending operations and SetResourceStatus (CONTRACT.md §3.3, §4)."""
+"""Pending operations and SetResourceStatus (docs/contract.md §3.3, §4)."""
 
 from __future__ import annotations
 

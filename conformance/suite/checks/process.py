@@ -1,4 +1,4 @@
-"""The process the DLL is loaded in (CONTRACT.md §9, RM-1): it must survive the DLL, and no
+"""The process the DLL is loaded in (docs/contract.md §9, RM-1): it must survive the DLL, and no
 exception may escape a thread of the DLL (in C, that ends the process)."""
 
 from __future__ import annotations
@@ -23,11 +23,10 @@ def process_survives(ctx: RunContext) -> str:
                 if "escaped" in event.data:
                     raise Violation(
                         f"an exception escaped the DLL's thread {event.data['thread']!r} "
-                        f"({event.data['escaped']}); in a DLL written in C an unhandled "
+                        f"({event.data['escaped']}){event.raised_at}; in a DLL written in C an unhandled "
                         "exception ends the Resource Monitor process",
                         trace,
                         [event],
-                        str(event.data.get("traceback", "")).splitlines()[-20:],
                     )
                 how = event.data.get("crashed")
                 if how is None:

@@ -4,6 +4,7 @@ SET validates before it writes."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from conformance.monitor.monitor import ControlResult, dword
@@ -29,6 +30,7 @@ from conformance.resapi import (
     error_name,
 )
 from conformance.suite.checks.control_codes import buffer_lines, each, fail, judged, record_of
+from conformance.suite.checks.entry_points import ALL
 from conformance.suite.context import CannotJudge, NotApplicable, RunContext, Violation, counted
 from conformance.suite.controls import ACCEPTED, Change
 from conformance.suite.registry import check
@@ -326,3 +328,62 @@ def stored_properties(ctx: RunContext) -> str:
             [f"values the probe was given: {change.in_effect!r}"[:400]],
         )
     return f"{counted(len(changes), 'change')} made while online: each in effect as its status said"
+
+
+#: A resource's own private properties (not its type's, nor its common ones).
+_RESOURCE_PARAMETERS = re.compile(r"^Resources\\[^\\]+\\Parameters$", re.IGNORECASE)
+
+
+@check("ResourceControl.declares-read-properties")
+def declares_read_properties(ctx: RunContext) -> str:
+    record = record_of(ctx, "ResourceControl")
+    declared: set[str] = set()
+    for code in (
+        CLUSCTL_RESOURCE_ENUM_PRIVATE_PROPERTIES,
+        CLUSCTL_RESOURCE_GET_RO_PRIVATE_PROPERTIES,
+    ):
+        found = record.probe_of(code)
+        answered = (
+            found is not None and judged([found.first]) and found.first.status == ERROR_SUCCESS
+        )
+        if not answered and code == CLUSCTL_RESOURCE_ENUM_PRIVATE_PROPERTIES:
+            raise NotApplicable(
+                "the DLL does not answer ENUM_PRIVATE_PROPERTIES itself: the cluster's default "
+                "processing lists, gets and sets whatever the Parameters key holds"
+            )
+        if not answered:
+            continue
+        try:
+            if code == CLUSCTL_RESOURCE_ENUM_PRIVATE_PROPERTIES:
+                names = parse_multi_sz(found.first.data)
+            else:
+                names = [p.name for p in parse_property_list(found.first.data)]
+        except ProplistError:
+            raise NotApplicable("an answer is malformed (see well-formed-output)") from None
+        declared.update(n.lower() for n in names)
+    runs = ctx.scenarios(*ALL)
+    reads = [
+        (trace, event)
+        for run in runs
+        for trace, event in run.events(name="ClusterRegQueryValue")
+        if _RESOURCE_PARAMETERS.match(str(event.args.get("key", "")))
+        and isinstance(event.args.get("name"), str)
+    ]
+    if not reads:
+        raise ctx.nothing_to_judge("the DLL read no value under a resource's Parameters key", runs)
+    for trace, event in reads:
+        name = event.args["name"]
+        if name.lower() not in declared:
+            raise Violation(
+                f"the DLL reads the private property {name!r} (in "
+                f"{event.context or 'a worker thread'}), which neither "
+                "ENUM_PRIVATE_PROPERTIES nor GET_RO_PRIVATE_PROPERTIES lists: administrators "
+                "can neither see nor set it through the control codes",
+                trace,
+                [event],
+            )
+    names_read = {e.args["name"].lower() for _, e in reads}
+    return (
+        f"{counted(len(names_read), 'private property', 'private properties')} read, each "
+        "listed by ENUM_PRIVATE_PROPERTIES or GET_RO_PRIVATE_PROPERTIES"
+    )

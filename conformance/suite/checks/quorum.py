@@ -1,4 +1,4 @@
-"""Quorum arbitration (CONTRACT.md §7), judged on the history of the quorum scenario: who
+"""Quorum arbitration (docs/contract.md §7), judged on the history of the quorum scenario: who
 believed it owned the quorum when, across nodes and faults (`conformance.suite.quorum`)."""
 
 from __future__ import annotations

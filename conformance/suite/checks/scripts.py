@@ -1,4 +1,4 @@
-"""Generic Script control scripts (CONTRACT.md §8): what the script defines (GS-10, GS-12),
+"""Generic Script control scripts (docs/contract.md §8): what the script defines (GS-10, GS-12),
 what its functions answer (GS-13, GS-14), what it reaches for (GS-38, GS-39) and which
 Resource members it calls (GS-30..GS-37), the last three also from its text. The lifecycle rules
 judge the script through the Generic Script DLL like any other resource type; these judge

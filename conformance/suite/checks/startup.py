@@ -1,4 +1,4 @@
-"""Startup and the function table (CONTRACT.md §1)."""
+"""Startup and the function table (docs/contract.md §1)."""
 
 from __future__ import annotations
 
@@ -32,7 +32,9 @@ def revision_mismatch(ctx: RunContext) -> str:
         low, high = event.args["MinVersionSupported"], event.args["MaxVersionSupported"]
         if event.error:
             raise Violation(
-                f"Startup raised {event.error} for versions 0x{low:x}..0x{high:x}", trace, [event]
+                f"Startup raised {event.error}{event.raised_at} for versions 0x{low:x}..0x{high:x}",
+                trace,
+                [event],
             )
         if event.end is None:
             raise Violation(

@@ -1,4 +1,4 @@
-"""What Terminate must leave behind (CONTRACT.md §3.4, RS-2): no worker of the cancelled
+"""What Terminate must leave behind (docs/contract.md §3.4, RS-2): no worker of the cancelled
 operation, and an instance that Online brings back."""
 
 from __future__ import annotations
@@ -143,7 +143,7 @@ def _judge_overlapping(
 ) -> None:
     if event.error:
         raise Violation(
-            f"{event.name} raised {event.error} {during}: Terminate and the calls it overlaps "
+            f"{event.name} raised {event.error}{event.raised_at} {during}: Terminate and the calls it overlaps "
             "must protect what they share",
             trace,
             shown,

@@ -1,7 +1,33 @@
-"""The control codes both reference types answer the same way: UNKNOWN, their characteristics
-(CC-2, CC-31), and their private properties, kept in a property table and answered with the
-ResUtil functions as the docs recommend (PL-9, CC-8..CC-13) and as Microsoft's sample does;
-every other code gets the Resource Monitor's default processing (RC-4, RT-3)."""
+"""Answering control codes from a resource DLL written in Python: the switch every type needs.
+
+A resource DLL's ResourceControl and ResourceTypeControl must succeed on the UNKNOWN codes
+(CC-1, CC-30), should answer GET_CHARACTERISTICS (CC-2, CC-31), answer the private-property
+codes from a property table with the ResUtil functions, as the docs recommend (PL-9,
+CC-8..CC-13), and leave every other code to the Resource Monitor's default processing with
+ERROR_INVALID_FUNCTION (RC-4, RT-3). These helpers do exactly that, so a DLL's entry points
+reduce to finding the instance and saying whether a SET applies at once::
+
+    from conformance.control_codes import resource_control, type_control
+
+    def ResourceControl(ResourceId, ControlCode, InBuffer, OutBuffer):
+        inst = _lookup(ResourceId)
+        if inst is None:
+            return ERROR_RESOURCE_NOT_FOUND, 0
+        return resource_control(ControlCode, CLUS_CHAR_UNKNOWN, inst.parameters,
+                                PRIVATE_PROPERTIES, READ_ONLY_PROPERTIES, InBuffer, OutBuffer,
+                                applies_now=not inst.online)
+
+    def ResourceTypeControl(ResourceTypeName, ControlCode, InBuffer, OutBuffer):
+        return type_control(ControlCode, CLUS_CHAR_UNKNOWN, OutBuffer)
+
+Every helper returns what the Python mapping of ResourceControl returns, ``(status,
+BytesReturned)``, with the required size as BytesReturned when the status is ERROR_MORE_DATA
+(RC-5). `characteristics_control` and `property_control` return None for a code they do not
+handle, so a DLL can answer codes of its own first and fall back on them.
+
+This module is part of the API a target imports, so it imports only what a DLL may call
+(`conformance.resapi`, `conformance.resutils`), never the harness (the monitor, the suite).
+"""
 
 from __future__ import annotations
 
