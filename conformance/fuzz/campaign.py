@@ -178,6 +178,7 @@ def fuzz(
                 f"{violation.message} (after {len(violation.steps)} steps; reproducer "
                 f"{files[0].name})",
                 evidence=[repr(s) for s in violation.steps],
+                artifacts=[f.name for f in files],
             )
         )
     if not state.examples:

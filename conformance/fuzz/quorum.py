@@ -9,6 +9,7 @@ each costs seconds of real arbitration, and the history slice already shows what
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -68,6 +69,10 @@ class Verdicts:
     errors: list[str] = field(default_factory=list)
     started: float = field(default_factory=time.perf_counter)
     count: int | None = None  # the schedules asked for
+    #: Why the schedules that could not judge a rule could not, by rule, with their counts.
+    unjudged: dict[str, Counter[str]] = field(default_factory=dict)
+    #: Each schedule played, with each rule's outcome there (the report's table).
+    log: list[dict[str, object]] = field(default_factory=list)
 
     def line(self) -> str:
         rate = self.played / max(time.perf_counter() - self.started, 1e-9) * 60
@@ -77,6 +82,19 @@ class Verdicts:
             f"quorum: {self.played}{of} schedules ({rate:.1f}/min), "
             f"{counted(len(self.failed), 'rule')} broken{left}"
         )
+
+
+def held(judged: int, played: int, reasons: Counter[str] | None = None) -> str:
+    """A passed rule's message, which cannot be read as "failed in the others": those had
+    nothing for the rule to judge (the commonest reasons why)."""
+    if judged >= played:
+        return f"held in every one of the {played} schedules played"
+    which = "the one schedule" if judged == 1 else f"all {judged} schedules"
+    why = "; ".join(f"{n}: {reason}" for reason, n in (reasons or Counter()).most_common(2))
+    return (
+        f"held in {which} that exercised it; the other {played - judged} had nothing for it "
+        "to judge, which is not a failure" + (f" ({why})" if why else "")
+    )
 
 
 def judge(target: Target, schedule: Schedule, policy: Policy) -> dict[str, object]:
@@ -138,13 +156,22 @@ def campaign(
         watch.check()
         verdicts = judge(target, schedule, policy)
         watch.check()  # a schedule cut short by Ctrl-C is not judged
+        outcomes: dict[str, str] = {}
+        reasons: dict[str, str] = {}
         for rule_id, verdict in verdicts.items():
             if isinstance(verdict, Violation):
                 state.failed.setdefault(rule_id, (schedule, verdict))
+                outcomes[rule_id], reasons[rule_id] = FAILED, str(verdict)
             elif isinstance(verdict, CannotJudge):
                 state.errors.append(f"{rule_id} on {schedule}: {verdict}")
-            elif not isinstance(verdict, NotApplicable):
+                outcomes[rule_id], reasons[rule_id] = ERROR, str(verdict)
+            elif isinstance(verdict, NotApplicable):
+                state.unjudged.setdefault(rule_id, Counter())[str(verdict)] += 1
+                outcomes[rule_id], reasons[rule_id] = SKIPPED, str(verdict)
+            else:
                 state.passed[rule_id] = state.passed.get(rule_id, 0) + 1
+                outcomes[rule_id] = PASSED
+        state.log.append({"schedule": str(schedule), "outcomes": outcomes, "reasons": reasons})
         state.played += 1
         if time.perf_counter() - shown[0] >= 2.0 and state.played < count:
             shown[0] = time.perf_counter()
@@ -173,6 +200,7 @@ def campaign(
         "nodes": f"{nodes[0]}-{nodes[1]}",
         "wall_time_s": round(time.perf_counter() - state.started, 3),
         "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "schedule_log": state.log,
     }
     for rule_id in QUORUM_RULES:
         found = state.failed.get(rule_id)
@@ -192,7 +220,7 @@ def campaign(
                 CheckResult.for_rule(
                     rule(rule_id),
                     PASSED,
-                    f"held in {state.passed[rule_id]} of {state.played} schedules",
+                    held(state.passed[rule_id], state.played, state.unjudged.get(rule_id)),
                 )
             )
         else:

@@ -6,6 +6,8 @@ scripts commonly create, as recording stand-ins (COM cannot exist on Linux).
   they survive unloads (GS-30..GS-37).
 - ``Scripting.FileSystemObject`` works on real files: a Windows path (``C:\\x``) lands in the
   instance's sandbox directory, a POSIX path must lie in the sandbox or the temp directory.
+- ``Scripting.Dictionary`` is the real thing (`conformance.genscript.dictionary`): part of the
+  Windows Script runtime on every machine, with no effect outside the script.
 - ``WScript.Shell`` records every Run and Exec; a command runs for real only where the
   companion says so (`Companion.commands`), otherwise it answers the companion's exit code, or
   0 (Exec: a finished command with no output).
@@ -53,9 +55,9 @@ NOT_SUPPORTED = 438
 FILE_NOT_FOUND, PATH_NOT_FOUND = 53, 76
 #: WMI's "not found" (0x80041002), as a VBScript Err.Number.
 WBEM_E_NOT_FOUND = 0x80041002 - (1 << 32)
-#: The objects rescheck gives a script that are not stand-ins: files are real, and a shell
-#: only runs commands (what each command answers is reported on its own).
-REAL_OBJECTS = frozenset({"scripting.filesystemobject", "wscript.shell"})
+#: The objects rescheck gives a script that are not stand-ins: files are real, a dictionary
+#: is one, and a shell only runs commands (what each command answers is reported on its own).
+REAL_OBJECTS = frozenset({"scripting.filesystemobject", "scripting.dictionary", "wscript.shell"})
 #: Monikers and ProgIDs that reach the cluster from a script (GS-38).
 CLUSTER_API = re.compile(r"^\s*mscluster\.|root[\\/]+mscluster", re.IGNORECASE)
 
@@ -379,8 +381,9 @@ class ComWorld:
         name = str(progid)
         where = line if line is not None else self.line()
         key = name.strip().lower()
-        # the file system is real, a shell only runs commands (each reported); anything else
-        # the companion did not supply is missing, as on a machine without it
+        # the file system and a dictionary are real, a shell only runs commands (each
+        # reported); anything else the companion did not supply is missing, as on a machine
+        # without it
         stand_in = key not in self._objects and key not in REAL_OBJECTS
         self._observe("create-object", {"progid": name, "line": where, "stand_in": stand_in})
         if CLUSTER_API.search(name):
@@ -391,6 +394,10 @@ class ComWorld:
             return FileSystemObject(self.sandbox, self._observe)
         if key == "wscript.shell":
             return WshShell(self)
+        if key == "scripting.dictionary":
+            from conformance.genscript.dictionary import Dictionary  # imports asppy: on first use
+
+            return Dictionary()
         raise ComError(CANT_CREATE, f"ActiveX component can't create object: '{name}'")
 
     def get_object(self, moniker: Any, line: int | None = None) -> Any:

@@ -1,5 +1,10 @@
 """JScript through quickjs-ng (``import quickjs``). QuickJS runs JScript's ES3 in sloppy mode;
-the JScript-only globals (``ActiveXObject``, ``GetObject``, ``Enumerator``) come from a prelude.
+the JScript-only globals (``ActiveXObject``, ``GetObject``, ``Enumerator``, ``VBArray``) come
+from a prelude. A COM array (a dictionary's Keys()) is a JS array, which ``new VBArray(a)``
+also takes; ``new Enumerator(object)`` walks a host collection (a dictionary's keys). Values
+cross as JSON: a JS object or array a dictionary keeps comes back as a copy, and a function or
+a host object cannot be kept. JScript's assignment to a call (``d.Item(k) = v``,
+``d.Key(k) = n``) is a syntax error in QuickJS.
 
 Host objects are JS Proxies over Python callables: every ``Resource`` member and every member
 of a COM stand-in is a call into Python, answered as JSON. No engine time limit is set (QuickJS
@@ -47,8 +52,9 @@ function __answer(text) {
   if (a.list !== undefined) return a.list.map(function (x) { return x.object !== undefined ? __object(x.object) : x.value; });
   return a.value;
 }
+var __ids = new WeakMap();  // host object -> its id, for Enumerator
 function __object(id) {
-  return new Proxy({}, {
+  var object = new Proxy({}, {
     get: function __trap_get(t, k) {
       if (typeof k !== "string") return undefined;
       var kind = JSON.parse(__com_kind(id, k));
@@ -60,6 +66,8 @@ function __object(id) {
     },
     set: function __trap_set(t, k, v) { __answer(__com_set(id, String(k), JSON.stringify(v), __where())); return true; }
   });
+  __ids.set(object, id);
+  return object;
 }
 var PRELUDE_LINE = %d;
 var Resource = __object(0);
@@ -69,11 +77,23 @@ var WScript = new Proxy({}, {
 function ActiveXObject(progid) { return __answer(__create(String(progid), __where())); }
 function GetObject(moniker) { return __answer(__get_object(String(moniker), __where())); }
 function Enumerator(list) {
-  var i = 0, items = list || [];
+  var i = 0, items = __ids.has(list) ? __answer(__com_items(__ids.get(list), __where())) : (list || []);
   this.atEnd = function () { return i >= items.length; };
   this.item = function () { return items[i]; };
   this.moveNext = function () { i++; };
   this.moveFirst = function () { i = 0; };
+}
+function VBArray(array) {
+  if (!Array.isArray(array)) throw __error({ number: 5013, description: "VBArray expected" });
+  var items = array.slice();
+  this.dimensions = function () { return 1; };
+  this.lbound = function () { return 0; };
+  this.ubound = function () { return items.length - 1; };
+  this.getItem = function (i) {
+    if (!(i >= 0 && i < items.length)) throw __error({ number: 9, description: "Subscript out of range" });
+    return items[i];
+  };
+  this.toArray = function () { return items.slice(); };
 }
 function __invoke(name) {
   var f = globalThis[name];
@@ -88,6 +108,15 @@ function __invoke(name) {
 
 PRELUDE = PRELUDE.replace("%d", str(PRELUDE_LINE))
 _FRAME = re.compile(r"<input>:(\d+):(\d+)")
+
+
+def _is_json(value: Any) -> bool:
+    """Whether ``value`` goes to JScript as a copy (it came from JScript as JSON)."""
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def _located(exc: Exception, file: str, offset: int = 0) -> ScriptError:
@@ -161,6 +190,7 @@ class JScriptEngine:
             "__com_get": self._get,
             "__com_set": self._set,
             "__com_call": self._call,
+            "__com_items": self._items,
             "__create": lambda progid, line: self._host(world.com.create_object, progid, line),
             "__get_object": lambda moniker, line: self._host(world.com.get_object, moniker, line),
             "__console": lambda member, line: self._console(world, member, line),
@@ -228,6 +258,8 @@ class JScriptEngine:
             return {"list": [self._encode(v) for v in value]}
         if value is None or isinstance(value, (bool, int, float, str)):
             return {"value": value}
+        if isinstance(value, dict) and _is_json(value):  # a JScript object a dictionary kept
+            return {"value": value}
         ident = next(self._ids)
         self._objects[ident] = value
         return {"object": ident}
@@ -277,6 +309,17 @@ class JScriptEngine:
         def work() -> dict[str, Any]:
             target, name = self._member(ident, member)
             return self._encode(getattr(target, name)(*json.loads(args)))  # type: ignore[arg-type]
+
+        return self._guard(work, line)
+
+    def _items(self, ident: int, line: Any) -> str:
+        """What ``new Enumerator(object)`` walks: a collection's elements (a dictionary's keys)."""
+
+        def work() -> dict[str, Any]:
+            target = self._objects[ident]
+            if ident == 0 or not hasattr(type(target), "__iter__"):
+                raise ComError(451, "Object not a collection")
+            return self._encode(list(target))
 
         return self._guard(work, line)
 

@@ -27,6 +27,7 @@ from ASPPY.vm.interpreter import VBInterpreter
 from ASPPY.vm.values import VBEmpty
 
 from conformance.errors import TargetLoadError
+from conformance.genscript.dictionary import Dictionary, for_vbscript
 from conformance.genscript.engine import (
     CallAnswer,
     FunctionInfo,
@@ -172,6 +173,8 @@ def _com_call(fn: Any) -> Any:
 def _wrap(value: Any) -> Any:
     if value is None or isinstance(value, (bool, int, float, str, list, tuple)):
         return VBEmpty if value is None else value
+    if isinstance(value, Dictionary):  # scrrun's Dictionary: asppy's own, no wrapper
+        return for_vbscript(value)
     return _Com(value)
 
 

@@ -38,6 +38,8 @@ def _body(check: CheckResult) -> str:
     if check.policy:
         lines.append(f"Policy: {check.policy}")
     lines.append(f"Contract: {', '.join(check.contract)}")
+    if check.artifacts:
+        lines.append(f"Files beside this report: {', '.join(check.artifacts)}")
     if check.evidence:
         lines += ["Evidence:", *check.evidence]
     return "\n".join(lines)

@@ -1,4 +1,4 @@
-"""The results of a run, in the pinned ``results.json`` schema (DESIGN.md).
+"""The results of a run, in the pinned ``results.json`` schema (docs/design.md).
 
 Checks are appended to ``results.jsonl`` as they are decided (one flushed line each), so a
 run that is killed keeps everything it decided; ``results.json``, ``junit.xml`` and
@@ -42,6 +42,9 @@ class CheckResult:
     duration: float = 0.0
     #: A history slice to draw as a per-node timeline: {node, op, start_ms, end_ms, result}.
     timeline: list[dict[str, Any]] = field(default_factory=list)
+    #: Files the check wrote beside the reports (a reproducer, a trace), by name: the HTML
+    #: report links to those that are there.
+    artifacts: list[str] = field(default_factory=list)
 
     @classmethod
     def for_rule(cls, rule: Rule, outcome: str, message: str, **extra: Any) -> CheckResult:
@@ -64,6 +67,8 @@ class CheckResult:
         out = asdict(self)
         if not out["timeline"]:
             del out["timeline"]  # only quorum violations have one
+        if not out["artifacts"]:
+            del out["artifacts"]  # only campaigns write files of a check
         return out
 
     @classmethod
@@ -190,6 +195,7 @@ _CHECK_FIELDS: dict[str, tuple[Callable[[Any], bool], bool]] = {
     "evidence": (_strings, False),
     "duration": (_number, False),
     "timeline": (_timeline, False),
+    "artifacts": (_strings, False),
 }
 
 

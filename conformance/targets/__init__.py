@@ -99,12 +99,12 @@ class Target:
         return hashlib.sha256(self.path.read_bytes()).hexdigest()
 
     def describe(self) -> dict[str, Any]:
+        """The run information a target adds, under the names `run_suite` gives them (a
+        report rewritten from results.jsonl then holds each fact once)."""
         described = {
-            "target": self.given,
-            "kind": self.kind,
-            "resource_type": self.resource_type,
-            "path": str(self.path),
-            "sha256": self.sha256(),
+            "target_kind": self.kind,
+            "target_path": str(self.path),
+            "target_sha256": self.sha256(),
         }
         if self.script is not None:
             described["language"] = language_of(self.script)

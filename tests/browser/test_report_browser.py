@@ -1,24 +1,23 @@
-"""report.html as a real browser sees it: Debian's headless Chromium (DESIGN.md, Principles 7)."""
+"""report.html as a real browser sees it: Debian's headless Chromium (docs/design.md, Principles 7)."""
 
 from __future__ import annotations
 
 import importlib.util
-import os
-import shutil
 import struct
 import subprocess
+from collections.abc import Callable
 from html.parser import HTMLParser
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+from _cdp import HEIGHT, Chromium
 
+from conformance.fuzz.quorum import held
 from conformance.report.html import write_html
-from conformance.report.model import RunResult
+from conformance.report.model import CheckResult, RunResult
 
 pytestmark = pytest.mark.browser
-
-INSTALL = "install Debian's chromium (apt-get install chromium)"
 
 
 def _writers_tests() -> ModuleType:
@@ -32,17 +31,6 @@ def _writers_tests() -> ModuleType:
 
 
 SAMPLE = _writers_tests()
-
-
-@pytest.fixture
-def chromium() -> str:
-    found = "/usr/bin/chromium" if os.access("/usr/bin/chromium", os.X_OK) else None
-    found = found or shutil.which("chromium")
-    if found is None:
-        if os.environ.get("CI"):
-            pytest.fail(INSTALL)
-        pytest.skip(INSTALL)
-    return found
 
 
 def _run_chromium(chromium: str, tmp_path: Path, page: Path, *args: str) -> str:
@@ -110,7 +98,7 @@ def test_chromium_renders_the_report_dom(chromium: str, tmp_path: Path) -> None:
     rows = [a["id"] for t, a in parsed.tags if t == "tr" and a.get("id", "").startswith("check-")]
     assert rows == [f"check-{c.id}" for c in run.checks], f"expected every check row, got {rows}"
     scripts = [a for t, a in parsed.tags if t == "script"]
-    assert scripts == [], f"expected no <script> element in the DOM, found {scripts}"
+    assert scripts == [{}], f"expected only the report's own inline script, found {scripts}"
     hostile = parsed.text_by_id["check-control.characteristics"]
     assert "<script>alert(1)</script>" in hostile, f"expected the message as text: {hostile!r}"
 
@@ -183,8 +171,180 @@ def test_chromium_draws_a_quorum_violation_as_a_per_node_timeline(
     figure = [a for t, a in parsed.tags if t == "figure" and a.get("id") == f"timeline-{failed.id}"]
     assert figure, f"expected the timeline figure of {failed.id} in the rendered DOM"
     rects = [a["class"] for t, a in parsed.tags if t == "rect"]
-    assert rects == ["op op-won", "op op-won", "op op-arbitrate", "op op-lost"], (
+    bars = [r for r in rects if r.startswith("op ")]
+    assert bars == ["op op-won", "op op-won", "op op-arbitrate", "op op-lost"], (
         f"expected a bar per call, coloured by what it did; got {rects}"
     )
+    assert rects.count("owned") == 2, f"expected a line per ownership (nodes 1, 2): {rects}"
+    assert rects.count("overlap") == 1, f"expected the overlap of nodes 1 and 2 marked: {rects}"
     labels = " ".join(parsed.text_by_id.get(f"timeline-{failed.id}", "").split())
     assert "node 1" in labels and "node 3" in labels and "0 ms to 900 ms" in labels, labels
+    assert "nodes 1 and 2 both owned the quorum at once from 20.0 to 210.0 ms" in labels, labels
+    ticks = [a for t, a in parsed.tags if t == "text" and a.get("class") == "tick"]
+    assert len(ticks) >= 4, f"expected a time axis with ticks, got {ticks}"
+
+
+# What a reader does with the page: the DevTools protocol drives a 1400x900 window.
+
+#: Run before the page's own script: records alert() calls and CSP violations.
+TRAPS = (
+    "window.__alerts = []; window.alert = (m) => window.__alerts.push(String(m));"
+    "window.__violations = [];"
+    "document.addEventListener('securitypolicyviolation',"
+    " (e) => window.__violations.push(e.violatedDirective));"
+)
+VISIBLE_ROWS = (
+    "[...document.querySelectorAll('tbody.check-body')]"
+    ".filter((b) => !b.hidden).map((b) => b.querySelector('tr.check').id)"
+)
+
+
+def test_text_from_the_target_never_runs(browser: Chromium, tmp_path: Path) -> None:
+    trap = "window.__pwned = 1"
+    run: RunResult = SAMPLE.sample_run()
+    run.target = f'"><img src=x onerror="{trap}"><script>{trap}</script>'
+    failed = run.checks[1]
+    failed.message = f'**bold** [x](javascript:{trap}) <svg onload="{trap}"></svg>'
+    failed.evidence = [*failed.evidence, f"</pre><script>{trap}</script>"]
+    failed.policy = f'[doc](https://a.example/" onmouseover="{trap})'
+    failed.artifacts = [f'x" onclick="{trap}', "../../etc/passwd"]
+    page = tmp_path / "report.html"
+    write_html(run, page)
+    browser.open(page, before_load=TRAPS)
+    state = browser.js(
+        "({pwned: window.__pwned ?? null, alerts: window.__alerts,"
+        " scripts: document.scripts.length,"
+        " handlers: [...document.querySelectorAll('*')]"
+        "   .flatMap((e) => [...e.attributes].map((a) => a.name))"
+        "   .filter((n) => n.startsWith('on')),"
+        " links: [...document.querySelectorAll('a[href]')].map((a) => a.getAttribute('href'))"
+        "   .filter((h) => !/^(https:|#|[\\w.-]+$)/.test(h)),"
+        " target: document.getElementById('target').textContent,"
+        " shown: document.getElementById('shown').textContent})"
+    )
+    assert state["pwned"] is None and state["alerts"] == [], f"injected text ran: {state}"
+    assert state["scripts"] == 1 and state["handlers"] == [], state
+    assert state["links"] == [], f"expected links to https, anchors and plain names: {state}"
+    assert state["target"] == run.target, "expected the hostile target shown as text"
+    assert state["shown"] == "7 of 7 checks shown", "expected the page's own script to run"
+    # A second line of defence: were escaping ever missed, the CSP would not run a handler.
+    browser.js(f"document.body.insertAdjacentHTML('beforeend', '<img src=x onerror=\"{trap}\">')")
+    browser.js("new Promise((done) => setTimeout(done, 300))")
+    late = browser.js("({pwned: window.__pwned ?? null, violations: window.__violations})")
+    assert late["pwned"] is None, "expected the CSP to block an inline handler"
+    assert "script-src-attr" in late["violations"] or "script-src" in late["violations"], late
+
+
+def test_search_and_filters_hide_the_rows_that_do_not_match(
+    browser: Chromium, tmp_path: Path
+) -> None:
+    run, page = _report(tmp_path)
+    browser.open(page)
+    everything = [f"check-{c.id}" for c in run.checks]
+    assert browser.js(VISIBLE_ROWS) == everything, "expected every row before any filter"
+    browser.type("#search", "isalive")
+    expected = ["check-isalive.no-blocking", "check-isalive.notices-break"]
+    expected.append("check-failure.signal-then-isalive")
+    assert browser.js(VISIBLE_ROWS) == expected, "expected only the rows that say isalive"
+    assert browser.js("document.getElementById('shown').textContent") == "3 of 7 checks shown"
+    browser.type("#search", " required")  # every word must match
+    shown = browser.js(VISIBLE_ROWS)
+    assert shown == ["check-isalive.notices-break", "check-failure.signal-then-isalive"], shown
+    browser.key("Escape", 27)
+    assert browser.js(VISIBLE_ROWS) == everything, "expected Escape to clear the search"
+
+    browser.click("#filter-level input[value=required]")
+    shown = browser.js(VISIBLE_ROWS)
+    assert shown == ["check-isalive.no-blocking", "check-control.characteristics"], shown
+    browser.click("#filter-outcome input[value=failed]")
+    assert browser.js(VISIBLE_ROWS) == [], "expected no recommended or optional non-failure"
+    assert browser.js("document.getElementById('no-match').hidden") is False
+    browser.click("#filter-level input[value=required]")
+    shown = browser.js(VISIBLE_ROWS)
+    passed_skipped_error = ["check-online.returns-in-time", "check-isalive.notices-break"]
+    passed_skipped_error += ["check-terminate.overlaps-online", "check-failure.signal-then-isalive"]
+    assert shown == passed_skipped_error, "expected the required rows that did not fail"
+
+
+def test_rows_with_the_same_message_fold_into_one_and_open(
+    browser: Chromium, tmp_path: Path
+) -> None:
+    run: RunResult = SAMPLE.sample_run()
+    same = run.checks[0]
+    clones = [
+        CheckResult.from_json({**same.to_json(), "id": f"Same.rule-{i}", "duration": 0.0})
+        for i in range(5)
+    ]
+    clones[3].policy = "**Conflict.** the docs disagree"
+    run.checks[1:1] = clones
+    page = tmp_path / "report.html"
+    write_html(run, page)
+    browser.open(page)
+    members = "[...document.querySelectorAll('tbody.member')].map((b) => b.hidden)"
+    assert browser.js(members) == [True] * 6, "expected the 6 same-message rows folded"
+    head = "document.querySelector('tbody.group-head')"
+    assert "6 checks" in browser.js(f"{head}.textContent"), "expected the group's count"
+    browser.click("button.group-toggle")
+    assert browser.js(members) == [False] * 6, "expected the group to open"
+    browser.click("button.group-toggle")
+    assert browser.js(members) == [True] * 6, "expected the group to fold again"
+    browser.click('#policies a[href="#check-Same.rule-3"]')
+    shown = browser.until("!document.getElementById('check-Same.rule-3').closest('tbody').hidden")
+    assert shown, "expected a link to a folded row to open its group"
+    strong = browser.js("document.querySelector('#policies td strong').textContent")
+    assert strong == "Conflict.", "expected the policy's markdown rendered, not shown raw"
+
+
+def test_a_passing_quorum_campaign_lists_its_schedules(
+    browser: Chromium, tmp_path: Path, record_property: Callable[[str, object], None]
+) -> None:
+    run = _passing_quorum()
+    page = tmp_path / "report.html"
+    write_html(run, page)
+    browser.open(page)
+    shot = browser.screenshot(tmp_path / "quorum-passing-1400x900.png")
+    record_property("screenshot", str(shot))
+    print(f"screenshot: {shot}")
+    schedules = browser.js(
+        "(() => { const s = document.getElementById('schedules').getBoundingClientRect();"
+        " return {top: s.top, rows: document.querySelectorAll('tr.schedule').length}; })()"
+    )
+    assert schedules["rows"] == 10 and schedules["top"] < HEIGHT, schedules
+    message = browser.js(
+        "document.querySelector('#check-Arbitrate\\\\.exclusive td.message').textContent"
+    )
+    assert message.startswith("held in all 4 schedules that exercised it"), message
+    ok = browser.js("document.getElementById('no-failures').getBoundingClientRect().bottom")
+    assert ok <= HEIGHT, "expected the no-failure summary on the first screen"
+
+
+def _passing_quorum() -> RunResult:
+    """A quorum campaign as `rescheck quorum` would report it with its schedules recorded."""
+    ids = ["Arbitrate.exclusive", "Arbitrate.takeover", "Release.lets-go"]
+    played = [
+        {
+            "schedule": f"{3 + i % 3} nodes: contend{', release' if i % 2 else ''}",
+            "outcomes": {ids[0]: "passed" if i < 4 else "skipped", ids[1]: "passed"},
+            "reasons": {ids[0]: "no node ever won the quorum"},
+        }
+        for i in range(10)
+    ]
+    checks = [
+        CheckResult(
+            id=rule_id,
+            level="required",
+            entry_points=["Arbitrate"],
+            outcome="passed",
+            message=held(judged, 10),
+            doc="S:nc-resapi-parbitrate_routine",
+            contract=["AR-5"],
+            statement=f"Statement of {rule_id}.",
+        )
+        for rule_id, judged in zip(ids, (4, 10, 5), strict=True)
+    ]
+    return RunResult(
+        target="reference_impls/file_witness.py",
+        resource_type="File Witness",
+        checks=checks,
+        info={"mode": "quorum", "schedules": 10, "nodes": "3-5", "seed": 1, "schedule_log": played},
+    )

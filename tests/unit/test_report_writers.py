@@ -242,7 +242,9 @@ def test_html_verdict_class_follows_the_verdict(
 def test_html_escapes_hostile_text(tmp_path: Path) -> None:
     page = _write(sample_run(), tmp_path)["html"].read_text(encoding="utf-8")
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page, "expected the message escaped"
-    assert "<script" not in page, "expected no <script> element in the page"
+    assert page.count("<script") == 1, "expected no <script> element but the report's own"
+    assert "<script>alert(1)" not in page, "expected the target's script tag escaped"
+    assert "script-src 'sha256-" in page, "expected a CSP that runs only the report's script"
     assert "&amp; more" in page, "expected & in a trace line escaped"
 
 
