@@ -27,7 +27,8 @@ Rules without a variant, and why:
   (ERROR_RESOURCE_NOT_AVAILABLE from a type that is not quorum-capable).
 * ``Online.reads-properties``, ``ResourceControl.private-properties``,
   ``ResourceControl.set-private-properties``, ``ResourceControl.malformed-input``,
-  ``ResourceControl.stored-properties``, ``ResourceTypeControl.private-properties``,
+  ``ResourceControl.stored-properties``, ``ResourceControl.declares-read-properties``,
+  ``ResourceTypeControl.private-properties``,
   ``ResourceTypeControl.set-private-properties``, ``ResourceTypeControl.malformed-input``:
   private properties need ClusterReg* (clusapi.dll) and the ResUtil property-list functions
   (resutils.dll), which rescheck does not provide to the native host yet (a DLL importing them
@@ -91,6 +92,7 @@ LEFT_OUT = {
     "ResourceControl.set-private-properties": "property lists need resutils.dll",
     "ResourceControl.malformed-input": "property lists need resutils.dll",
     "ResourceControl.stored-properties": "private properties need clusapi.dll",
+    "ResourceControl.declares-read-properties": "private properties need clusapi.dll",
     "ResourceTypeControl.private-properties": "property lists need resutils.dll",
     "ResourceTypeControl.set-private-properties": "property lists need resutils.dll",
     "ResourceTypeControl.malformed-input": "property lists need resutils.dll",
