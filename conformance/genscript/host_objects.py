@@ -258,15 +258,43 @@ class FileSystemObject:
 
 
 class WshExec:
-    """A finished command (``WScript.Shell.Exec``), with what it printed."""
+    """A finished command (``WScript.Shell.Exec``), with what it printed. The first read of
+    its ExitCode, StdOut or StdErr is reported (``waited``): on Windows that read waits for
+    the process, which the cost model charges (`conformance.suite.costs`)."""
 
     Status = 1
     ProcessID = 0
 
-    def __init__(self, exit_code: int, out: str = "", err: str = "") -> None:
-        self.ExitCode = exit_code
-        self.StdOut = _Stream(out)
-        self.StdErr = _Stream(err)
+    def __init__(
+        self,
+        exit_code: int,
+        out: str = "",
+        err: str = "",
+        waited: Callable[[], None] | None = None,
+    ) -> None:
+        self._exit_code = exit_code
+        self._out, self._err = _Stream(out), _Stream(err)
+        self._waited = waited
+
+    def _wait(self) -> None:
+        if self._waited is not None:
+            waited, self._waited = self._waited, None
+            waited()
+
+    @property
+    def ExitCode(self) -> int:
+        self._wait()
+        return self._exit_code
+
+    @property
+    def StdOut(self) -> _Stream:
+        self._wait()
+        return self._out
+
+    @property
+    def StdErr(self) -> _Stream:
+        self._wait()
+        return self._err
 
     def Terminate(self) -> None:
         return None
@@ -297,10 +325,16 @@ class WshShell:
         self._world = world
 
     def Run(self, command: Any, style: Any = 1, wait: Any = False) -> int:
-        return self._world.command("Run", str(command))[0]
+        return self._world.command("Run", str(command), waits=bool(wait))[0]
 
     def Exec(self, command: Any) -> WshExec:
-        return WshExec(*self._world.command("Exec", str(command)))
+        line = self._world.line()
+        code, out, err = self._world.command("Exec", str(command), waits=False)
+
+        def waited() -> None:
+            self._world.waited(str(command), line)
+
+        return WshExec(code, out, err, waited)
 
     def ExpandEnvironmentStrings(self, text: Any) -> str:
         return re.sub(r"%([^%]+)%", lambda m: os.environ.get(m.group(1), m.group(0)), str(text))
@@ -342,12 +376,18 @@ class ComWorld:
         self._objects = {k.lower(): v for k, v in (objects or {}).items()}
         self.line: Callable[[], int | None] = lambda: None  # the engine tells where it is
 
-    def command(self, how: str, command: str) -> tuple[int, str, str]:
-        """(exit code, stdout, stderr) of a command a script runs."""
+    def waited(self, command: str, line: int | None) -> None:
+        """The script read what an Exec'd command produced: on Windows, it waited for it."""
+        self._observe("command-wait", {"command": command, "line": line})
+
+    def command(self, how: str, command: str, waits: bool) -> tuple[int, str, str]:
+        """(exit code, stdout, stderr) of a command a script runs (``waits``: Run was asked
+        to wait for it)."""
         answer = self._commands(command) if self._commands is not None else 0
         record: dict[str, Any] = {
             "how": how,
             "command": command,
+            "waits": waits,
             "line": self.line(),
             "stand_in": self._commands is None,  # nothing said what it does: rescheck answered
         }

@@ -29,8 +29,8 @@ DESKTOP_FUNCTIONS = frozenset({"msgbox", "inputbox"})
 
 @dataclass(frozen=True)
 class Finding:
-    """One use found in the text: ``kind`` is ``console``, ``desktop``, ``resource-member``
-    or ``cluster-api``; ``line`` and ``column`` count from 1."""
+    """One use found in the text: ``kind`` is ``console``, ``desktop``, ``resource-member``,
+    ``cluster-api`` or ``numeric-health``; ``line`` and ``column`` count from 1."""
 
     kind: str
     line: int
@@ -72,6 +72,9 @@ def _findings(
     for start, text in strings:
         if CLUSTER_API.search(text):
             found.append(_at(source, "cluster-api", start, text))
+    for start, name, length in _numeric_health(code, language):
+        value = source[start : start + length]  # the text as written, strings and all
+        found.append(_at(source, "numeric-health", start, f"{name} returns {value}"))
     return sorted(found, key=lambda f: (f.line, f.column))
 
 
@@ -160,6 +163,67 @@ def _resource_calls(code: str, language: str) -> list[tuple[int, str]]:
             if all(start != s for s, _ in calls):
                 calls.append((start, m.group(1)))
     return calls
+
+
+#: What a function's result is when it is numeric zero for success in any world: the literal
+#: 0, a command's exit code (``.ExitCode``), or what ``WScript.Shell.Run`` returns.
+_NUMERIC_SUCCESS = re.compile(r"(?:0|[\w.]+\.ExitCode|[\w.]+\.Run\s*\(.*\))", re.IGNORECASE)
+
+
+def _numeric_health(code: str, language: str) -> list[tuple[int, str, int]]:
+    """``LooksAlive = x.ExitCode``, ``return 0`` or a call of a function that answers so, in
+    LooksAlive or IsAlive: success given as numeric zero whatever the world answers (GS-14),
+    with the offset and length of the value. A named constant of value 0 counts as the
+    literal."""
+    fold = language == "VBScript"
+    flags = re.IGNORECASE if fold else 0
+    zeros = {
+        m.group(1).lower() if fold else m.group(1)
+        for m in re.finditer(r"\b(?:Const|var|let|const)[ \t]+(\w+)[ \t]*=[ \t]*0\b", code, flags)
+    }
+    results = {name: list(_results(code, language, name, start, end))
+               for name, start, end in _functions(code, language)}  # fmt: skip
+
+    def numeric(value: str, numeric_functions: set[str]) -> bool:
+        called = re.fullmatch(r"(\w+)[ \t]*(?:\(.*\))?", value)
+        name = called.group(1) if called else ""
+        return bool(
+            _NUMERIC_SUCCESS.fullmatch(value)
+            or (name.lower() if fold else name) in zeros
+            or (name.lower() if fold else name) in numeric_functions
+        )
+
+    numeric_functions: set[str] = set()
+    while True:  # the functions that answer numeric zero, through the functions they call
+        more = {
+            name.lower() if fold else name
+            for name, values in results.items()
+            if any(numeric(value, numeric_functions) for _, value in values)
+        }
+        if more <= numeric_functions:
+            break
+        numeric_functions |= more
+    return [
+        (offset, name, len(value))
+        for name, values in results.items()
+        if name.lower() in ("looksalive", "isalive")
+        for offset, value in values
+        if numeric(value, numeric_functions)
+    ]
+
+
+def _results(code: str, language: str, name: str, start: int, end: int):
+    """(offset, text) of each value function ``name`` answers: an assignment to its own name
+    (VBScript) or a ``return`` (JScript, Python)."""
+    if language == "VBScript":
+        result = re.compile(rf"(?:^|:|\bThen\b|\bElse\b)[ \t]*{name}[ \t]*=[ \t]*", re.I | re.M)
+    else:
+        result = re.compile(r"\breturn[ \t]+")
+    for match in result.finditer(code, start, end):
+        value = re.match(r"[^:;\n]*", code[match.end() : end]).group(0).rstrip()  # type: ignore[union-attr]
+        if language == "VBScript":
+            value = re.split(r"[ \t]+(?:Else|End[ \t]+If)\b", value, maxsplit=1, flags=re.I)[0]
+        yield match.end(), value
 
 
 def _split(source: str, language: str) -> tuple[str, list[tuple[int, str]]]:

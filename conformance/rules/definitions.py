@@ -801,7 +801,11 @@ RULES: tuple[Rule, ...] = (
             "W:scripting-entry-points",
             ("GS-14",),
             policy="'Should' in the docs. The page's own example returns a command's exit code "
-            "(numeric zero) from LooksAlive, which this rule reports.",
+            "(numeric zero) from LooksAlive, which this rule reports. Judged on every answer "
+            "the run saw, and on the script's text: a LooksAlive or IsAlive that answers the "
+            "literal 0, a constant of value 0, a command's exit code (.ExitCode, or what "
+            "WScript.Shell's Run returns) or what a function of the script answering so returns "
+            "gives numeric zero for success in any world where it succeeds, reached or not.",
         ),
         Rule(
             "Script.runtime-errors",

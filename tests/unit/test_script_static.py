@@ -74,3 +74,54 @@ def test_a_syntax_error_leaves_the_text_to_the_parse() -> None:
     """An unterminated Python string: the parse reports it; the scan finds nothing and does
     not raise."""
     assert found("def IsAlive():\n    return '\n", "Python") == []
+
+
+NUMERIC_VBS = """Const UP = 0
+Const DOWN = 4
+Function Probe(op)
+    Set shell = CreateObject("WScript.Shell")
+    Probe = shell.Run("probe.exe " & op, 0, True)
+End Function
+Function Healthy()
+    Healthy = (Probe("x") = 0)
+End Function
+Function LooksAlive()
+    If Healthy() Then LooksAlive = True Else LooksAlive = False
+End Function
+Function IsAlive()
+    IsAlive = Probe("deep")
+    If IsAlive <> UP Then IsAlive = DOWN
+End Function
+Function Online()
+    Online = 0
+End Function
+"""
+
+
+def test_numeric_zero_for_success_is_found_through_constants_and_helpers() -> None:
+    """A helper answering an exit code makes IsAlive numeric; a comparison of it is Boolean,
+    and a failure code is no finding (nonzero is failure, GS-14); Online may return 0."""
+    assert found(NUMERIC_VBS, "VBScript") == [
+        ("numeric-health", 14, 15, 'IsAlive returns Probe("deep")'),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("language", "source", "expected"),
+    [
+        ("VBScript", "Const UP = 0\nFunction IsAlive()\n  IsAlive = UP\nEnd Function\n", 3),
+        (
+            "VBScript",
+            'Function LooksAlive()\n  Set e = s.Exec("net share x")\n'
+            "  LooksAlive = e.ExitCode\nEnd Function\n",
+            3,
+        ),
+        ("JScript", "function LooksAlive() {\n  return 0;\n}\n", 2),
+        ("Python", "def IsAlive():\n    return 0\n", 2),
+        ("JScript", "function LooksAlive() {\n  return true;\n}\n", None),
+        ("VBScript", "Function IsAlive()\n  IsAlive = (r = 0)\nEnd Function\n", None),
+    ],
+)
+def test_numeric_health_in_each_language(language: str, source: str, expected: int | None) -> None:
+    lines = [line for kind, line, _, _ in found(source, language) if kind == "numeric-health"]
+    assert lines == ([] if expected is None else [expected])

@@ -97,13 +97,11 @@ def boolean_health(ctx: RunContext) -> str:
         for t, e in _events(ctx, "ScriptCall")
         if e.data.get("step") in ("LooksAlive", "IsAlive") and e.data.get("status") == "ok"
     ]
-    if not answers:
-        raise ctx.nothing_to_judge("LooksAlive and IsAlive never answered", ctx.scenarios(*ALL))
     numbers = [
         (t, e) for t, e in answers if e.data.get("kind") == "number" and e.data.get("succeeded")
     ]
+    path, language = _script(ctx)
     if numbers:
-        language = _script(ctx)[1]
         steps = sorted({e.data["step"] for _, e in numbers}, key=("LooksAlive", "IsAlive").index)
         said = " and ".join(
             f"{step} returned the number {next(e for _, e in numbers if e.data['step'] == step).data.get('value')!r}"
@@ -116,6 +114,19 @@ def boolean_health(ctx: RunContext) -> str:
             trace,
             [e for _, e in numbers[:10]],
         )
+    written = _static(ctx, ("numeric-health",))  # what no world the run met reached
+    if written:
+        examples = " ... ".join(
+            dict.fromkeys(_returning_true(language, f.text.split()[0]) for f in written)
+        )
+        more = f" ({counted(len(written) - 1, 'more')} in the evidence)" if written[1:] else ""
+        raise Violation(
+            f"{written[0].where(path)}: {written[0].text}{more}: numeric zero for success in "
+            f"any world where it succeeds; return Boolean true (for example: {examples})",
+            lines=[f"{f.where(path)}: {f.text}" for f in written],
+        )
+    if not answers:
+        raise ctx.nothing_to_judge("LooksAlive and IsAlive never answered", ctx.scenarios(*ALL))
     return f"{counted(len(answers), 'LooksAlive/IsAlive answer')}, success given as a Boolean"
 
 
