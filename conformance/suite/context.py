@@ -331,9 +331,11 @@ class RunContext:
             self._startup_failed = stop
         return stop
 
-    def events_so_far(self) -> Iterator[TraceEvent]:
-        """Every event of every scenario run so far."""
-        for run in list(self._runs.values()):
+    def events_so_far(self, but: tuple[str, ...] = ()) -> Iterator[TraceEvent]:
+        """Every event of every scenario run so far (but those named in ``but``)."""
+        for name, run in list(self._runs.items()):
+            if name in but:
+                continue
             for trace in run.traces:
                 yield from trace
 

@@ -42,7 +42,9 @@ def evaluate(rule: Rule, ctx: RunContext) -> CheckResult:
     except Violation as violation:
         outcome, message, evidence = FAILED, str(violation), violation.evidence()
         timeline = violation.timeline
-        why = undecided(ctx.target, ctx.events_so_far()) if rule.script_class == WORLD else None
+        # a fresh resource's unset properties are the cluster's world, not a stand-in's answer
+        seen = ctx.events_so_far(but=("fresh",))
+        why = undecided(ctx.target, seen) if rule.script_class == WORLD else None
         if why is not None:
             outcome, message = SKIPPED, f"not judged: {message}; {why}"
     except NotApplicable as reason:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from conformance.companion import ProbeContext
+from conformance.genscript import SCRIPT_FILE_PATH
 from conformance.monitor.monitor import (
     ControlResult,
     MonitorError,
@@ -546,8 +547,24 @@ def _holds(condition: Callable[[], bool], seconds: float) -> bool:
     return condition()
 
 
+def fresh(run: ScenarioRun) -> None:
+    """A control script opened on a resource as the cluster creates it: ScriptFilePath set,
+    none of the script's own private properties yet. The cluster opens a new resource before
+    anyone configures it, and the docs' example checks ``Resource.ShareName = ""`` in Open and
+    adds its properties there (GS-11, GS-36), so what the script's Open or script-level code
+    does then is the script's, not a stand-in's (Script.runtime-errors judges it)."""
+    if run.target.script is None:
+        return
+    monitor = run.monitor()
+    monitor.startup()
+    resource = monitor.open("rescheck-fresh", {SCRIPT_FILE_PATH: str(run.target.script)})
+    if resource.opened:
+        resource.close()
+
+
 SCENARIOS: dict[str, Callable[[ScenarioRun], None]] = {
     "lifecycle": lifecycle,
+    "fresh": fresh,
     "terminate-pending": terminate_pending,
     "terminate-concurrent": terminate_concurrent,
     "startup-ranges": startup_ranges,

@@ -50,11 +50,10 @@ End Function
 Function LooksAlive()
     Set shell = CreateObject("WScript.Shell")
     shell.Run "powershell.exe -Command Start-Job", 0, False
-    LooksAlive = True
+    LooksAlive = (shell.Run("sc.exe query x", 0, True) = 0)
 End Function
 Function IsAlive()
-    Set shell = CreateObject("WScript.Shell")
-    IsAlive = (shell.Run("sc.exe query x", 0, True) = 0)
+    IsAlive = True
 End Function
 """
 
@@ -65,26 +64,27 @@ def _timing(path: Path) -> dict[str, tuple[str, str]]:
 
 
 @pytest.mark.parametrize("ext", sorted(WAITS))
-def test_powershell_waited_for_is_charged_and_said_to_be_estimated(
+def test_powershell_waited_for_in_looksalive_is_charged_and_said_to_be_estimated(
     tmp_path: Path, ext: str
 ) -> None:
+    """LooksAlive's budget is the script's (GS-15); IsAlive runs within the Generic Script
+    DLL's call, whose time is measured but not charged."""
     script = tmp_path / f"waits.{ext}"
     script.write_text(WAITS[ext])
     found = _timing(script)
-    for rule_id in TIMING:
-        outcome, message = found[rule_id]
-        assert outcome == "failed", f"{rule_id}: {message}"
-        assert "estimated to take longer than 300 ms on Windows" in message, message
-        line = {"vbs": (7, 12), "js": (5, 9)}[ext][rule_id.startswith("IsAlive")]
-        assert f"starting PowerShell (line {line}): " in message, message
-        assert f"{POWERSHELL.ms:.0f} ms" in message
+    outcome, message = found["LooksAlive.timing"]
+    assert outcome == "failed", message
+    assert "estimated to take longer than 300 ms on Windows" in message, message
+    assert f"starting PowerShell (line {7 if ext == 'vbs' else 5}): " in message, message
+    assert f"{POWERSHELL.ms:.0f} ms" in message
+    assert found["IsAlive.timing"][0] == "passed", found["IsAlive.timing"]
 
 
 def test_what_is_not_waited_for_or_not_documented_costs_nothing(tmp_path: Path) -> None:
     script = tmp_path / "no_wait.vbs"
     script.write_text(NO_WAIT)
     found = _timing(script)
-    assert found["LooksAlive.timing"][0] == "passed", found
-    outcome, message = found["IsAlive.timing"]
+    assert found["IsAlive.timing"][0] == "passed", found
+    outcome, message = found["LooksAlive.timing"]
     assert outcome == "passed", message
     assert "waits for 1 process whose Windows cost is not modelled" in message, message

@@ -115,3 +115,50 @@ def test_a_runtime_error_says_the_world_it_happened_in(tmp_path: Path) -> None:
     check = _check(script, "Script.runtime-errors")
     assert check.outcome == "failed", check
     assert "in rescheck's stand-in world, where WMI" in check.message, check.message
+
+
+#: Open converts a private property it expects to be set; the companion sets it, but the
+#: cluster opens a new resource before anyone does.
+FRESH = """Function Open()
+  Resource.LogInformation "port " & CInt(Resource.Port)
+  Open = True
+End Function
+Function LooksAlive()
+  LooksAlive = True
+End Function
+Function IsAlive()
+  IsAlive = True
+End Function
+"""
+
+
+def test_an_open_that_fails_on_a_resource_as_the_cluster_creates_it_is_a_finding(
+    tmp_path: Path,
+) -> None:
+    script = tmp_path / "fresh.vbs"
+    script.write_text(FRESH, encoding="utf-8")
+    (tmp_path / "fresh_companion.py").write_text(
+        "from conformance import Companion\nCOMPANION = Companion(properties={'Port': 8080})\n",
+        encoding="utf-8",
+    )
+    check = _check(script, "Script.runtime-errors")
+    assert check.outcome == "failed", check
+    assert check.message.startswith("Open stopped with a runtime error: "), check.message
+    assert f"{script}:2:" in check.message, "it names the file and line"
+    assert "on a resource as the cluster creates it" in check.message, check.message
+    assert "resource.port" in check.message.lower(), "it names the property"
+
+
+def test_a_fresh_resources_unset_properties_do_not_excuse_a_world_rule(tmp_path: Path) -> None:
+    """The fresh resource's world is the cluster's, not a stand-in's: a world rule judged in
+    the companion's world stays judged."""
+    script = tmp_path / "fresh.vbs"
+    script.write_text(FRESH.replace("IsAlive = True", "IsAlive = False"), encoding="utf-8")
+    (tmp_path / "fresh_companion.py").write_text(
+        "from conformance import Companion\nCOMPANION = Companion(properties={'Port': 8080})\n",
+        encoding="utf-8",
+    )
+    result = check_resource_type(str(script), select=["Script.runtime-errors", "IsAlive.healthy"])
+    found = {c.id: c for c in result.checks}
+    assert found["Script.runtime-errors"].outcome == "failed"
+    assert found["IsAlive.healthy"].outcome == "failed", found["IsAlive.healthy"]

@@ -31,8 +31,18 @@ def _script(ctx: RunContext) -> tuple[str, str]:
     return str(target.script), target.describe()["language"]
 
 
+#: The scenarios a script's own rules read: every one that runs it, and its Open on a
+#: resource as the cluster creates it.
+SCRIPT_SCENARIOS = (*ALL, "fresh")
+
+
 def _events(ctx: RunContext, name: str) -> list[tuple[Trace, TraceEvent]]:
-    return [pair for run in ctx.scenarios(*ALL) for pair in run.events(CALLBACK, name)]
+    return [pair for run in ctx.scenarios(*SCRIPT_SCENARIOS) for pair in run.events(CALLBACK, name)]
+
+
+def _fresh(ctx: RunContext, event: TraceEvent) -> bool:
+    """Whether ``event`` happened on the resource opened as the cluster creates it."""
+    return any(e is event for trace in ctx.scenario("fresh").traces for e in trace)
 
 
 def _returning_true(language: str, function: str) -> str:
@@ -171,7 +181,13 @@ def runtime_errors(ctx: RunContext) -> str:
             f" ({counted(len(errors) - 1, 'more error')} in the evidence)" if errors[1:] else ""
         )
         world = stand_in_at(event, seen)
-        in_world = f", in rescheck's stand-in world, where {world}" if world else ""
+        if _fresh(ctx, event):
+            in_world = (
+                ", on a resource as the cluster creates it (none of the script's private "
+                f"properties set yet{': ' + world if world else ''})"
+            )
+        else:
+            in_world = f", in rescheck's stand-in world, where {world}" if world else ""
         raise Violation(
             f"{where} stopped with a runtime error: {event.data.get('error')}{in_world}{others}",
             trace,
