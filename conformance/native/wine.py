@@ -92,6 +92,8 @@ SETTINGS = r"""REGEDIT4
 #: How long creating the template may take, and a wineserver to answer its first client.
 CREATE_TIMEOUT_S = 300.0
 START_TIMEOUT_S = 60.0
+#: How many times the wineserver and its warm-up are started before Wine is said not to start.
+START_ATTEMPTS = 2
 #: How long `end_processes` keeps killing what it finds.
 END_TIMEOUT_S = 5.0
 #: The guardian's command: the wineserver (``-p`` returns once it answers; the guardian adopts
@@ -393,7 +395,15 @@ class WineServer:
         return host_env(self.prefix, extra, dll_overrides)
 
     def _start(self) -> subprocess.Popen[bytes]:
-        """The wineserver under a guardian, once its first client (WARM_UP) is done."""
+        """The wineserver under a guardian, once its first client (WARM_UP) is done. A warm-up
+        that fails is tried again once: on a loaded machine Wine's first client sometimes
+        gives up while the server is still setting the prefix up."""
+        for _ in range(START_ATTEMPTS - 1):
+            with contextlib.suppress(UsageError):
+                return self._start_once()
+        return self._start_once()
+
+    def _start_once(self) -> subprocess.Popen[bytes]:
         cmd = ["/bin/sh", "-c", KEEPER, "sh", str(find_wineserver()), str(find_wine()), WARM_UP]
         keeper = subprocess.Popen(
             guardian_argv(cmd),

@@ -520,6 +520,34 @@ RULES: tuple[Rule, ...] = (
         script_class=WORLD,
     ),
     Rule(
+        "Offline.stops-entity",
+        REQUIRED,
+        ("Offline",),
+        "Once Offline has taken a resource offline, its entity is stopped and stays stopped: "
+        "Offline shuts the resource down and leaves it ready to come online on another node.",
+        "S:nc-resapi-poffline_routine",
+        ("OF-1", "OF-3"),
+        policy=_PROBE_POLICY + " Judged on an instance whose entity the probe found running: "
+        "after Offline reports ClusterResourceOffline (or returns ERROR_SUCCESS) the probe must "
+        "find the entity stopped within 2 s, and still stopped 1.5 s later (a worker left "
+        "behind that starts it again fails). Required: OF-1 has ERROR_SUCCESS mean offline.",
+        script_class=WORLD,
+    ),
+    Rule(
+        "Terminate.stops-entity",
+        REQUIRED,
+        ("Terminate",),
+        "Terminate makes the resource unavailable at once: its entity is stopped and stays "
+        "stopped, whatever thread of the DLL was handling it.",
+        "S:nc-resapi-pterminate_routine",
+        ("TE-1", "TE-2"),
+        policy=_PROBE_POLICY + " Judged on an instance whose entity the probe found running: "
+        "after Terminate returns the probe must find the entity stopped within 2 s, and still "
+        "stopped 1.5 s later, so an Online worker that outlives Terminate and starts the "
+        "entity again fails even when it makes no status report.",
+        script_class=WORLD,
+    ),
+    Rule(
         "Online.failure-event",
         OPTIONAL,
         ("Online",),

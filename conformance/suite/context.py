@@ -364,3 +364,14 @@ class RunContext:
         finally:
             self.database.close()
             shutil.rmtree(self._db_dir, ignore_errors=True)
+
+
+def require(monitor: ResourceMonitor, *entries: str) -> None:
+    """Stop the scenario when an entry point it needs is NULL in the function table."""
+    missing = [e for e in entries if not monitor.host.has(e)]
+    if missing:
+        raise Halt(
+            Stop(
+                f"{', '.join(missing)} is NULL in the function table", "FunctionTable.entry-points"
+            )
+        )

@@ -38,12 +38,11 @@ from conformance.resapi import (
     CLUSCTL_RESOURCE_TYPE_GET_PRIVATE_PROPERTIES,
     ERROR_IO_PENDING,
     ERROR_SUCCESS,
-    ClusterResourceDontRestart,
     ClusterResourceFailed,
     ClusterResourceOffline,
     ClusterResourceOnline,
 )
-from conformance.suite.context import Halt, ScenarioRun, Stop
+from conformance.suite.context import Halt, ScenarioRun, Stop, require
 from conformance.suite.controls import (
     ACCEPTED,
     FIRST_OUT,
@@ -53,17 +52,10 @@ from conformance.suite.controls import (
     exercise_properties,
     probe,
 )
+from conformance.suite.entity import ENTITY_WAIT_S, entity, probe_entity
+from conformance.suite.polls import FAST_POLLS, QUIET_POLLS
 from conformance.suite.quorum import quorum
 
-#: Poll intervals for test instances (resource-level overrides, FP-2/FP-4): 20 s and 40 s
-#: documented, so 200 ms / 400 ms at the default scale.
-#: RestartAction is ClusterResourceDontRestart on every test instance: the scenario, not the
-#: restart policy, decides when an instance comes online again.
-FAST_POLLS = {
-    "LooksAlivePollInterval": 2000,
-    "IsAlivePollInterval": 4000,
-    "RestartAction": ClusterResourceDontRestart,
-}
 #: Explicit LooksAlive/IsAlive samples taken while the resource is online and undisturbed.
 HEALTH_SAMPLES = 3
 #: How long to watch for reports from a worker after Terminate.
@@ -72,10 +64,6 @@ TERMINATE_GRACE_S = 0.3
 TERMINATE_MOMENTS = ("at once", "after the first report")
 #: How long a thread the cancelled operation started may take to end after Terminate.
 LINGER_S = 1.0
-#: Poll intervals that never fire during a scenario (1 h documented, 36 s scaled).
-QUIET_POLLS = {**FAST_POLLS, "LooksAlivePollInterval": 3_600_000, "IsAlivePollInterval": 3_600_000}
-#: How long the probe is given to see the entity change (start, crash, stop).
-ENTITY_WAIT_S = 2.0
 #: How long the entity must keep its old values after ERROR_RESOURCE_PROPERTIES_STORED.
 STORED_HOLD_S = 0.5
 #: Open/Online/Offline/Close cycles audited after the first one (CL-4).
@@ -91,21 +79,11 @@ POLL_LOOP_S = 2.0
 FOREIGN_RANGES = ((CLRES_VERSION_V4_00 + 0x100, 0xFFFF), (0x001, CLRES_VERSION_V1_00 - 1))
 
 
-def _require(monitor: ResourceMonitor, *entries: str) -> None:
-    missing = [e for e in entries if not monitor.host.has(e)]
-    if missing:
-        raise Halt(
-            Stop(
-                f"{', '.join(missing)} is NULL in the function table", "FunctionTable.entry-points"
-            )
-        )
-
-
 def lifecycle(run: ScenarioRun) -> None:
     """Open, Online, polls and health samples, Offline, Online, Terminate, Online, Offline, Close."""
     monitor = run.monitor()
     monitor.startup()
-    _require(monitor, "Open", "Online", "Offline", "Close")
+    require(monitor, "Open", "Online", "Offline", "Close")
     resource = run.open(monitor, "rescheck-lifecycle", FAST_POLLS)
     run.notes["healthy_from"] = monitor.trace.monitor("healthy window opens", resource.name).seq
     if resource.online() == ClusterResourceOnline:
@@ -140,7 +118,7 @@ def terminate_pending(run: ScenarioRun) -> None:
     again (TE-2)."""
     monitor = run.monitor()
     monitor.startup()
-    _require(monitor, "Open", "Online", "Offline", "Terminate", "Close")
+    require(monitor, "Open", "Online", "Offline", "Terminate", "Close")
     resource = run.open(monitor, "rescheck-terminate", FAST_POLLS)
     pended: list[str] = []
     lingering: list[dict[str, object]] = []
@@ -189,7 +167,7 @@ def terminate_concurrent(run: ScenarioRun) -> None:
     overlapped a Terminate."""
     monitor = run.monitor()
     monitor.startup()
-    _require(monitor, "Open", "Online", "Offline", "Terminate", "Close")
+    require(monitor, "Open", "Online", "Offline", "Terminate", "Close")
     resource = run.open(monitor, "rescheck-concurrent", QUIET_POLLS)
     entries = [
         e
@@ -291,7 +269,7 @@ def instances(run: ScenarioRun) -> None:
     (ID-1). Polls are quiet, so only the samples speak."""
     monitor = run.monitor()
     monitor.startup()
-    _require(monitor, "Open", "Online", "Offline", "IsAlive", "Close")
+    require(monitor, "Open", "Online", "Offline", "IsAlive", "Close")
     a = run.open(monitor, "rescheck-instance-a", QUIET_POLLS)
     b = run.open(monitor, "rescheck-instance-b", QUIET_POLLS)
     run.notes["opened"] = (a.name, b.name)
@@ -331,7 +309,7 @@ def leak_audit(run: ScenarioRun) -> None:
     cycle (CL-4). The first cycle sets the level."""
     monitor = run.monitor()
     monitor.startup()
-    _require(monitor, "Open", "Online", "Offline", "Close")
+    require(monitor, "Open", "Online", "Offline", "Close")
     before = monitor.host.thread_baseline()
     usage: list[Usage] = []
     for cycle in range(LEAK_CYCLES + 1):
@@ -342,63 +320,6 @@ def leak_audit(run: ScenarioRun) -> None:
         usage.append(monitor.host.usage(before, usage[0] if usage else None))
     run.notes["usage"] = usage
     run.notes["leftover_stacks"] = monitor.host.lingering(before)
-
-
-def entity(run: ScenarioRun) -> None:
-    """With the companion's probe: Open leaves the entity offline (OP-7); Online really starts
-    it (ON-9); once the breaker
-    has crashed it, IsAlive says FALSE (IA-3, IA-4); Close of an online instance leaves the
-    entity stopped (CL-3)."""
-    companion = run.target.companion
-    if companion.probe is None:
-        run.notes["no_probe"] = run.target.companion.no_probe(run.target.given)
-        return
-    monitor = run.monitor()
-    monitor.startup()
-    _require(monitor, "Open", "Online", "Offline", "IsAlive", "Close")
-    resource = run.open(monitor, "rescheck-entity", QUIET_POLLS)
-    context = ProbeContext(resource.name, resource.properties())
-    run.notes["opened"] = (monitor.trace.calls("Open")[-1], _probe(monitor, context))
-    if resource.online() != ClusterResourceOnline:
-        raise Halt(Stop(f"{resource.name} did not come online", "Online.brings-online"))
-    up = _probe(monitor, context)
-    run.notes["started"] = (monitor.trace.calls("Online")[-1], up)
-    if up and companion.breaker is not None:
-        try:
-            monitor.host.companion("breaker", context)
-        except Exception as exc:
-            raise Halt(
-                Stop(f"the companion's breaker raised {type(exc).__name__}: {exc}")
-            ) from None
-        run.notes["broken"] = monitor.trace.monitor("the companion broke the entity", resource.name)
-        if run.wait_for(lambda: not _probe(monitor, context), ENTITY_WAIT_S):
-            run.notes["down"] = True
-            if resource.looks_alive_off:  # the failure event may tell the monitor first
-                resource.wait_state({ClusterResourceFailed}, ENTITY_WAIT_S)
-            if resource.state == ClusterResourceOnline:
-                resource.is_alive()
-                run.wait_for(lambda: resource.state != ClusterResourceOnline, ENTITY_WAIT_S)
-    resource.wait_state({ClusterResourceOnline, ClusterResourceFailed}, ENTITY_WAIT_S)
-    if resource.state == ClusterResourceOnline:
-        resource.offline()
-    resource.close()
-
-    closing = run.open(monitor, "rescheck-entity-close", QUIET_POLLS)
-    if closing.online() != ClusterResourceOnline:
-        return
-    context = ProbeContext(closing.name, closing.properties())
-    if _probe(monitor, context):
-        closing.close()  # while online: Close must stop it (CL-3)
-        stopped = run.wait_for(lambda: not _probe(monitor, context), ENTITY_WAIT_S)
-        run.notes["closed_online"] = (monitor.trace.calls("Close")[-1], stopped)
-
-
-def _probe(monitor: ResourceMonitor, context: ProbeContext) -> bool:
-    """The companion's probe, run where the target lives; one that raises judges nothing."""
-    try:
-        return bool(monitor.host.companion("probe", context))
-    except Exception as exc:
-        raise Halt(Stop(f"the companion's probe raised {type(exc).__name__}: {exc}")) from None
 
 
 def _await_report(run: ScenarioRun, monitor: ResourceMonitor, resource: Resource) -> None:
@@ -453,7 +374,7 @@ def control(run: ScenarioRun) -> None:
         probe(record, monitor.type_control)
         exercise_properties(record, monitor.type_control)
     if "ResourceControl" in present:
-        _require(monitor, "Open", "Close")
+        require(monitor, "Open", "Close")
         resource = run.open(monitor, "rescheck-control", QUIET_POLLS)
         record = run.notes["ResourceControl"] = ControlRecord(
             "ResourceControl", CLUS_OBJECT_RESOURCE, monitor, resource.properties
@@ -487,7 +408,7 @@ def stored_properties(run: ScenarioRun) -> None:
         return
     monitor = run.monitor()
     monitor.startup()
-    _require(monitor, "Open", "Online", "Offline", "Close")
+    require(monitor, "Open", "Online", "Offline", "Close")
     if not monitor.host.has("ResourceControl"):
         raise Halt(Stop("ResourceControl is NULL", "FunctionTable.control-routines"))
     resource = run.open(monitor, "rescheck-stored", QUIET_POLLS)
@@ -503,7 +424,7 @@ def stored_properties(run: ScenarioRun) -> None:
     run.notes["changes"] = changes
 
     def probe_with(values: dict[str, object]) -> bool:
-        return _probe(monitor, ProbeContext(resource.name, values))
+        return probe_entity(monitor, ProbeContext(resource.name, values))
 
     if not run.wait_for(lambda: probe_with(resource.properties()), ENTITY_WAIT_S):
         run.notes["not_running"] = "the entity was not running once online (Online.starts-entity)"

@@ -30,12 +30,12 @@ RULES = len(
 #: The synchronous test DLL never pends, logs nothing, starts no ClusWorker, reads no private
 #: property and has no companion, so four SetResourceStatus rules, Terminate.stops-workers,
 #: the callback rules (Callbacks.resource-handle, two LogEvent rules, ClusWorker.fresh-structure),
-#: Online.reads-properties, ResourceControl.declares-read-properties, the four probe rules and
+#: Online.reads-properties, ResourceControl.declares-read-properties, the six probe rules and
 #: the unclaimed optional feature have nothing to judge: skipped, never passed. Its entry points
 #: return in microseconds, so Terminate.concurrent may catch no overlap. It answers no data
 #: control code.
 SKIPPED_FOR_SYNC = (
-    15
+    17
     + len(UNCLAIMED_OPTIONAL)
     + len(NEEDS_OVERLAP)
     + len(NO_CONTROL_DATA)

@@ -8,8 +8,9 @@ from conformance.monitor.usage import Usage
 from conformance.resapi import BOOL_is_TRUE
 from conformance.suite.checks.entry_points import ALL
 from conformance.suite.context import NotApplicable, RunContext, ScenarioRun, Violation
+from conformance.suite.entity import ENTITY_WAIT_S, SETTLE_S, STOPPING
 from conformance.suite.registry import check
-from conformance.suite.scenarios import ENTITY_WAIT_S, LEAK_CYCLES
+from conformance.suite.scenarios import LEAK_CYCLES
 
 
 def _open_call(trace: Trace, name: str) -> TraceEvent:
@@ -184,6 +185,39 @@ def close_stops_entity(ctx: RunContext) -> str:
             [close],
         )
     return "Close of an online instance stopped its entity"
+
+
+def _stops_entity(entry: str):
+    def stops_entity(ctx: RunContext) -> str:
+        run, trace = _entity_run(ctx, "cannot see the entity")
+        if f"after {entry}" not in run.notes:
+            raise ctx.nothing_to_judge(
+                f"no {entry} of an instance whose entity the probe found running", [run]
+            )
+        call, stopped, stayed = run.notes[f"after {entry}"]
+        if not stopped:
+            raise Violation(
+                f"{entry} left the entity running: the probe still finds it "
+                f"{ENTITY_WAIT_S:.0f} s after {entry} returned",
+                trace,
+                [call],
+            )
+        if not stayed:
+            raise Violation(
+                f"the entity came back after {entry}: the probe found it stopped, then running "
+                f"again within {SETTLE_S} s with no Online asked (a thread of the DLL started "
+                "it again)",
+                trace,
+                [call],
+            )
+        return f"{entry} stopped the entity, and it stayed stopped for {SETTLE_S} s"
+
+    stops_entity.__name__ = f"{entry.lower()}_stops_entity"
+    return stops_entity
+
+
+for _entry in STOPPING:
+    check(f"{_entry}.stops-entity")(_stops_entity(_entry))
 
 
 @check("Online.failure-event")
