@@ -112,6 +112,7 @@ def fuzz(
     try:
         with watch.installed():
             while True:
+                state.broken_at = None  # a new round generates examples again
                 examples = ROUND if deadline is not None else max_examples
                 test = get_state_machine_test(
                     machine,

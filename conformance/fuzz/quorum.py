@@ -86,15 +86,21 @@ class Verdicts:
 
 def held(judged: int, played: int, reasons: Counter[str] | None = None) -> str:
     """A passed rule's message, which cannot be read as "failed in the others": those had
-    nothing for the rule to judge (the commonest reasons why)."""
+    nothing for the rule to judge (the commonest reasons why), or could not judge it."""
     if judged >= played:
         return f"held in every one of the {played} schedules played"
     which = "the one schedule" if judged == 1 else f"all {judged} schedules"
-    why = "; ".join(f"{n}: {reason}" for reason, n in (reasons or Counter()).most_common(2))
-    return (
-        f"held in {which} that exercised it; the other {played - judged} had nothing for it "
-        "to judge, which is not a failure" + (f" ({why})" if why else "")
-    )
+    reasons = reasons or Counter()
+    idle = sum(reasons.values())
+    why = "; ".join(f"{n}: {reason}" for reason, n in reasons.most_common(2))
+    text = f"held in {which} that exercised it"
+    if idle:
+        text += f"; the other {idle} had nothing for it to judge, which is not a failure" + (
+            f" ({why})" if why else ""
+        )
+    if played - judged - idle > 0:
+        text += f"; {played - judged - idle} could not judge it (see the error)"
+    return text
 
 
 def judge(target: Target, schedule: Schedule, policy: Policy) -> dict[str, object]:

@@ -166,8 +166,9 @@ def _resource_calls(code: str, language: str) -> list[tuple[int, str]]:
 
 
 #: What a function's result is when it is numeric zero for success in any world: the literal
-#: 0, a command's exit code (``.ExitCode``), or what ``WScript.Shell.Run`` returns.
-_NUMERIC_SUCCESS = re.compile(r"(?:0|[\w.]+\.ExitCode|[\w.]+\.Run\s*\(.*\))", re.IGNORECASE)
+#: 0, a command's exit code (``.ExitCode``), or what ``WScript.Shell.Run`` returns (one call,
+#: nothing after it). VBScript's names are case-insensitive; JScript's and Python's are not.
+_NUMERIC_SUCCESS = r"(?:0|[\w.]+\.ExitCode|[\w.]+\.Run\s*\([^()]*\))"
 
 
 def _numeric_health(code: str, language: str) -> list[tuple[int, str, int]]:
@@ -177,18 +178,19 @@ def _numeric_health(code: str, language: str) -> list[tuple[int, str, int]]:
     literal."""
     fold = language == "VBScript"
     flags = re.IGNORECASE if fold else 0
-    zeros = {
+    numeric_success = re.compile(_NUMERIC_SUCCESS, flags)
+    zeros = {  # constants only: a variable may hold anything by the time it is returned
         m.group(1).lower() if fold else m.group(1)
-        for m in re.finditer(r"\b(?:Const|var|let|const)[ \t]+(\w+)[ \t]*=[ \t]*0\b", code, flags)
+        for m in re.finditer(r"\b(?:Const|const)[ \t]+(\w+)[ \t]*=[ \t]*0(?![\w.])", code, flags)
     }
     results = {name: list(_results(code, language, name, start, end))
                for name, start, end in _functions(code, language)}  # fmt: skip
 
     def numeric(value: str, numeric_functions: set[str]) -> bool:
-        called = re.fullmatch(r"(\w+)[ \t]*(?:\(.*\))?", value)
+        called = re.fullmatch(r"(\w+)[ \t]*(?:\([^()]*\))?", value)
         name = called.group(1) if called else ""
         return bool(
-            _NUMERIC_SUCCESS.fullmatch(value)
+            numeric_success.fullmatch(value)
             or (name.lower() if fold else name) in zeros
             or (name.lower() if fold else name) in numeric_functions
         )
@@ -214,16 +216,48 @@ def _numeric_health(code: str, language: str) -> list[tuple[int, str, int]]:
 
 def _results(code: str, language: str, name: str, start: int, end: int):
     """(offset, text) of each value function ``name`` answers: an assignment to its own name
-    (VBScript) or a ``return`` (JScript, Python)."""
+    (VBScript) or a ``return`` (JScript, Python) of its own, not of a function nested in it."""
     if language == "VBScript":
         result = re.compile(rf"(?:^|:|\bThen\b|\bElse\b)[ \t]*{name}[ \t]*=[ \t]*", re.I | re.M)
     else:
         result = re.compile(r"\breturn[ \t]+")
+    stop = r"[^:;\n}]*" if language == "JScript" else r"[^:;\n]*"
+    nested = _nested(code, language, start, end)
     for match in result.finditer(code, start, end):
-        value = re.match(r"[^:;\n]*", code[match.end() : end]).group(0).rstrip()  # type: ignore[union-attr]
+        if any(a <= match.start() < b for a, b in nested):
+            continue
+        value = re.match(stop, code[match.end() : end]).group(0).rstrip()  # type: ignore[union-attr]
         if language == "VBScript":
             value = re.split(r"[ \t]+(?:Else|End[ \t]+If)\b", value, maxsplit=1, flags=re.I)[0]
         yield match.end(), value
+
+
+def _nested(code: str, language: str, start: int, end: int) -> list[tuple[int, int]]:
+    """The spans of the functions defined inside the function at ``start..end`` (a JScript
+    callback, a Python inner ``def``); VBScript has none."""
+    spans: list[tuple[int, int]] = []
+    if language == "JScript":
+        body = code.index("{", start) + 1 if "{" in code[start:end] else end
+        for head in re.finditer(r"\bfunction\b[^{]*\{", code[body:end]):
+            depth, index = 1, body + head.end()
+            while depth and index < end:
+                depth += {"{": 1, "}": -1}.get(code[index], 0)
+                index += 1
+            spans.append((body + head.start(), index))
+    elif language == "Python":
+        lines = code[start:end].splitlines(keepends=True)
+        offset = start
+        inner: int | None = None  # the indentation of the inner def being skipped
+        for number, line in enumerate(lines):
+            indent = len(line) - len(line.lstrip())
+            if inner is not None and line.strip() and indent <= inner:
+                inner = None
+            if inner is None and number and re.match(r"[ \t]+(?:async[ \t]+)?def\b", line):
+                inner = indent
+            if inner is not None:
+                spans.append((offset, offset + len(line)))
+            offset += len(line)
+    return spans
 
 
 def _split(source: str, language: str) -> tuple[str, list[tuple[int, str]]]:

@@ -25,6 +25,7 @@ from conformance.monitor.monitor import (
 from conformance.monitor.policy import Policy
 from conformance.monitor.threads import harness_thread
 from conformance.monitor.trace import CALL, CALLBACK, Trace, TraceEvent
+from conformance.monitor.tracebacks import is_traceback
 from conformance.resapi import CLRES_VERSION_V1_00
 from conformance.rundir import run_dir
 from conformance.targets import Target
@@ -52,7 +53,7 @@ class Violation(Exception):
         tracebacks = [
             line
             for event in self.events
-            if event.data.get("traceback")
+            if is_traceback(str(event.data.get("traceback") or ""))
             for line in (f"{event.name}:", *str(event.data["traceback"]).splitlines())
         ]
         return excerpt + tracebacks + self.lines

@@ -91,11 +91,14 @@ def _stop_with(run: ScenarioRun, monitor: ResourceMonitor, entry: str) -> None:
         else:
             resource.terminate()
         call = monitor.trace.calls(entry)[-1]
-        # an Offline that never reached offline is Offline.brings-offline's finding
         if entry == "Terminate" or resource.state == ClusterResourceOffline:
             stopped = run.wait_for(lambda: not probe_entity(monitor, context), ENTITY_WAIT_S)
             stayed = stopped and _stays_down(monitor, context)
             run.notes[f"after {entry}"] = (call, stopped, stayed)
+        else:  # Offline.brings-offline's finding, not this one's
+            run.notes[f"not after {entry}"] = "Offline did not take the resource offline"
+    else:
+        run.notes[f"not after {entry}"] = f"{resource.name} did not come online with its entity"
     resource.close()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import struct
 import subprocess
+from collections import Counter
 from collections.abc import Callable
 from html.parser import HTMLParser
 from pathlib import Path
@@ -335,7 +336,7 @@ def _passing_quorum() -> RunResult:
             level="required",
             entry_points=["Arbitrate"],
             outcome="passed",
-            message=held(judged, 10),
+            message=held(judged, 10, Counter({"no node ever won the quorum": 10 - judged})),
             doc="S:nc-resapi-parbitrate_routine",
             contract=["AR-5"],
             statement=f"Statement of {rule_id}.",

@@ -125,3 +125,28 @@ def test_numeric_zero_for_success_is_found_through_constants_and_helpers() -> No
 def test_numeric_health_in_each_language(language: str, source: str, expected: int | None) -> None:
     lines = [line for kind, line, _, _ in found(source, language) if kind == "numeric-health"]
     assert lines == ([] if expected is None else [expected])
+
+
+@pytest.mark.parametrize(
+    ("language", "source", "expected"),
+    [
+        ("VBScript", 'Function LooksAlive()\n  LooksAlive = sh.Run("c", 0, True) = 0 Or Ok("y")\nEnd Function\n', []),
+        ("JScript", 'function LooksAlive() {\n  return sh.Run("a",0,true) == 0 && fso.FileExists(p);\n}\n', []),
+        ("Python", "def LooksAlive():\n    return subprocess.run([1]).returncode == 0 or runner.run(1)\n", []),
+        ("JScript", "function LooksAlive() {\n  a.sort(function(x,y){ if (x==y) return 0; return 1; });\n  return true;\n}\n", []),
+        ("Python", "def IsAlive():\n    def inner():\n        return 0\n    return inner() == 0\n", []),
+        ("JScript", "var ok = 0;\nfunction LooksAlive() {\n  var ok = fso.FileExists(p); return ok;\n}\n", []),
+        ("JScript", "const RATIO = 0.5;\nfunction LooksAlive() { return RATIO; }\n", []),
+        ("JScript", "function LooksAlive() { return 0 }\n", [1]),
+        ("VBScript", "Function LooksAlive()\n  LooksAlive = 0 ' ok\nEnd Function\n", [2]),
+        ("VBScript", "Function LooksAlive()\n  If x Then LooksAlive = 0 Else LooksAlive = 1\nEnd Function\n", [2]),
+        ("Python", "def IsAlive():\n    return 0  # ok\n", [2]),
+    ],
+)  # fmt: skip
+def test_numeric_health_is_only_a_value_that_is_numeric_zero_in_any_world(
+    language: str, source: str, expected: list[int]
+) -> None:
+    """A comparison, a callback's return, a variable and a fraction are not numeric zero for
+    success; a constant, a literal behind a comment or an If are."""
+    lines = [line for kind, line, _, _ in found(source, language) if kind == "numeric-health"]
+    assert lines == expected

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance.monitor.host import CallJob
-from conformance.monitor.tracebacks import FRAME_LIMIT, HEADER, raised_at
+from conformance.monitor.tracebacks import FRAME_LIMIT, HEADER, is_traceback, raised_at
 
 DLL = """
 import threading
@@ -61,3 +61,27 @@ def test_a_deep_stack_keeps_the_innermost_frames(tmp_path: Path) -> None:
 def test_text_a_host_made_up_gives_no_place() -> None:
     assert raised_at("") is None
     assert raised_at('  File "x.py", line many, in f\n' + "A" * 10_000) is None
+
+
+def test_the_exception_keeps_its_notes_and_a_quoted_traceback_is_no_place(
+    tmp_path: Path,
+) -> None:
+    dll = tmp_path / "noted.py"
+    source = (
+        "def Online(ResourceId):\n"
+        "    error = RuntimeError('helper failed:\\n  File \"helper.py\", line 9, in main')\n"
+        "    error.add_note('while starting the share')\n"
+        "    raise error\n"
+    )
+    dll.write_text(source)
+    namespace: dict[str, Any] = {"__name__": "noted"}
+    exec(compile(source, str(dll), "exec"), namespace)
+    text = _raised(namespace["Online"], object())
+    assert text.splitlines()[-1] == "while starting the share", text
+    assert "RuntimeError: helper failed:" in text
+    assert raised_at(text) == "noted.py:4 in Online", "the place is the frame, not the message"
+
+
+def test_a_host_that_crashed_left_output_not_a_traceback() -> None:
+    output = 'Traceback (most recent call last):\n  File "x.py", line 3, in f\nBoom'
+    assert not is_traceback(output) and raised_at(output) is None

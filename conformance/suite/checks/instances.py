@@ -191,8 +191,9 @@ def _stops_entity(entry: str):
     def stops_entity(ctx: RunContext) -> str:
         run, trace = _entity_run(ctx, "cannot see the entity")
         if f"after {entry}" not in run.notes:
+            why = run.notes.get(f"not after {entry}", "the scenario did not get that far")
             raise ctx.nothing_to_judge(
-                f"no {entry} of an instance whose entity the probe found running", [run]
+                f"no {entry} of an instance whose entity the probe found running: {why}", [run]
             )
         call, stopped, stayed = run.notes[f"after {entry}"]
         if not stopped:

@@ -37,28 +37,34 @@ def _timing(entry: str):
         # a script's LooksAlive has its own 300 ms budget (GS-15); what else the Generic
         # Script DLL runs synchronously is the DLL's to bound, so it is measured, not charged
         charged = ctx.target.script is not None and entry == "LooksAlive"
-        charges = {e.seq: charge(e, t) if charged else NO_CHARGE for t, e in samples}
+        # each sample with its own charge (a trace numbers its events from 1: no seq keys)
         timed = sorted(
-            (((e.duration or 0.0) * 1000 + charges[e.seq].ms, t, e) for t, e in samples),
+            (
+                ((e.duration or 0.0) * 1000 + c.ms, t, e, c)
+                for t, e in samples
+                for c in [charge(e, t) if charged else NO_CHARGE]
+            ),
             key=lambda sample: sample[0],
         )
-        durations = [d for d, _, _ in timed]
+        durations = [d for d, _, _, _ in timed]
         median = statistics.median(durations)
         p95 = durations[min(len(durations) - 1, round(0.95 * (len(durations) - 1)))]
-        _, worst_trace, worst = timed[-1]
+        _, worst_trace, worst, _ = timed[-1]
         figures = (
             f"{len(durations)} samples: p50 {median:.1f} ms, p95 {p95:.1f} ms, "
             f"max {durations[-1]:.1f} ms (budget {ENTRY_POINT_BUDGET_MS} ms)"
         )
-        worst_charge = charges[worst.seq]
+        charged_samples = [(t, e, c) for _, t, e, c in timed if c.ms]
         if median > ENTRY_POINT_BUDGET_MS:
-            if worst_charge.ms:
+            if charged_samples:  # the figures hold estimates: say so, and show one
+                shown_trace, shown, shown_charge = charged_samples[-1]
                 raise Violation(
                     f"{entry} is estimated to take longer than 300 ms on Windows: {figures}, "
-                    f"each the time measured here plus the documented cost of what it waited "
-                    f"for ({'; '.join(worst_charge.items)})",
-                    worst_trace,
-                    [worst],
+                    f"{counted(len(charged_samples), 'sample')} being the time measured here "
+                    f"plus the documented cost of what it waited for "
+                    f"({'; '.join(shown_charge.items)})",
+                    shown_trace,
+                    [shown],
                     [
                         "samples with their charges (ms): "
                         + ", ".join(f"{d:.1f}" for d in durations),
@@ -78,9 +84,10 @@ def _timing(entry: str):
             )
         over = [d for d in durations if d > ENTRY_POINT_BUDGET_MS]
         notes = []
-        if worst_charge.ms:
-            notes.append(f"estimated with the documented cost of {'; '.join(worst_charge.items)}")
-        uncharged = max(c.uncharged for c in charges.values())
+        if charged_samples:
+            items = "; ".join(charged_samples[-1][2].items)
+            notes.append(f"estimated with the documented cost of {items}")
+        uncharged = max(c.uncharged for _, _, _, c in timed)
         if uncharged:
             notes.append(
                 f"it waits for {counted(uncharged, 'process', 'processes')} whose Windows cost "
