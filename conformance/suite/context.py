@@ -165,6 +165,15 @@ class ScenarioRun:
             return Stop(f"{said}: {lacking}; supply it in Companion(objects=...)")
         return Stop(said, "Script.runtime-errors")
 
+    def holds(self, condition: Callable[[], bool], seconds: float) -> bool:
+        """``condition`` stays true for ``seconds`` (sampled)."""
+        deadline = time.perf_counter() + seconds
+        while time.perf_counter() < deadline:
+            if not condition():
+                return False
+            time.sleep(0.02)
+        return condition()
+
     def wait_for(self, condition: Callable[[], bool], timeout: float) -> bool:
         deadline = time.perf_counter() + timeout
         while time.perf_counter() < deadline:

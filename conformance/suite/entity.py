@@ -5,8 +5,6 @@ worker that starts the application again half a second later."""
 
 from __future__ import annotations
 
-import time
-
 from conformance.companion import ProbeContext
 from conformance.monitor.monitor import Resource, ResourceMonitor
 from conformance.resapi import ClusterResourceFailed, ClusterResourceOffline, ClusterResourceOnline
@@ -93,23 +91,13 @@ def _stop_with(run: ScenarioRun, monitor: ResourceMonitor, entry: str) -> None:
         call = monitor.trace.calls(entry)[-1]
         if entry == "Terminate" or resource.state == ClusterResourceOffline:
             stopped = run.wait_for(lambda: not probe_entity(monitor, context), ENTITY_WAIT_S)
-            stayed = stopped and _stays_down(monitor, context)
+            stayed = stopped and run.holds(lambda: not probe_entity(monitor, context), SETTLE_S)
             run.notes[f"after {entry}"] = (call, stopped, stayed)
         else:  # Offline.brings-offline's finding, not this one's
             run.notes[f"not after {entry}"] = "Offline did not take the resource offline"
     else:
         run.notes[f"not after {entry}"] = f"{resource.name} did not come online with its entity"
     resource.close()
-
-
-def _stays_down(monitor: ResourceMonitor, context: ProbeContext) -> bool:
-    """The probe keeps finding no entity for SETTLE_S (sampled)."""
-    deadline = time.perf_counter() + SETTLE_S
-    while time.perf_counter() < deadline:
-        if probe_entity(monitor, context):
-            return False
-        time.sleep(0.05)
-    return not probe_entity(monitor, context)
 
 
 def probe_entity(monitor: ResourceMonitor, context: ProbeContext) -> bool:

@@ -445,7 +445,7 @@ def stored_properties(run: ScenarioRun) -> None:
             seen = run.wait_for(lambda values=after: probe_with(values), ENTITY_WAIT_S)
         else:  # stored: the entity keeps the old values the whole time
             in_effect, other = before, after
-            seen = _holds(lambda values=before: probe_with(values), STORED_HOLD_S)
+            seen = run.holds(lambda values=before: probe_with(values), STORED_HOLD_S)
         observable = not seen or not probe_with(other)
         changes.append(StoredChange(prop.name, new.value, result, in_effect, seen, observable))
         back = resource.control(
@@ -456,16 +456,6 @@ def stored_properties(run: ScenarioRun) -> None:
     if resource.state == ClusterResourceOnline:
         resource.offline()
     resource.close()
-
-
-def _holds(condition: Callable[[], bool], seconds: float) -> bool:
-    """``condition`` stays true for ``seconds`` (sampled)."""
-    deadline = time.perf_counter() + seconds
-    while time.perf_counter() < deadline:
-        if not condition():
-            return False
-        time.sleep(0.02)
-    return condition()
 
 
 def fresh(run: ScenarioRun) -> None:
