@@ -20,7 +20,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from conformance.monitor.trace import short_repr
 from conformance.resapi import (
     CLUSPROP_FORMAT_BINARY,
     CLUSPROP_FORMAT_DWORD,
@@ -48,6 +47,7 @@ from conformance.resapi import (
     CLUSPROP_TYPE_NAME,
     CLUSPROP_TYPE_USER,
 )
+from conformance.runtime.trace import short_repr
 
 _DWORD = struct.Struct("<I")
 #: Fixed data sizes by format; the others are variable.

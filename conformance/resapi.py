@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
-from conformance.monitor.threads import thread_local
-from conformance.monitor.trace import short_repr
+from conformance.runtime.threads import thread_local
+from conformance.runtime.trace import short_repr
 
 # --- Win32 error codes (winerror.h: those of the contract, and common ones DLLs return) -------
 ERROR_SUCCESS = 0

@@ -44,7 +44,6 @@ from conformance.genscript.engine import (
     ScriptWorld,
     new_engine,
 )
-from conformance.genscript.events import report_script
 from conformance.genscript.host_objects import ComWorld, ResourceObject, Sandbox
 from conformance.resapi import (
     CLRES_VERSION_V1_00,
@@ -98,6 +97,7 @@ from conformance.resutils import (
     ResUtilVerifyPropertyTable,
 )
 from conformance.rundir import run_dir
+from conformance.runtime.script_events import report_script
 
 RESOURCE_TYPE = GENERIC_SCRIPT
 CHARACTERISTICS = CLUS_CHAR_UNKNOWN

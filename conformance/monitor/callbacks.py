@@ -17,7 +17,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from conformance.monitor.threads import harness_thread
+from conformance.runtime.threads import harness_thread
 
 #: A proxy with nothing to do for this long ends.
 PROXY_IDLE_S = 2.0

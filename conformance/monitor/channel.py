@@ -13,10 +13,10 @@ import itertools
 import threading
 from collections.abc import Callable
 
-from conformance.monitor.threads import harness_thread
 from conformance.protocol import messages, values
 from conformance.protocol.frames import FrameReader, ProtocolError, pack, unpack, write_all
 from conformance.protocol.messages import Message
+from conformance.runtime.threads import harness_thread
 
 
 class Pending:

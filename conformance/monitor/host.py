@@ -23,10 +23,10 @@ from typing import Any, Protocol
 from conformance import clusapi
 from conformance.clusapi import HKEY
 from conformance.companion import Companion, ProbeContext
-from conformance.monitor.threads import spawn, stacks, target_threads, thread_local
-from conformance.monitor.tracebacks import target_traceback
 from conformance.monitor.usage import Usage, settled
 from conformance.resapi import ENTRY_POINT_PARAMETERS, V1_ENTRY_POINTS
+from conformance.runtime.threads import spawn, stacks, target_threads, thread_local
+from conformance.runtime.tracebacks import target_traceback
 
 
 def error_text(exc: BaseException) -> str:

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from conformance.monitor.reaper import guardian_argv, kill_tree, read_pid, read_status
-from conformance.monitor.threads import harness_thread
+from conformance.runtime.threads import harness_thread
 
 #: Bytes of the host's stdout and stderr kept as evidence (the rest is read and dropped).
 OUTPUT_TAIL = 4096

@@ -26,7 +26,6 @@ from conformance import resapi, resutils
 from conformance.clusapi import HKEY
 from conformance.companion import Companion, ProbeContext
 from conformance.errors import TargetLoadError
-from conformance.genscript.events import report_script
 from conformance.monitor import host as host_module
 from conformance.monitor import remote_db
 from conformance.monitor.callbacks import CallbackOrder, Proxies
@@ -35,12 +34,13 @@ from conformance.monitor.host import CallOutcome, MonitorCallbacks, QuorumLost
 from conformance.monitor.hostprocess import HostProcess
 from conformance.monitor.launch import Launch, python_launch
 from conformance.monitor.stacks import read_stacks
-from conformance.monitor.trace import made_at
 from conformance.monitor.usage import Usage
 from conformance.protocol import PROTOCOL_VERSION, ProtocolError, messages
 from conformance.protocol.values import HkeyRef, OutHandle, QuorumRoutine
 from conformance.resapi import HANDLE, V1_ENTRY_POINTS
 from conformance.rundir import run_dir
+from conformance.runtime.script_events import report_script
+from conformance.runtime.trace import made_at
 
 if TYPE_CHECKING:
     from conformance.targets.pydll import ModuleRef

@@ -50,7 +50,7 @@ def python_launch(ref: ModuleRef, companion_path: str | None = None) -> Launch:
     return Launch(
         name=ref.given,
         # the target in the command line says, in ps, whose host this is
-        argv=lambda fd: [sys.executable, "-m", "conformance.monitor.hostproc", str(fd), ref.given],
+        argv=lambda fd: [sys.executable, "-m", "conformance.hostproc", str(fd), ref.given],
         env=host_environment({"PYTHONPATH": _pythonpath(ref)}),
         target={
             "given": ref.given,

@@ -43,12 +43,9 @@ from typing import Any
 
 from conformance import resutils
 from conformance.clusapi import HKEY, ClusterDatabase, InMemoryClusterDatabase
-from conformance.genscript.events import observe_script
 from conformance.logformat import format_message
 from conformance.monitor.host import CallOutcome, Host, QuorumLost, current_entry
 from conformance.monitor.policy import Policy
-from conformance.monitor.threads import all_stacks, spawn
-from conformance.monitor.trace import CALL, CALLBACK, Trace, TraceEvent
 from conformance.protocol.values import plain
 from conformance.resapi import (
     CLRES_VERSION_V1_00,
@@ -80,6 +77,9 @@ from conformance.resapi import (
     observe_last_error,
     state_name,
 )
+from conformance.runtime.script_events import observe_script
+from conformance.runtime.threads import all_stacks, spawn
+from conformance.runtime.trace import CALL, CALLBACK, Trace, TraceEvent
 
 #: The largest LogEvent entry the cluster log keeps (LG-3).
 LOG_ENTRY_LIMIT = 500

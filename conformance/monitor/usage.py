@@ -13,7 +13,7 @@ from collections.abc import Collection
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from conformance.monitor.threads import target_threads
+from conformance.runtime.threads import target_threads
 
 #: How long a measurement waits for threads and processes that are on their way out.
 SETTLE_S = 0.5

@@ -23,11 +23,11 @@ from conformance.monitor.monitor import (
     StartupFailed,
 )
 from conformance.monitor.policy import Policy
-from conformance.monitor.threads import harness_thread
-from conformance.monitor.trace import CALL, CALLBACK, Trace, TraceEvent
-from conformance.monitor.tracebacks import is_traceback
 from conformance.resapi import CLRES_VERSION_V1_00
 from conformance.rundir import run_dir
+from conformance.runtime.threads import harness_thread
+from conformance.runtime.trace import CALL, CALLBACK, Trace, TraceEvent
+from conformance.runtime.tracebacks import is_traceback
 from conformance.targets import Target
 
 

@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from conformance.monitor.trace import CALLBACK, TraceEvent
+from conformance.runtime.trace import CALLBACK, TraceEvent
 
 
 @dataclass(frozen=True)

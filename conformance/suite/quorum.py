@@ -26,13 +26,13 @@ from typing import Any
 
 from conformance.monitor.isolated import IsolatedHost
 from conformance.monitor.monitor import MonitorError, Resource, ResourceMonitor, dword
-from conformance.monitor.threads import harness_thread
-from conformance.monitor.trace import CALL, CALLBACK
 from conformance.resapi import (
     CLUSCTL_RESOURCE_TYPE_GET_ARB_TIMEOUT,
     ERROR_SUCCESS,
     error_name,
 )
+from conformance.runtime.threads import harness_thread
+from conformance.runtime.trace import CALL, CALLBACK
 from conformance.suite.context import Halt, ScenarioRun, Stop
 
 #: How many nodes the conformance run starts: enough for a kill and a pause in one run.

@@ -23,8 +23,6 @@ from conformance.monitor.monitor import (
     StartupFailed,
     dword,
 )
-from conformance.monitor.threads import harness_thread
-from conformance.monitor.trace import CALLBACK, TraceEvent
 from conformance.monitor.usage import Usage
 from conformance.proplist import build_property_list
 from conformance.resapi import (
@@ -42,6 +40,8 @@ from conformance.resapi import (
     ClusterResourceOffline,
     ClusterResourceOnline,
 )
+from conformance.runtime.threads import harness_thread
+from conformance.runtime.trace import CALLBACK, TraceEvent
 from conformance.suite.context import Halt, ScenarioRun, Stop, require
 from conformance.suite.controls import (
     ACCEPTED,

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from conformance.monitor.trace import CALLBACK, TraceEvent
+from conformance.runtime.trace import CALLBACK, TraceEvent
 from conformance.targets import Target
 
 #: What the script may ask a stand-in (``ScriptObject`` events' ``use``).

@@ -192,7 +192,7 @@ def test_the_command_survives_a_target_that_ends_its_process(tmp_path: Path) -> 
         in (tmp_path / "test_repro_process_survives.py").read_text()
     ), "the reproducer replays with the campaign's hosting"
     left = subprocess.run(
-        ["pgrep", "-f", "conformance.monitor.hostproc.*online_exits"], capture_output=True
+        ["pgrep", "-f", "conformance.hostproc.*online_exits"], capture_output=True
     )
     assert left.returncode == 1, f"expected no host process left, found {left.stdout!r}"
 

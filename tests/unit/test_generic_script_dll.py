@@ -14,7 +14,6 @@ import pytest
 from conformance.genscript import SCRIPT_FILE_PATH
 from conformance.monitor.monitor import Resource, ResourceMonitor
 from conformance.monitor.policy import Policy
-from conformance.monitor.trace import CALLBACK
 from conformance.resapi import (
     CLUSCTL_RESOURCE_TYPE_GEN_SCRIPT_VALIDATE_PATH,
     ERROR_FILE_NOT_FOUND,
@@ -23,6 +22,7 @@ from conformance.resapi import (
     ClusterResourceOffline,
     ClusterResourceOnline,
 )
+from conformance.runtime.trace import CALLBACK
 from conformance.suite.context import ScenarioRun
 from conformance.targets import load_target
 

@@ -22,8 +22,6 @@ import pytest
 
 from conformance.companion import ProbeContext
 from conformance.monitor.monitor import Resource, ResourceMonitor, StartupFailed
-from conformance.monitor.threads import stacks, target_threads
-from conformance.monitor.trace import MONITOR
 from conformance.proplist import Property, build_property_list, parse_property_list
 from conformance.resapi import (
     CLRES_VERSION_V2_00,
@@ -49,6 +47,8 @@ from conformance.resapi import (
     ClusterResourceRestartNotify,
     state_name,
 )
+from conformance.runtime.threads import stacks, target_threads
+from conformance.runtime.trace import MONITOR
 from conformance.targets import Target, load_target
 from reference_impls._lock_entity import is_locked
 from reference_impls.lock_holder import ERROR_LOCK_VIOLATION, WSAEADDRINUSE

@@ -25,7 +25,6 @@ from typing import Any
 import pytest
 
 from conformance.clusapi import HKEY, ClusterRegOpenKey, ClusterRegQueryValue
-from conformance.monitor import trace as trace_module
 from conformance.monitor.host import InProcessHost
 from conformance.monitor.monitor import (
     LOG_ENTRY_LIMIT,
@@ -40,7 +39,6 @@ from conformance.monitor.monitor import (
     StartupFailed,
 )
 from conformance.monitor.policy import Policy
-from conformance.monitor.trace import CALL, CALLBACK, MONITOR, Trace, TraceEvent
 from conformance.resapi import (
     CLRES_VERSION_V1_00,
     CLRES_VERSION_V2_00,
@@ -75,6 +73,8 @@ from conformance.resapi import (
     ResourceExitStateTerminate,
     SetLastError,
 )
+from conformance.runtime import trace as trace_module
+from conformance.runtime.trace import CALL, CALLBACK, MONITOR, Trace, TraceEvent
 
 if __package__:  # tests/unit became a package
     from .scripted_dll import Call, ScriptedDLL

@@ -8,10 +8,10 @@ import time
 
 import pytest
 
-from conformance.monitor import threads
 from conformance.monitor.host import CallRunner
-from conformance.monitor.threads import is_harness_thread, spawn, target_threads
 from conformance.resapi import ERROR_ACCESS_DENIED, ERROR_SUCCESS, GetLastError, SetLastError
+from conformance.runtime import threads
+from conformance.runtime.threads import is_harness_thread, spawn, target_threads
 
 
 def _run(name: str) -> threading.Thread:

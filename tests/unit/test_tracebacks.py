@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance.monitor.host import CallJob
-from conformance.monitor.tracebacks import FRAME_LIMIT, HEADER, is_traceback, raised_at
+from conformance.runtime.tracebacks import FRAME_LIMIT, HEADER, is_traceback, raised_at
 
 DLL = """
 import threading

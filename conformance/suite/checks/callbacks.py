@@ -4,8 +4,8 @@ LG-*) and ClusWorker structures (§3.5, WK-1)."""
 from __future__ import annotations
 
 from conformance.monitor.monitor import LOG_ENTRY_LIMIT
-from conformance.monitor.trace import CALLBACK, Trace, TraceEvent, short_repr
 from conformance.resapi import ERROR_INVALID_PARAMETER, LOG_LEVEL
+from conformance.runtime.trace import CALLBACK, Trace, TraceEvent, short_repr
 from conformance.suite.checks.entry_points import ALL
 from conformance.suite.context import RunContext, Violation, counted
 from conformance.suite.registry import check

@@ -8,7 +8,6 @@ import struct
 from collections.abc import Callable, Iterable
 
 from conformance.monitor.monitor import ControlResult, dword
-from conformance.monitor.trace import short_repr
 from conformance.proplist import describe_property_list, hexdump
 from conformance.resapi import (
     CLUS_CHAR_QUORUM,
@@ -27,6 +26,7 @@ from conformance.resapi import (
     control_code_name,
     error_name,
 )
+from conformance.runtime.trace import short_repr
 from conformance.suite.context import NotApplicable, RunContext, Violation, counted
 from conformance.suite.controls import ControlRecord
 from conformance.suite.registry import check

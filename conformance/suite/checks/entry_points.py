@@ -3,7 +3,6 @@ Online/Offline return documented codes (docs/contract.md §2–§5)."""
 
 from __future__ import annotations
 
-from conformance.monitor.trace import Trace, TraceEvent, short_repr
 from conformance.resapi import (
     DWORD_MAX,
     ERROR_RESOURCE_NOT_AVAILABLE,
@@ -12,6 +11,7 @@ from conformance.resapi import (
     control_code_name,
     error_name,
 )
+from conformance.runtime.trace import Trace, TraceEvent, short_repr
 from conformance.suite.context import RunContext, ScenarioRun, Violation, counted
 from conformance.suite.registry import check
 

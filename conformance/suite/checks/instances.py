@@ -3,9 +3,9 @@ companion's probe sees it (ON-9, IA-3, CL-3)."""
 
 from __future__ import annotations
 
-from conformance.monitor.trace import CALL, MONITOR, Trace, TraceEvent, short_repr
 from conformance.monitor.usage import Usage
 from conformance.resapi import BOOL_is_TRUE
+from conformance.runtime.trace import CALL, MONITOR, Trace, TraceEvent, short_repr
 from conformance.suite.checks.entry_points import ALL
 from conformance.suite.context import NotApplicable, RunContext, ScenarioRun, Violation
 from conformance.suite.entity import ENTITY_WAIT_S, SETTLE_S, STOPPING

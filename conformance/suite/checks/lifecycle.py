@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from conformance.monitor.trace import CALL, CALLBACK, MONITOR, TraceEvent, short_repr
 from conformance.resapi import (
     ERROR_IO_PENDING,
     ERROR_RESOURCE_NOT_AVAILABLE,
@@ -12,6 +11,7 @@ from conformance.resapi import (
     ClusterResourceFailed,
     error_name,
 )
+from conformance.runtime.trace import CALL, CALLBACK, MONITOR, TraceEvent, short_repr
 from conformance.suite.checks.entry_points import (
     ALL,
     calls,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from conformance.monitor.trace import MONITOR, Trace, TraceEvent, short_repr
 from conformance.resapi import (
     ERROR_IO_PENDING,
     ERROR_SUCCESS,
@@ -14,6 +13,7 @@ from conformance.resapi import (
     ClusterResourceStateUnknown,
     state_name,
 )
+from conformance.runtime.trace import MONITOR, Trace, TraceEvent, short_repr
 from conformance.suite.checks.entry_points import ALL
 from conformance.suite.context import RunContext, ScenarioRun, Violation, counted
 from conformance.suite.registry import check

@@ -3,7 +3,7 @@ exception may escape a thread of the DLL (in C, that ends the process)."""
 
 from __future__ import annotations
 
-from conformance.monitor.trace import CALL, TraceEvent
+from conformance.runtime.trace import CALL, TraceEvent
 from conformance.suite.checks.entry_points import ALL
 from conformance.suite.context import NotApplicable, RunContext, Violation, counted
 from conformance.suite.registry import check

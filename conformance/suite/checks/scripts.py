@@ -16,7 +16,7 @@ from conformance.genscript.engine import (
 )
 from conformance.genscript.engine import entry_point as script_function
 from conformance.genscript.static import Finding, scan
-from conformance.monitor.trace import CALLBACK, Trace, TraceEvent
+from conformance.runtime.trace import CALLBACK, Trace, TraceEvent
 from conformance.suite.checks.entry_points import ALL
 from conformance.suite.context import NotApplicable, RunContext, Violation, counted
 from conformance.suite.registry import check

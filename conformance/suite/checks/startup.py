@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from conformance.monitor.trace import Trace, TraceEvent, short_repr
 from conformance.resapi import (
     CLRES_VERSION_V1_00,
     CLRES_VERSIONS,
@@ -11,6 +10,7 @@ from conformance.resapi import (
     V1_ENTRY_POINTS,
     error_name,
 )
+from conformance.runtime.trace import Trace, TraceEvent, short_repr
 from conformance.suite.context import NotApplicable, RunContext, Violation, own_range
 from conformance.suite.registry import check
 

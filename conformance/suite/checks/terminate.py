@@ -3,9 +3,9 @@ operation, and an instance that Online brings back."""
 
 from __future__ import annotations
 
-from conformance.monitor.trace import CALL, MONITOR, Trace, TraceEvent, short_repr
 from conformance.resapi import ERROR_IO_PENDING, ERROR_SUCCESS, error_name
 from conformance.rules import rule
+from conformance.runtime.trace import CALL, MONITOR, Trace, TraceEvent, short_repr
 from conformance.suite.checks.entry_points import ALL, is_bool, is_dword
 from conformance.suite.context import RunContext, Violation, counted
 from conformance.suite.registry import check

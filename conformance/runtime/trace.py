@@ -17,8 +17,8 @@ from dataclasses import dataclass, field, fields
 from enum import IntEnum
 from typing import Any
 
-from conformance.monitor.threads import thread_local
-from conformance.monitor.tracebacks import raised_at
+from conformance.runtime.threads import thread_local
+from conformance.runtime.tracebacks import raised_at
 
 #: How many characters of one argument or result are kept: a target may return anything.
 REPR_LIMIT = 200

@@ -1,6 +1,6 @@
 """The Python host: one fresh copy of a Python target, as RHS hosts a resource DLL.
 
-``python -m conformance.monitor.hostproc FD TARGET`` speaks the host protocol
+``python -m conformance.hostproc FD TARGET`` speaks the host protocol
 (``docs/host-protocol.md``) on the socket FD: it says hello, loads the module it is asked for,
 runs the calls on call threads of its own (durations measured here, next to the call), and
 turns every callback of the target (SetResourceStatus, LogEvent, SetLastError, ResUtils, the
@@ -25,7 +25,6 @@ from typing import Any
 from conformance import clusapi, resutils
 from conformance.clusapi import HKEY
 from conformance.companion import ProbeContext
-from conformance.genscript.events import observe_script
 from conformance.logformat import format_message
 from conformance.monitor.channel import Pending
 from conformance.monitor.host import (
@@ -38,21 +37,22 @@ from conformance.monitor.host import (
     table_shape,
 )
 from conformance.monitor.remote_db import RemoteDatabase
-from conformance.monitor.threads import (
-    all_stacks,
-    harness_thread,
-    is_harness_thread,
-    stacks,
-    target_threads,
-)
-from conformance.monitor.trace import short_repr
-from conformance.monitor.tracebacks import target_traceback
 from conformance.monitor.usage import Usage, settled
 from conformance.protocol import PROTOCOL_VERSION, messages, values
 from conformance.protocol.frames import FrameReader, pack, unpack, write_all
 from conformance.protocol.messages import Message
 from conformance.protocol.values import TUPLE_DEPTH, TUPLE_LENGTH, RemoteRef, plain
 from conformance.resapi import HANDLE, RESOURCE_HANDLE, GetLastError, observe_last_error
+from conformance.runtime.script_events import observe_script
+from conformance.runtime.threads import (
+    all_stacks,
+    harness_thread,
+    is_harness_thread,
+    stacks,
+    target_threads,
+)
+from conformance.runtime.trace import short_repr
+from conformance.runtime.tracebacks import target_traceback
 
 #: How often handed-out failure events are looked at.
 EVENT_POLL_S = 0.005
