@@ -14,20 +14,35 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable
 
-#: Where an instance may go without being asked (a pending operation ends or times out, an
-#: online one fails). The suite's test instances never restart on their own.
+from conformance.monitor import states as table
+from conformance.resapi import state_name
+
+
+def _name(state: int) -> str:
+    return state_name(state).removeprefix("ClusterResource")
+
+
+def _reached(before: Iterable[int], *reasons: str) -> frozenset[str]:
+    return frozenset(_name(after) for state in before for after in table.reachable(state, reasons))
+
+
+#: Where an instance may go without being asked: a pending operation ends (a report) or times
+#: out, an online one fails. Only pending and online instances have a timer or a report that
+#: can act; the suite's test instances never restart on their own. Read from the monitor's
+#: transition table (`conformance.monitor.states`).
 DRIFT: dict[str, frozenset[str]] = {
-    "OnlinePending": frozenset({"Online", "Failed", "Offline"}),
-    "OfflinePending": frozenset({"Offline", "Failed"}),
-    "Online": frozenset({"Failed"}),
+    _name(state): _reached([state], table.REPORTED_PENDING, table.FAILURE)
+    for state in (*sorted(table.PENDING), table.ONLINE)
 }
+_ONLINE = _reached(table.SETTLED, table.ONLINE_RETURNED, table.FAILURE)
+_OFFLINE = _reached(table.SETTLED, table.OFFLINE_RETURNED, table.FAILURE)
 #: Where each operation may take a settled instance (before its own drift).
 EFFECT: dict[str, frozenset[str]] = {
-    "online": frozenset({"Online", "OnlinePending", "Failed"}),
-    "begin_online": frozenset({"Online", "OnlinePending", "Failed"}),
-    "offline": frozenset({"Offline", "OfflinePending", "Failed"}),
-    "begin_offline": frozenset({"Offline", "OfflinePending", "Failed"}),
-    "terminate": frozenset({"Offline", "Failed"}),
+    "online": _ONLINE,
+    "begin_online": _ONLINE,
+    "offline": _OFFLINE,
+    "begin_offline": _OFFLINE,
+    "terminate": _reached(table.SETTLED, table.TERMINATE_RETURNED),
 }
 #: The cluster service answers these itself, without the DLL (the driver skips them).
 ALREADY = {

@@ -263,7 +263,9 @@ def test_the_machine_runs_as_a_unittest_test_case() -> None:
         ("Offline", "terminate", {"Offline", "Failed"}, {"Online", "OnlinePending"}),
         ("Online", "online", {"Online", "Failed"}, {"OfflinePending"}),
         ("OnlinePending", "pause", {"OnlinePending", "Online", "Failed"}, {"OfflinePending"}),
-        ("OfflinePending", "control", {"Offline", "Failed"}, {"Online", "OnlinePending"}),
+        # a DLL may report Online while Offline is pending: SetResourceStatus.final-state
+        # blames it, and the monitor takes the state it was told (conformance.monitor.states)
+        ("OfflinePending", "control", {"Offline", "Failed", "Online"}, {"OnlinePending"}),
         ("Online", "close", {"closed"}, {"Offline", "Online"}),
     ],
 )

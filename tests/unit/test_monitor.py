@@ -246,9 +246,9 @@ def test_startup_is_called_once_with_the_version_range_and_the_callbacks(rig):
     assert (resource_type, low, high) == ("Scripted", CLRES_VERSION_V1_00, CLRES_VERSION_V2_00), (
         "Startup should receive the resource type name and the version range asked for"
     )
-    assert set_status == monitor.SetResourceStatus and log_event == monitor.LogEvent, (
-        "Startup should receive the monitor's SetResourceStatus and LogEvent callbacks"
-    )
+    assert (
+        set_status == monitor.reports.SetResourceStatus and log_event == monitor.reports.LogEvent
+    ), "Startup should receive the monitor's SetResourceStatus and LogEvent callbacks"
     [event] = monitor.trace.calls("Startup")
     assert event.args == {
         "ResourceType": "Scripted",
@@ -797,14 +797,14 @@ def test_a_stale_is_alive_false_does_not_fail_the_next_online(rig):
     dll = ScriptedDLL(IsAlive=lambda dll, resid: len(dll.calls_of("IsAlive")) > 1)
     monitor = rig.monitor(dll)
     resource = rig.open(monitor, ia=0.02)
-    real_fail = monitor._fail
+    real_fail = monitor.supervisor._fail
 
     def late_fail(res: Resource, why: str, generation: int) -> None:
         res.offline()
         res.online()
         real_fail(res, why, generation)
 
-    monitor._fail = late_fail  # type: ignore[method-assign]
+    monitor.supervisor._fail = late_fail  # type: ignore[method-assign]
     resource.online()
     assert wait_for(lambda: len(dll.calls_of("Online")) == 2), "the second Online should run"
     time.sleep(WATCH)
