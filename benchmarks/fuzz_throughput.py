@@ -1,12 +1,14 @@
 """Prints rescheck fuzz's throughput against a bare hypothesis state machine.
 
 Both machines drive the same trivial, synchronous resource DLL in this process with the same
-rules (open another instance, Online, Offline, Terminate, LooksAlive, IsAlive, ResourceControl,
-Close, pauses; the pending steps have nothing to wait for), the same settings and the same
-seed, so both run exactly the same steps (checked). The bare one calls the entry points
-directly and checks nothing; rescheck's goes through the reference monitor and judges every
-sequence with the suite's trace rules. The issue's target: the harness costs no more than a
-third extra. Figures, not a pass/fail test: run it on a quiet machine and read the numbers.
+rules (`conformance.fuzz.machine.Operations`: open another instance, Online, Offline,
+Terminate, LooksAlive, IsAlive, ResourceControl, Close, pauses; the pending steps have nothing
+to wait for), the same settings and the same seed, so both run exactly the same steps
+(checked). The bare one carries each step out by calling the entry point directly and checks
+nothing; rescheck's, as `rescheck fuzz` runs it, goes through the reference monitor, checks
+every step against the state model and judges the trace with the suite's trace rules after
+every step and at the end. The issue's target: the harness costs no more than a third extra.
+Figures, not a pass/fail test: run it on a quiet machine and read the numbers.
 
 Rows: with the fuzzer's own pauses; with pauses of 0 s (the harness's cost per step alone);
 and the same with the process on one CPU, which shows how much of that is the operating
@@ -23,25 +25,17 @@ import contextlib
 import os
 import statistics
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from hypothesis import seed, settings
-from hypothesis import strategies as st
-from hypothesis.stateful import (
-    Bundle,
-    RuleBasedStateMachine,
-    consumes,
-    initialize,
-    precondition,
-    rule,
-    run_state_machine_as_test,
-)
+from hypothesis.stateful import RuleBasedStateMachine, run_state_machine_as_test
 
 from conformance.fuzz import driver
 from conformance.fuzz.campaign import Progress, _instrumented
-from conformance.fuzz.driver import INSTANCES
-from conformance.fuzz.machine import codes, in_buffers, machine_for, out_sizes
+from conformance.fuzz.interrupt import Watch
+from conformance.fuzz.machine import machine_for, operations
 from conformance.fuzz.profiles import CAMPAIGN, STEPS_PER_EXAMPLE
 from conformance.targets import load_target
 from conformance.targets.pydll import load_fresh, resolve
@@ -50,122 +44,42 @@ from conformance.targets.pydll import load_fresh, resolve
 TRIVIAL = Path(__file__).with_name("trivial_dll.py")
 
 
-def bare_machine(table, counter: list[int]) -> type[RuleBasedStateMachine]:
-    """The same rules, calling the table directly."""
+def bare_machine(table: Any, counter: list[int]) -> type[RuleBasedStateMachine]:
+    """The fuzzer's rules, each step a direct call of the table: the floor, no harness (no
+    monitor, no call thread, no trace, no check). A synchronous target has no report to
+    wait for and nothing pending to settle, and Close takes the instance out, as for the
+    monitor."""
 
-    class Bare(RuleBasedStateMachine):
-        opened = Bundle("opened")
-
+    class Bare(operations(breaker=False)):  # type: ignore[misc]
         def __init__(self) -> None:
             super().__init__()
-            self.live = 0
             self.resids: dict[int, object] = {}
 
-        def call(self, fn: Callable[..., object], *args: object) -> None:
+        def step(self, op: str, instance: int = 0, arg: Any = None) -> None:
             counter[0] += 1
-            fn(*args)
-
-        @initialize(target=opened)
-        def open_first(self) -> int:
-            return self.open()
-
-        @precondition(lambda self: self.live < INSTANCES)
-        @rule(target=opened)
-        def open(self) -> int:
-            counter[0] += 1
-            instance = len(self.resids)
-            self.resids[instance] = table.Open(f"bare-{instance}", None, instance)
-            self.live += 1
-            return instance
-
-        @rule(instance=opened)
-        def online(self, instance: int) -> None:
-            self.call(table.Online, self.resids[instance], None)
-
-        @rule(instance=opened)
-        def offline(self, instance: int) -> None:
-            self.call(table.Offline, self.resids[instance])
-
-        @rule(instance=opened)
-        def begin_online(self, instance: int) -> None:
-            self.call(table.Online, self.resids[instance], None)
-
-        @rule(instance=opened)
-        def begin_offline(self, instance: int) -> None:
-            self.call(table.Offline, self.resids[instance])
-
-        @rule(instance=opened)
-        def await_report(self, instance: int) -> None:
-            counter[0] += 1  # a synchronous target never reports
-
-        @rule(instance=opened)
-        def settle(self, instance: int) -> None:
-            counter[0] += 1
-
-        @rule()
-        def pause(self) -> None:
-            counter[0] += 1
-            time.sleep(driver.PAUSE_S)
-
-        @rule(instance=opened, at=st.none() | st.integers(1, 3))
-        def terminate(self, instance: int, at: int | None) -> None:
-            self.call(table.Terminate, self.resids[instance])
-
-        @rule(
-            instance=opened,
-            entry=st.sampled_from(("online", "offline")),
-            at=st.none() | st.integers(1, 3),
-        )
-        def terminate_pending(self, instance: int, entry: str, at: int | None) -> None:
-            resid = self.resids[instance]
-            self.call(
-                *((table.Online, resid, None) if entry == "online" else (table.Offline, resid))
-            )
-            self.call(table.Terminate, resid)
-
-        @rule(
-            instance=opened,
-            entry=st.sampled_from(("online", "offline")),
-            at=st.none() | st.integers(1, 3),
-            code=codes,
-            in_buffer=in_buffers,
-            size=out_sizes,
-        )
-        def control_pending(
-            self,
-            instance: int,
-            entry: str,
-            at: int | None,
-            code: int,
-            in_buffer: bytes | None,
-            size: int | None,
-        ) -> None:
-            resid = self.resids[instance]
-            self.call(
-                *((table.Online, resid, None) if entry == "online" else (table.Offline, resid))
-            )
-            if at:
-                counter[0] += 1  # await_report: a synchronous target never reports
-            out = None if size is None else bytearray(size)
-            self.call(table.ResourceControl, resid, code, in_buffer, out)
-
-        @rule(instance=opened)
-        def looks_alive(self, instance: int) -> None:
-            self.call(table.LooksAlive, self.resids[instance])
-
-        @rule(instance=opened)
-        def is_alive(self, instance: int) -> None:
-            self.call(table.IsAlive, self.resids[instance])
-
-        @rule(instance=opened, code=codes, in_buffer=in_buffers, size=out_sizes)
-        def control(self, instance: int, code: int, in_buffer: bytes | None, size: int | None):
-            out = None if size is None else bytearray(size)
-            self.call(table.ResourceControl, self.resids[instance], code, in_buffer, out)
-
-        @rule(instance=consumes(opened))
-        def close(self, instance: int) -> None:
-            self.live -= 1
-            self.call(table.Close, self.resids[instance])
+            if op == "open":
+                self.resids[instance] = table.Open(f"bare-{instance}", None, instance)
+                return
+            resid = self.resids.get(instance)
+            if op in ("online", "begin_online"):
+                table.Online(resid, None)
+            elif op in ("offline", "begin_offline"):
+                table.Offline(resid)
+            elif op == "terminate":
+                table.Terminate(resid)
+            elif op == "looks_alive":
+                table.LooksAlive(resid)
+            elif op == "is_alive":
+                table.IsAlive(resid)
+            elif op == "control":
+                code, in_buffer, size = arg
+                table.ResourceControl(
+                    resid, code, in_buffer, None if size is None else bytearray(size)
+                )
+            elif op == "close":
+                table.Close(resid)
+            elif op == "pause":
+                time.sleep(driver.PAUSE_S)
 
     return Bare
 
@@ -189,11 +103,12 @@ def compare(module: Path, examples: int) -> tuple[float, float, int]:
     bare = seconds(bare_machine(load_fresh(resolve(str(module))).TABLE, counter), examples)
     target = load_target(str(module), hosting="in-process")
     state = Progress()
-    ours = seconds(_instrumented(machine_for(target), state, lambda line: None), examples)
+    machine = _instrumented(machine_for(target), state, lambda line: None, Watch())
+    ours = seconds(machine, examples)
     if counter[0] != state.steps:
         raise SystemExit(
             f"the machines ran different steps ({counter[0]} bare, {state.steps} rescheck): "
-            "their rules no longer match; make bare_machine's rules the fuzzer's again"
+            "a rule draws differently in one of them"
         )
     return bare, ours, state.steps
 

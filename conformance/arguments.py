@@ -1,5 +1,7 @@
-"""The ``rescheck`` command's subcommands and options (`build_parser`); their values are
-checked by `conformance.options`, before anything runs."""
+"""The ``rescheck`` command's subcommands and options (`build_parser`); the options of
+``run`` (and the target's of ``fuzz`` and ``quorum``) come from `conformance.options.OPTIONS`,
+the table the pytest plugin's options come from too, and their values are checked there,
+before anything runs."""
 
 from __future__ import annotations
 
@@ -21,9 +23,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     from conformance import __version__
-    from conformance.monitor.policy import ASYNC_FAILURE_POLICIES, DEFAULT_TIME_SCALE
     from conformance.scaffold import KINDS, LANGUAGES
-    from conformance.suite.runner import DEFAULT_BUDGET_S
 
     parser = _Parser(
         prog="rescheck",
@@ -32,91 +32,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"rescheck {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    # what names the target and what it needs: the same for run and fuzz
-    target = _Parser(add_help=False)
-    target.add_argument(
-        "--resource-type",
-        required=True,
-        metavar="TARGET",
-        help="dotted module name or path to a .py resource DLL",
-    )
-    target.add_argument(
-        "--companion",
-        metavar="FILE",
-        help="a .py file defining COMPANION (default: <target>_companion.py beside the target)",
-    )
-    target.add_argument(
-        "-o",
-        "--property",
-        dest="properties",
-        action="append",
-        type=options.property_value,
-        default=[],
-        metavar="NAME=VALUE",
-        help="a private property value for test instances (repeatable)",
-    )
-    target.add_argument(
-        "--type-name",
-        action="append",
-        metavar="NAME",
-        help="the ResourceType name passed to Startup (default: the companion's, else "
-        "RESOURCE_TYPE_NAME in the module, else the module's or DLL's name); `run` takes it "
-        "more than once for a DLL that serves several types, and checks each",
-    )
-    target.add_argument(
-        "--in-process",
-        action="store_true",
-        help="host the target in rescheck's own process (faster; a crashing target then ends "
-        "the run, and Process.survives is not judged)",
-    )
-
-    run = commands.add_parser(
-        "run", parents=[target], help="check a resource type and write reports"
-    )
-    run.add_argument(
-        "--report-dir",
-        metavar="DIR",
-        help="where results.json, junit.xml and report.html go (default: reports/<name>)",
-    )
-    run.add_argument(
-        "--select",
-        action="append",
-        metavar="GLOB",
-        help="run only rules whose id matches (repeatable), e.g. 'Online.*'",
-    )
-    run.add_argument(
-        "--strict",
-        action="store_true",
-        help="recommended-level failures make the verdict non-compliant",
-    )
-    run.add_argument(
-        "--time-scale",
-        type=options.time_scale,
-        default=DEFAULT_TIME_SCALE,
-        metavar="F",
-        help=f"factor applied to the monitor's documented timers (default {DEFAULT_TIME_SCALE})",
-    )
-    run.add_argument(
-        "--async-failure",
-        choices=ASYNC_FAILURE_POLICIES,
-        default="IsAlive",
-        help="what the monitor does when a failure event is signalled (docs/contract.md §11 item 1)",
-    )
-    run.add_argument(
-        "--budget",
-        type=options.positive_seconds,
-        default=DEFAULT_BUDGET_S,
-        metavar="SECONDS",
-        help=f"the run's wall-clock budget; checks not started by then are reported as not "
-        f"judged (default {DEFAULT_BUDGET_S:.0f})",
-    )
-    run.add_argument("-q", "--quiet", action="store_true", help="print only the verdict")
-
+    # run's options, and the target's for fuzz and quorum: from the table the pytest plugin
+    # is declared from too
+    run = commands.add_parser("run", help="check a resource type and write reports")
+    options.add_options(run.add_argument, options.RUN)
     fuzz = commands.add_parser(
-        "fuzz",
-        parents=[target],
-        help="search for sequences of operations that break the contract (hypothesis)",
+        "fuzz", help="search for sequences of operations that break the contract (hypothesis)"
     )
+    options.add_options(fuzz.add_argument, options.FUZZ)
     fuzz.add_argument(
         "--report-dir",
         metavar="DIR",
@@ -138,17 +61,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="fuzz for this long instead, e.g. 90s, 30m, 2h",
     )
     fuzz.add_argument("--seed", type=int, metavar="S", help="make the campaign repeatable")
-    fuzz.add_argument(
-        "--strict",
-        action="store_true",
-        help="a recommended rule broken makes the verdict non-compliant",
-    )
 
     quorum = commands.add_parser(
-        "quorum",
-        parents=[target],
-        help="play generated arbitration schedules across nodes (quorum-capable types)",
+        "quorum", help="play generated arbitration schedules across nodes (quorum-capable types)"
     )
+    options.add_options(quorum.add_argument, options.QUORUM)
     quorum.add_argument(
         "--report-dir",
         metavar="DIR",

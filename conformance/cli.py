@@ -30,8 +30,8 @@ _MARKS = {"passed": "PASS", "failed": "FAIL", "skipped": "SKIP", "error": "ERR "
 def _cmd_rules(args: argparse.Namespace) -> int:
     """The catalogue: JSON for tools; for people, 100 columns and a legend that spells out
     every abbreviation (docs/rules.md has the policies too)."""
-    from conformance.rules import catalogue
-    from conformance.rules.docs import NBSP, applies_to, legend
+    from conformance.suite.catalogue import catalogue
+    from conformance.suite.docs import NBSP, applies_to, legend
 
     if args.coverage:
         return _print_coverage(args.format)
@@ -56,8 +56,9 @@ def _cmd_rules(args: argparse.Namespace) -> int:
 def _print_coverage(form: str) -> int:
     """The contract's ids by how the catalogue relates to them; each id no rule checks comes
     with why, so that a reader need not look it up."""
-    from conformance.rules import CATEGORIES, coverage
-    from conformance.rules.docs import NBSP, prefix_words, reason
+    from conformance.rules import CATEGORIES
+    from conformance.suite.catalogue import coverage
+    from conformance.suite.docs import NBSP, prefix_words, reason
 
     found = coverage()
     if form == "json":
@@ -83,13 +84,15 @@ def _print_coverage(form: str) -> int:
     return EXIT_COMPLIANT
 
 
-def _exit_code(verdict: str, checks: Sequence[Any]) -> int:
-    if verdict == "compliant":
+def _exit_code(run: Any) -> int:
+    """0, 1, or for the verdict error: 3 when rescheck itself failed (an internal error of a
+    check or of the run), 2 otherwise."""
+    if run.verdict == "compliant":
         return EXIT_COMPLIANT
-    if verdict == "non-compliant":
+    if run.verdict == "non-compliant":
         return EXIT_NON_COMPLIANT
-    internal = any(c.outcome == "error" and c.message.startswith("internal error") for c in checks)
-    return EXIT_INTERNAL if internal else EXIT_USAGE
+    said = [c.message for c in run.checks if c.outcome == "error"] + list(run.errors)
+    return EXIT_INTERNAL if any("internal error" in message for message in said) else EXIT_USAGE
 
 
 def _wrapped(text: str, indent: str = "  ", hang: str = "      ") -> str:
@@ -148,6 +151,8 @@ def _print_checks(result: Any, passed: bool) -> None:
             print(_warning_line(check))
         elif passed or check.outcome != "passed":
             print(_wrapped(f"{_MARKS[check.outcome]} {check.id}: {check.message}"))
+    for error in result.errors:
+        print(_wrapped(f"{_MARKS['error']} the run: {error}"))
 
 
 def _load(
@@ -201,7 +206,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     """One suite run; with several --type-name, one per type, each reported in a directory
     of its own under the report directory, and the worst exit code."""
     from conformance.monitor.policy import Policy
-    from conformance.suite.runner import select_rules
+    from conformance.suite.catalogue import select_rules
 
     policy = Policy(time_scale=args.time_scale, async_failure=args.async_failure)
     rules = select_rules(args.select)
@@ -291,7 +296,7 @@ def _run_type(
         print(result.verdict)
     else:
         _summary(result, paths)
-    return _exit_code(result.verdict, result.checks)
+    return _exit_code(result)
 
 
 def _cmd_fuzz(args: argparse.Namespace) -> int:
@@ -318,7 +323,7 @@ def _cmd_fuzz(args: argparse.Namespace) -> int:
         return _interrupted(stop.result, directory)
     _print_checks(result, passed=False)
     print(f"verdict: {result.verdict}; results in {directory / 'results.json'}")
-    return _exit_code(result.verdict, result.checks)
+    return _exit_code(result)
 
 
 def _cmd_quorum(args: argparse.Namespace) -> int:
@@ -353,7 +358,7 @@ def _cmd_quorum(args: argparse.Namespace) -> int:
         return _interrupted(stop.result, directory)
     _print_checks(result, passed=True)
     print(f"verdict: {result.verdict}; results in {directory / 'results.json'}")
-    return _exit_code(result.verdict, result.checks)
+    return _exit_code(result)
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
@@ -376,7 +381,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     else:
         state = "" if run.complete else " (INCOMPLETE: the run was interrupted)"
     print(f"{run.target}: {run.verdict}{state}, {len(run.checks)} checks; {paths['html']}")
-    return _exit_code(run.verdict, run.checks)
+    return _exit_code(run)
 
 
 def _cmd_new(args: argparse.Namespace) -> int:

@@ -1,8 +1,12 @@
-"""What the ``rescheck`` command accepts as option values, checked before anything runs.
+"""The options of ``rescheck run`` and of the pytest plugin, and what they accept.
 
-Each type turns bad input into one line that says what to give instead (argparse reports it
-with exit code 2); `check_report_dir` does the same for a report directory, so that a run is
-not spent only to fail at writing its reports.
+`OPTIONS` is the one table both front ends are generated from (`add_options`): the same
+names, meanings, parsers and defaults, so that ``rescheck run --select X`` and
+``pytest --select X`` cannot drift apart; the README's option table is generated from it too
+(`markdown_table`, ``python -m conformance.options``). Each type turns bad input into one line
+that says what to give instead (argparse reports it with exit code 2, pytest as a usage
+error); `check_report_dir` does the same for a report directory, so that a run is not spent
+only to fail at writing its reports.
 """
 
 from __future__ import annotations
@@ -11,10 +15,13 @@ import argparse
 import math
 import os
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from conformance.errors import UsageError
+from conformance.monitor.policy import ASYNC_FAILURE_POLICIES, DEFAULT_TIME_SCALE
 
 #: The longest budget or duration accepted: a month. Longer values are typing errors (or
 #: ``inf``), and overflow the timers that enforce them.
@@ -118,3 +125,247 @@ def check_report_dir(directory: Path, option: str | None = "--report-dir") -> No
                     f"{said}: {report} is there and is not a file, so the report cannot be "
                     "written; remove it or give another directory"
                 )
+
+
+#: The front ends an option can belong to: `rescheck`'s subcommands and the pytest plugin.
+RUN, FUZZ, QUORUM, PYTEST = "run", "fuzz", "quorum", "pytest"
+#: The target options: every front end that loads a target takes them.
+TARGET = (RUN, FUZZ, QUORUM, PYTEST)
+#: The whole run's wall-clock budget by default; `conformance.suite.runner.DEFAULT_BUDGET_S`
+#: is the library's, and a test keeps them equal (importing the suite here would cost every
+#: pytest session 150 ms, since the plugin is loaded whether or not it is used).
+DEFAULT_BUDGET_S = 1800.0
+#: The ``dest`` prefix of the plugin's options, away from other plugins' names.
+PYTEST_DEST = "rescheck_"
+
+
+@dataclass(frozen=True)
+class Option:
+    """One option, as both front ends take it. ``name`` is the long name (``--name``) in both,
+    but where pytest has that name already (``pytest_name``); ``short`` is rescheck's only
+    (pytest's ``-o`` and ``-q`` are its own); ``old`` are the plugin's former spellings,
+    still taken with a deprecation warning."""
+
+    name: str
+    help: str  # for --help
+    doc: str  # for the README's table: the whole meaning
+    metavar: str | None = None
+    type: Callable[[str], Any] | None = None
+    choices: tuple[str, ...] | None = None
+    default: Any = None
+    flag: bool = False  # takes no value
+    repeat: bool = False  # may be given more than once: a list
+    short: str | None = None
+    pytest_name: str | None = None
+    old: tuple[str, ...] = ()
+    where: tuple[str, ...] = (RUN, PYTEST)
+    required: tuple[str, ...] = ()  # the front ends where it must be given
+    pytest_doc: str = ""  # what the plugin does otherwise, for the README
+
+    @property
+    def dest(self) -> str:
+        """The attribute of ``rescheck``'s namespace (``-o`` fills ``properties``)."""
+        return "properties" if self.name == "property" else self.name.replace("-", "_")
+
+    def flags(self, front_end: str) -> list[str]:
+        if front_end == PYTEST:
+            return [f"--{self.pytest_name or self.name}"]
+        return [self.short, f"--{self.name}"] if self.short else [f"--{self.name}"]
+
+    def kwargs(self, front_end: str) -> dict[str, Any]:
+        """``add_argument``'s keywords: pytest's ``addoption`` passes them to argparse too."""
+        dest = PYTEST_DEST + self.dest if front_end == PYTEST else self.dest
+        found: dict[str, Any] = {"dest": dest, "help": self.help}
+        if self.flag:
+            found.update(action="store_true", default=False)
+            return found
+        found.update(metavar=self.metavar, default=[] if self.repeat else self.default)
+        if self.repeat:
+            found["action"] = "append"
+        if self.type is not None:
+            found["type"] = self.type
+        if self.choices is not None:
+            found["choices"] = self.choices
+        if front_end in self.required:
+            found["required"] = True
+        return found
+
+    def usage(self, front_end: str) -> str:
+        """How it is written, e.g. ``--select GLOB`` (pytest: ``--select=GLOB``)."""
+        flag = self.flags(front_end)[-1]
+        if self.flag:
+            return flag
+        value = self.metavar or "|".join(self.choices or ())
+        return f"{flag}={value}" if front_end == PYTEST else f"{flag} {value}"
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option(
+        "resource-type",
+        "dotted module name, path to a .py resource DLL or control script (.vbs, .js, .py), "
+        "or a compiled .dll",
+        "dotted module name (importable from the current directory) or path to a `.py` file; "
+        "a dotted name is found on disk as the import system would find it, without importing "
+        "anything (a package's `__init__.py` runs only in the host process)",
+        metavar="TARGET",
+        where=TARGET,
+        required=(RUN, FUZZ, QUORUM),
+        pytest_doc="or the `RESCHECK_RESOURCE_TYPE` environment variable, or the ini key "
+        "`resource_type`; without any, the plugin stays out of the way",
+    ),
+    Option(
+        "report-dir",
+        "where results.json, junit.xml and report.html go (default: reports/<name>)",
+        "where `results.json`, `junit.xml`, `report.html` (and the running log "
+        "`results.jsonl`) go; default `reports/<name>`; created if missing, and checked before "
+        "the run starts (a file, a path under a file or a directory you may not write in is "
+        "exit 2)",
+        metavar="DIR",
+        where=(RUN,),
+        pytest_doc="pytest's own `--junitxml=FILE`",
+    ),
+    Option(
+        "companion",
+        "a .py file defining COMPANION (default: <target>_companion.py beside the target)",
+        "a `.py` file defining `COMPANION` (default: `<target>_companion.py` beside the target)",
+        metavar="FILE",
+        where=TARGET,
+        old=("--rescheck-companion",),
+    ),
+    Option(
+        "type-name",
+        "the ResourceType name passed to Startup (default: the companion's, else "
+        "RESOURCE_TYPE_NAME in the module, else the module's or DLL's name); `run` takes it "
+        "more than once for a DLL that serves several types, and checks each",
+        "the `ResourceType` name passed to Startup (default: the companion's, else a "
+        "`RESOURCE_TYPE_NAME` or `RESOURCE_TYPE` string in the DLL module, else the module "
+        "name); repeatable in `rescheck run`: each type is checked in its own run, reported in "
+        "`<report dir>/<type>/`, and the worst verdict decides the exit code (`fuzz`, `quorum` "
+        "and a pytest session take one). A declared name that Startup refuses fails "
+        "`Startup.returns-table`; a guessed one is exit 2 (pytest: a usage error)",
+        metavar="NAME",
+        repeat=True,
+        where=TARGET,
+        old=("--rescheck-type-name",),
+    ),
+    Option(
+        "property",
+        "a private property value for test instances (repeatable; digits become DWORDs)",
+        "a private property value for the test instances (repeatable; digits become DWORDs)",
+        metavar="NAME=VALUE",
+        type=property_value,
+        repeat=True,
+        short="-o",
+        where=TARGET,
+        old=("--rescheck-property",),
+    ),
+    Option(
+        "select",
+        "run only rules whose id matches (repeatable), e.g. 'Online.*'",
+        "only rules whose id matches, e.g. `'SetResourceStatus.*'` (repeatable); a pattern "
+        "that matches no rule is exit 2 (pytest: a usage error). In pytest the other rules "
+        "are deselected, and `-k` selects further",
+        metavar="GLOB",
+        repeat=True,
+    ),
+    Option(
+        "strict",
+        "a recommended-level failure makes the verdict non-compliant (a pytest item fails) "
+        "instead of being a warning",
+        "a recommended-level failure makes the verdict non-compliant; without it, it is a "
+        "warning (pytest: the item passes with a `RescheckWarning`, below)",
+        flag=True,
+        pytest_name="rescheck-strict",
+        where=(RUN, FUZZ, PYTEST),
+    ),
+    Option(
+        "time-scale",
+        f"factor applied to the monitor's documented timers (default {DEFAULT_TIME_SCALE})",
+        f"factor applied to the monitor's documented timers (default {DEFAULT_TIME_SCALE}, "
+        "in (0, 1], see below)",
+        metavar="F",
+        type=time_scale,
+        default=DEFAULT_TIME_SCALE,
+        old=("--rescheck-time-scale",),
+    ),
+    Option(
+        "async-failure",
+        "what the monitor does when a failure event is signalled (docs/contract.md §11 item 1)",
+        "the monitor's reaction to a signalled failure event (documented conflict, below; "
+        "default `IsAlive`)",
+        choices=ASYNC_FAILURE_POLICIES,
+        default=ASYNC_FAILURE_POLICIES[0],
+    ),
+    Option(
+        "budget",
+        f"the run's wall-clock budget; checks not started by then are reported as not judged "
+        f"(default {DEFAULT_BUDGET_S:.0f})",
+        f"the run's wall-clock budget (default {DEFAULT_BUDGET_S:.0f}; a finite number of "
+        "seconds, at most 30 days): when it is spent, the scenario under way is stopped (its "
+        "hosts killed), the checks not decided are reported as not judged, and the run exits "
+        "2 (pytest: their items fail as not judged; under xdist each worker has the budget)",
+        metavar="SECONDS",
+        type=positive_seconds,
+        default=DEFAULT_BUDGET_S,
+    ),
+    Option(
+        "in-process",
+        "host the target in rescheck's own process (faster; a crashing target then ends the "
+        "run, and Process.survives is not judged)",
+        "host the target in rescheck's own process (pytest: in each process that runs tests; "
+        "faster; a target that crashes then ends the run, and `Process.survives` is not judged)",
+        flag=True,
+        where=TARGET,
+        old=("--rescheck-in-process",),
+    ),
+    Option(
+        "quiet",
+        "print only the verdict",
+        "print only the verdict",
+        flag=True,
+        short="-q",
+        where=(RUN,),
+        pytest_doc="pytest's own `-q`",
+    ),
+)
+
+
+def option(name: str) -> Option:
+    """The table's entry for ``--name``."""
+    return next(o for o in OPTIONS if o.name == name)
+
+
+def add_options(add: Callable[..., Any], front_end: str) -> None:
+    """Declare the table's options of ``front_end`` with ``add``: an argparse parser's
+    ``add_argument`` or a pytest option group's ``addoption``."""
+    for entry in OPTIONS:
+        if front_end in entry.where:
+            add(*entry.flags(front_end), **entry.kwargs(front_end))
+
+
+def markdown_table() -> str:
+    """The README's option table (``python -m conformance.options`` prints it)."""
+    lines = ["| `rescheck run` | pytest plugin | meaning |", "|---|---|---|"]
+    for entry in OPTIONS:
+        if RUN not in entry.where:
+            continue
+        spellings = [entry.usage(RUN)]
+        if entry.short:
+            spellings.insert(0, f"{entry.short} {entry.metavar or ''}".rstrip())
+        cells = [", ".join(f"`{_escaped(s)}`" for s in spellings)]
+        if PYTEST in entry.where:
+            extra = f" ({entry.pytest_doc})" if entry.pytest_doc else ""
+            cells.append(f"`{_escaped(entry.usage(PYTEST))}`{extra}")
+        else:
+            cells.append(entry.pytest_doc or "-")
+        lines.append(f"| {cells[0]} | {cells[1]} | {entry.doc} |")
+    return "\n".join(lines)
+
+
+def _escaped(text: str) -> str:
+    """A ``|`` inside a table cell, even in code, must be escaped."""
+    return text.replace("|", "\\|")
+
+
+if __name__ == "__main__":
+    print(markdown_table())

@@ -2,6 +2,6 @@
 target whose invariant is the suite's own trace rules, and replay of a step list."""
 
 from conformance.fuzz.driver import Step, replay
-from conformance.fuzz.machine import ContractViolation, machine_for
+from conformance.fuzz.machine import ContractViolation, ModelBroken, machine_for
 
-__all__ = ["ContractViolation", "Step", "machine_for", "replay"]
+__all__ = ["ContractViolation", "ModelBroken", "Step", "machine_for", "replay"]

@@ -7,31 +7,31 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from hypothesis import seed, settings
 from hypothesis.database import DirectoryBasedExampleDatabase
 from hypothesis.errors import Flaky
 from hypothesis.stateful import get_state_machine_test
-from hypothesis.statistics import collector  # hypothesis's own count of examples
+from hypothesis.statistics import collector  # hypothesis's statistics, events included
 
-from conformance.fuzz.driver import TRACE_RULES, Driver, Step
+from conformance.fuzz.driver import TRACE_RULES
 from conformance.fuzz.interrupt import Interrupted, Watch
-from conformance.fuzz.machine import ContractViolation, machine_for
-from conformance.fuzz.model import STOPPED, may_see
+from conformance.fuzz.machine import ContractViolation, ModelBroken, Operations, machine_for
 from conformance.fuzz.profiles import CAMPAIGN
 from conformance.fuzz.progress import time_left
+from conformance.fuzz.stats import Tally, Transition
 from conformance.monitor.policy import Policy
 from conformance.report import write_reports
-from conformance.report.model import ERROR, FAILED, PASSED, CheckResult, RunResult
-from conformance.resapi import control_code_name, state_name
-from conformance.rules import rule
+from conformance.report.model import FAILED, PASSED, CheckResult, RunResult
+from conformance.resapi import control_code_name
 from conformance.targets import Target
+
+__all__ = ["ModelBroken", "Progress", "fuzz", "write_reproducer"]
 
 #: Examples per round of a --duration campaign (each round has its own seed).
 ROUND = 100
@@ -39,34 +39,36 @@ ROUND = 100
 
 @dataclass
 class Progress:
-    """What the campaign has done so far, for the progress line and the results."""
+    """What the campaign has done so far: live, for the progress line, and as hypothesis's
+    statistics tell it (`Tally`), for the results."""
 
     started: float = field(default_factory=time.perf_counter)
-    examples: int = 0
+    examples: int = 0  # sequences run, the ones that shrink a failure included
     steps: int = 0
-    transitions: Counter[tuple[str, str, str]] = field(default_factory=Counter)
+    distinct: set[Transition] = field(default_factory=set)
     failing: set[str] = field(default_factory=set)  # rules seen broken so far
     #: Each rule's first violation, as met (before shrinking): reported when the campaign
     #: is interrupted before hypothesis has reported its shrunk one.
     first: dict[str, ContractViolation] = field(default_factory=dict)
-    model_breaks: set[tuple[str, str, str]] = field(default_factory=set)
     shown: float = 0.0
     last: str = ""  # the line shown last
     goal: int | None = None  # the examples asked for (None: a campaign with a duration)
     deadline: float | None = None
-    #: The examples hypothesis generated or replayed from its database, as it counts them
-    #: against max_examples (``examples`` also counts the runs that shrink a failure).
-    generated: int | None = None
     broken_at: int | None = None  # the examples run when a rule was first seen broken
+    #: The rounds hypothesis has given its statistics of (their events: transitions, rules
+    #: judged), and the round under way as the machine saw it, until those come.
+    tally: Tally = field(default_factory=Tally)
+    live: Tally = field(default_factory=Tally)
 
-    def count_generated(self, statistics: Mapping[str, Any]) -> None:
-        runs = [
-            case
-            for phase in ("reuse-phase", "generate-phase")
-            for case in statistics.get(phase, {}).get("test-cases", [])
-            if case.get("status") in ("valid", "interesting")
-        ]
-        self.generated = (self.generated or 0) + len(runs)
+    def noted(self, statistics: Any) -> None:
+        """A round has ended and hypothesis gives its statistics: they replace the live
+        count of the round."""
+        self.tally.add(statistics)
+        self.live = Tally()
+
+    def total(self) -> Tally:
+        """Every round: a round that Ctrl-C ended has no statistics, only the live count."""
+        return self.tally.merged(self.live)
 
     def line(self) -> str:
         took = max(time.perf_counter() - self.started, 1e-9)
@@ -79,7 +81,7 @@ class Progress:
             left = f", shrinking ({self.examples - self.broken_at} sequences so far)"
         return (
             f"fuzz: {examples}{of} examples, {self.steps / took:.0f} steps/s, "
-            f"{len(self.transitions)} transitions, {len(self.failing)} rules broken{left}"
+            f"{len(self.distinct)} transitions, {len(self.failing)} rules broken{left}"
         )
 
 
@@ -97,7 +99,9 @@ def fuzz(
     """Fuzz ``target``; write the reports (``results.json``, ``junit.xml``, ``report.html``),
     reproducers and traces under ``report_dir``. With ``strict``, a recommended rule broken
     makes the verdict non-compliant, as `rescheck run --strict` does. Ctrl-C ends the
-    campaign with the reports of what it found, marked incomplete, and raises `Interrupted`."""
+    campaign with the reports of what it found, marked incomplete, and raises `Interrupted`.
+    A transition outside the monitor's state model raises `ModelBroken` once the reports
+    are written."""
     from conformance import __version__
 
     policy = policy or Policy()
@@ -108,6 +112,7 @@ def fuzz(
     machine = _instrumented(machine_for(target, policy), state, progress, watch)
     database = DirectoryBasedExampleDatabase(str(report_dir / "hypothesis-db"))
     found: dict[str, ContractViolation] = {}
+    model_breaks: list[ModelBroken] = []
     round_ = 0
     try:
         with watch.installed():
@@ -121,16 +126,18 @@ def fuzz(
                 if seed_value is not None:
                     test = seed(seed_value + round_)(test)
                 try:
-                    with collector.with_value(state.count_generated):
+                    with collector.with_value(state.noted):
                         test()
                 except Exception as exc:
                     watch.check()  # a Ctrl-C that cleanup turned into another exception
-                    violations = _violations(exc)
-                    if not violations:
+                    violations = _found(exc, ContractViolation)
+                    breaks = _found(exc, ModelBroken)
+                    if not violations and not breaks:
                         raise
                     for violation in violations:
                         found.setdefault(violation.rule_id, violation)
                         state.failing.add(violation.rule_id)
+                    model_breaks += breaks
                 watch.check()
                 round_ += 1
                 if deadline is None or time.perf_counter() >= deadline:
@@ -145,27 +152,29 @@ def fuzz(
         strict=strict,
         complete=not watch.seen,
     )
+    tally = state.total()
     result.info = {
         "rescheck_version": __version__,
         "mode": "fuzz",
         "target_sha256": target.sha256(),
         "seed": seed_value,
-        "examples": state.examples if state.generated is None else state.generated,
-        "sequences": state.examples,
-        "steps": state.steps,
+        "examples": tally.examples,
+        "sequences": tally.sequences,
+        "steps": tally.steps,
         "wall_time_s": round(time.perf_counter() - state.started, 3),
         "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "transitions": [
             {"from": before, "step": op, "to": after, "count": count}
-            for (before, op, after), count in sorted(state.transitions.items())
+            for (before, op, after), count in sorted(tally.transitions.items())
         ],
+        "rules_judged": {rule.id: tally.judged[rule.id] for rule in TRACE_RULES},
     }
-    for rule_id in TRACE_RULES:
-        violation = found.get(rule_id) or state.first.get(rule_id)
+    for rule in TRACE_RULES:
+        violation = found.get(rule.id) or state.first.get(rule.id)
         if violation is None:
             result.checks.append(
                 CheckResult.for_rule(
-                    rule(rule_id),
+                    rule,
                     PASSED,
                     f"no sequence of {result.info['examples']} examples broke it",
                 )
@@ -174,7 +183,7 @@ def fuzz(
         files = write_reproducer(target, violation, report_dir, seed_value)
         result.checks.append(
             CheckResult.for_rule(
-                rule(rule_id),
+                rule,
                 FAILED,
                 f"{violation.message} (after {len(violation.steps)} steps; reproducer "
                 f"{files[0].name})",
@@ -183,96 +192,74 @@ def fuzz(
             )
         )
     if not state.examples:
-        result.checks.append(CheckResult.for_rule(rule(TRACE_RULES[0]), ERROR, "no example ran"))
+        result.errors.append("no example ran: the campaign judged nothing")
     write_reports(result, report_dir)
     if watch.seen:
         raise Interrupted(result)
-    if state.model_breaks:  # after the reports: what the target broke is kept
-        raise ModelBroken(sorted(state.model_breaks))
+    if model_breaks:  # after the reports: what the target broke is kept
+        transitions = sorted({t for broken in model_breaks for t in broken.transitions})
+        raise ModelBroken(transitions, model_breaks[0].steps)
     return result
 
 
-class ModelBroken(AssertionError):
-    """The monitor showed a transition its documented model does not allow (`model`): a bug
-    in rescheck, reported as an internal error."""
-
-    def __init__(self, transitions: list[tuple[str, str, str]]) -> None:
-        shown = "; ".join(f"{b} --{op}--> {a}" for b, op, a in transitions[:5])
-        super().__init__(
-            f"the reference monitor showed {len(transitions)} transition(s) outside its "
-            f"documented state model ({shown}); this is a bug in rescheck, please report it"
-        )
-
-
-def _violations(exc: BaseException) -> list[ContractViolation]:
-    """The violations in what the test raised: one, or several in an exception group
+def _found(exc: BaseException, kind: type[AssertionError]) -> list[Any]:
+    """The ``kind`` exceptions in what the test raised: one, or several in an exception group
     (hypothesis reports distinct bugs together). A failure hypothesis could not reproduce
     while shrinking (FlakyFailure, or FlakyStrategyDefinition when the replay took another
-    path) is a race in the target: still a violation it saw."""
-    if isinstance(exc, ContractViolation):
+    path) is a race in the target: still one it saw."""
+    if isinstance(exc, kind):
         return [exc]
     inner = getattr(exc, "exceptions", None)  # an exception group (a backport on 3.10)
     if isinstance(inner, (list, tuple)):
-        return [v for one in inner for v in _violations(one)]
+        return [v for one in inner for v in _found(one, kind)]
     if isinstance(exc, Flaky) and exc.__context__ is not None:  # the replay took another path
-        return _violations(exc.__context__)
+        return _found(exc.__context__, kind)
     return []
 
 
 def _instrumented(
-    machine: type, state: Progress, progress: Callable[[str], None], watch: Watch
-) -> type:
-    """The machine, counting examples, steps and (state, operation, state) transitions; it
-    stops at its next step once Ctrl-C was pressed."""
+    machine: type[Operations], state: Progress, progress: Callable[[str], None], watch: Watch
+) -> type[Operations]:
+    """The machine, extended (not patched) to keep the progress line and the live count of
+    its round, and to stop at its next step once Ctrl-C was pressed."""
 
     class Counted(machine):  # type: ignore[misc, valid-type]
         def __init__(self) -> None:
             watch.check()
             super().__init__()
             state.examples += 1
-            original = self.driver.do
 
-            def do(step: Step) -> None:
-                watch.check()
-                before = _state_of(self.driver, step.instance)
-                original(step)
-                after = _state_of(self.driver, step.instance)
-                state.steps += 1
-                state.transitions[before, step.op, after] += 1
-                if after not in may_see(before, step.op):
-                    state.model_breaks.add((before, step.op, after))
-                now = time.perf_counter()
-                if now - state.shown >= 2.0:
-                    state.shown = now
-                    state.last = state.line()
-                    progress(state.last)
+        def step(self, op: str, instance: int = 0, arg: Any = None) -> Transition:
+            watch.check()
+            transition: Transition = super().step(op, instance, arg)
+            state.steps += 1
+            state.distinct.add(transition)
+            now = time.perf_counter()
+            if now - state.shown >= 2.0:
+                state.shown = now
+                state.last = state.line()
+                progress(state.last)
+            return transition
 
-            self.driver.do = do  # type: ignore[method-assign]
-
-        def teardown(self) -> None:
+        def broken(self, found: CheckResult) -> NoReturn:
+            watch.check()  # a sequence cut short by Ctrl-C proves nothing
             try:
-                super().teardown()
+                super().broken(found)
             except ContractViolation as violation:
-                watch.check()  # a sequence cut short by Ctrl-C proves nothing
                 if state.broken_at is None:
                     state.broken_at = state.examples
                 state.failing.add(violation.rule_id)  # shown while hypothesis shrinks
                 state.first.setdefault(violation.rule_id, violation)
                 raise
 
+        def teardown(self) -> None:
+            try:
+                super().teardown()
+            finally:
+                state.live.add_sequence(self.transitions, self.outcomes)
+
     Counted.__name__ = Counted.__qualname__ = machine.__name__
     return Counted
-
-
-def _state_of(driver: Driver, instance: int) -> str:
-    if driver.monitor.wedged is not None:
-        return STOPPED
-    resource = driver.resources.get(instance)
-    if resource is None or not resource.opened:
-        return "none"
-    if resource.closed:
-        return "closed"
-    return state_name(resource.state).removeprefix("ClusterResource")
 
 
 def write_reproducer(

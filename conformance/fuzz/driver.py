@@ -14,49 +14,29 @@ from dataclasses import dataclass
 from typing import Any
 
 from conformance.companion import ProbeContext
+from conformance.fuzz.model import STOPPED
 from conformance.monitor.monitor import MonitorError, Resource
 from conformance.monitor.policy import Policy
+from conformance.report.model import FAILED, CheckResult
 from conformance.resapi import (
     ClusterResourceFailed,
     ClusterResourceOffline,
     ClusterResourceOnline,
+    state_name,
 )
-from conformance.suite.context import (
-    CannotJudge,
-    NotApplicable,
-    RunContext,
-    ScenarioRun,
-    Violation,
-)
-from conformance.suite.registry import CHECKS
+from conformance.rules import Rule
+from conformance.suite.catalogue import DECLARED
+from conformance.suite.checks.entry_points import returns
+from conformance.suite.context import RunContext, ScenarioRun
+from conformance.suite.registry import judge
 from conformance.targets import Target
 
-#: Rules whose checks read only the calls and callbacks of a trace, so any sequence of steps
-#: can be judged by them (the others need a scenario's set-up or a probe).
-TRACE_RULES = (
-    "Open.returns",
-    "Close.returns",
-    "Online.returns",
-    "Offline.returns",
-    "Terminate.returns",
-    "LooksAlive.returns",
-    "IsAlive.returns",
-    "ResourceControl.returns",
-    "LooksAlive.bool",
-    "IsAlive.bool",
-    "Online.return-code",
-    "Offline.return-code",
-    "Online.brings-online",
-    "Offline.brings-offline",
-    "SetResourceStatus.only-when-pending",
-    "SetResourceStatus.checkpoint",
-    "SetResourceStatus.final-state",
-    "SetResourceStatus.stops-after-terminate",
-    "Callbacks.resource-handle",
-    "LogEvent.level",
-    "ClusterDatabase.no-writes-in-entry-points",
-    "Terminate.concurrent",
-    "Process.survives",
+#: The rules whose checks read only the calls and callbacks of a trace (declared
+#: ``trace_only``), so any sequence of steps can be judged by them, in the order a sequence is
+#: judged: a call that raised or hung (its `.returns` rule) first, as the cause of whatever else
+#: the sequence broke, then the catalogue's order.
+TRACE_RULES: tuple[Rule, ...] = tuple(
+    d.rule for d in sorted((d for d in DECLARED if d.trace_only), key=lambda d: d.fn is not returns)
 )
 #: How many instances a sequence keeps open at once.
 INSTANCES = 3
@@ -105,22 +85,60 @@ class _FuzzContext:
     def scenarios(self, *names: str) -> list[ScenarioRun]:
         return [self.run]
 
+    def checking(self, scenarios: tuple[str, ...]) -> contextlib.nullcontext[None]:
+        """Every scenario a check declares is the one sequence: nothing to refuse."""
+        return contextlib.nullcontext()
+
+    def world_undecided(self) -> None:
+        """A sequence's violations stand as found: the fuzzers set none aside for the world."""
+        return None
+
     nothing_to_judge = RunContext.nothing_to_judge
 
 
 class Driver:
-    """One monitor on a fresh load of the target; `do` runs steps, `violation` judges."""
+    """One monitor on a fresh load of the target; `do` runs steps, `state` says where an
+    instance is, `verdicts` and `violation` judge."""
 
     def __init__(self, target: Target, policy: Policy) -> None:
-        import conformance.suite.checks  # noqa: F401  (registers every check)
-
         self.target, self.policy = target, policy
         self.run = ScenarioRun("fuzz", target, policy)
         self.monitor = self.run.monitor()
         self.steps: list[Step] = []
         self.resources: dict[int, Resource] = {}
         self.opened = 0
+        self.closed = False
         self.monitor.startup()
+
+    def state(self, instance: int) -> str:
+        """Where ``instance`` is, as the state model (`model.may_see`) names it: a state
+        without its ``ClusterResource`` prefix, ``none`` (not open), ``closed`` or
+        ``stopped`` (the monitor can call nothing more)."""
+        if self.monitor.wedged is not None:
+            return STOPPED
+        resource = self.resources.get(instance)
+        if resource is None or not resource.opened:
+            return "none"
+        if resource.closed:
+            return "closed"
+        return state_name(resource.state).removeprefix("ClusterResource")
+
+    def events(self) -> int:
+        """How many events the run's traces hold: the state machine judges again only once
+        a step added some."""
+        return sum(len(trace) for trace in self.run.traces)
+
+    def settled(self) -> int | None:
+        """How many events the run's traces hold if none is under way, else None. A thread
+        writes an event in steps (a callback is recorded, then answered and its data filled
+        in), so a verdict on a trace with an event under way may have read it half-made."""
+        count = 0
+        for trace in self.run.traces:
+            for event in trace:
+                if event.end is None:
+                    return None
+                count += 1
+        return count
 
     def do(self, step: Step) -> None:
         self.steps.append(step)
@@ -199,20 +217,30 @@ class Driver:
         else:
             self.monitor.trace.monitor("the companion broke the entity", resource.name)
 
-    def violation(self) -> tuple[str, Violation] | None:
-        """The first rule of TRACE_RULES the steps so far break, with the evidence (judge
-        after `close`, so that every call has ended)."""
+    def verdicts(self, *, to_first_failure: bool = False) -> list[CheckResult]:
+        """Each rule of TRACE_RULES judged on the trace so far, in order (up to the first
+        failed one with ``to_first_failure``); a bug of rescheck's is raised. The rules hold
+        on a trace still growing (a call under way is not judged yet), and after `close`
+        they judge the whole run, Close and shutdown included."""
         ctx = _FuzzContext(self.run, self.target, self.policy)
-        for rule_id in TRACE_RULES:
-            try:
-                CHECKS[rule_id](ctx)  # type: ignore[arg-type]
-            except Violation as violation:
-                return rule_id, violation
-            except (NotApplicable, CannotJudge):
-                continue
-        return None
+        results = []
+        for rule in TRACE_RULES:
+            result = judge(rule, ctx, raise_bugs=True)  # type: ignore[arg-type]
+            results.append(result)
+            if to_first_failure and result.outcome == FAILED:
+                break
+        return results
+
+    def violation(self) -> CheckResult | None:
+        """The first rule of TRACE_RULES the steps so far break, failed with the evidence."""
+        found = self.verdicts(to_first_failure=True)[-1]
+        return found if found.outcome == FAILED else None
 
     def close(self) -> None:
+        """Shut the monitor down (Close of every open instance first); once."""
+        if self.closed:
+            return
+        self.closed = True
         self.monitor.shutdown()
         self.monitor.host.close()
 
@@ -251,8 +279,7 @@ def replay(
             driver.close()
         found = driver.violation()
         if found is not None:
-            rule_id, violation = found
             raise AssertionError(
-                f"{rule_id} (run {attempt} of at most {attempts}): {violation}\n"
-                + "\n".join(violation.evidence()[:40])
+                f"{found.id} (run {attempt} of at most {attempts}): {found.message}\n"
+                + "\n".join(found.evidence[:40])
             )

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from hypothesis import HealthCheck, Phase, given, seed, settings
+from hypothesis import Phase, given, seed, settings
 from hypothesis import strategies as st
 
 from conformance.clusapi import InMemoryClusterDatabase
@@ -26,18 +26,10 @@ from conformance.monitor.monitor import MonitorError
 from conformance.monitor.policy import Policy
 from conformance.report import write_reports
 from conformance.report.model import ERROR, FAILED, PASSED, SKIPPED, CheckResult, RunResult
-from conformance.rules import rule
-from conformance.suite.checks.quorum import QUORUM_RULES
-from conformance.suite.context import (
-    CannotJudge,
-    Halt,
-    NotApplicable,
-    ScenarioRun,
-    Violation,
-    counted,
-)
+from conformance.suite.catalogue import QUORUM_RULES, rule
+from conformance.suite.context import Halt, ScenarioRun, counted
 from conformance.suite.quorum import STEPS, Schedule, quorum
-from conformance.suite.registry import CHECKS
+from conformance.suite.registry import judge
 from conformance.targets import Target
 
 #: Nodes per schedule, as the issue asks of a campaign.
@@ -65,7 +57,7 @@ class Verdicts:
 
     played: int = 0
     passed: dict[str, int] = field(default_factory=dict)
-    failed: dict[str, tuple[Schedule, Violation]] = field(default_factory=dict)
+    failed: dict[str, tuple[Schedule, CheckResult]] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     started: float = field(default_factory=time.perf_counter)
     count: int | None = None  # the schedules asked for
@@ -103,16 +95,18 @@ def held(judged: int, played: int, reasons: Counter[str] | None = None) -> str:
     return text
 
 
-def judge(target: Target, schedule: Schedule, policy: Policy) -> dict[str, object]:
-    """Play ``schedule`` on fresh nodes and judge it: rule id -> a message (passed), a
-    Violation, NotApplicable or CannotJudge."""
+def judge_schedule(target: Target, schedule: Schedule, policy: Policy) -> dict[str, CheckResult]:
+    """Play ``schedule`` on fresh nodes and judge it by each quorum rule (a bug of rescheck's
+    is raised)."""
     run = ScenarioRun("quorum", target, policy, database=InMemoryClusterDatabase())
     try:
         quorum(run, schedule)
     except (Halt, MonitorError) as exc:  # the target stopped the schedule: said, not a crash
         reason = exc.stop.reason if isinstance(exc, Halt) else f"{type(exc).__name__}: {exc}"
         return {
-            rule_id: CannotJudge(f"the schedule could not go on: {reason}")
+            rule_id: CheckResult.for_rule(
+                rule(rule_id), ERROR, f"the schedule could not go on: {reason}"
+            )
             for rule_id in QUORUM_RULES
         }
     finally:
@@ -120,13 +114,10 @@ def judge(target: Target, schedule: Schedule, policy: Policy) -> dict[str, objec
             monitor.shutdown()
             monitor.host.close()
     ctx = _FuzzContext(run, target, policy)
-    verdicts: dict[str, object] = {}
-    for rule_id in QUORUM_RULES:
-        try:
-            verdicts[rule_id] = CHECKS[rule_id](ctx)  # type: ignore[arg-type]
-        except (Violation, NotApplicable, CannotJudge) as exc:
-            verdicts[rule_id] = exc
-    return verdicts
+    return {
+        rule_id: judge(rule(rule_id), ctx, raise_bugs=True)  # type: ignore[arg-type]
+        for rule_id in QUORUM_RULES
+    }
 
 
 def campaign(
@@ -150,33 +141,29 @@ def campaign(
     shown = [time.perf_counter()]
     watch = Watch()
 
-    @settings(
-        max_examples=count,
-        phases=[Phase.generate],
-        database=None,
-        deadline=None,
-        suppress_health_check=list(HealthCheck),
-    )
+    # No health check suppressed: a schedule is a few small draws (the seconds a schedule
+    # takes are its playing, which no health check times), and `play` is no pytest test.
+    @settings(max_examples=count, phases=[Phase.generate], database=None, deadline=None)
     @given(schedules(*nodes))
     def play(schedule: Schedule) -> None:
         watch.check()
-        verdicts = judge(target, schedule, policy)
+        verdicts = judge_schedule(target, schedule, policy)
         watch.check()  # a schedule cut short by Ctrl-C is not judged
         outcomes: dict[str, str] = {}
         reasons: dict[str, str] = {}
         for rule_id, verdict in verdicts.items():
-            if isinstance(verdict, Violation):
+            outcomes[rule_id] = verdict.outcome
+            if verdict.outcome == FAILED:
                 state.failed.setdefault(rule_id, (schedule, verdict))
-                outcomes[rule_id], reasons[rule_id] = FAILED, str(verdict)
-            elif isinstance(verdict, CannotJudge):
-                state.errors.append(f"{rule_id} on {schedule}: {verdict}")
-                outcomes[rule_id], reasons[rule_id] = ERROR, str(verdict)
-            elif isinstance(verdict, NotApplicable):
-                state.unjudged.setdefault(rule_id, Counter())[str(verdict)] += 1
-                outcomes[rule_id], reasons[rule_id] = SKIPPED, str(verdict)
+                reasons[rule_id] = verdict.message
+            elif verdict.outcome == ERROR:
+                state.errors.append(f"{rule_id} on {schedule}: {verdict.message}")
+                reasons[rule_id] = verdict.message
+            elif verdict.outcome == SKIPPED:
+                state.unjudged.setdefault(rule_id, Counter())[verdict.message] += 1
+                reasons[rule_id] = verdict.message
             else:
                 state.passed[rule_id] = state.passed.get(rule_id, 0) + 1
-                outcomes[rule_id] = PASSED
         state.log.append({"schedule": str(schedule), "outcomes": outcomes, "reasons": reasons})
         state.played += 1
         if time.perf_counter() - shown[0] >= 2.0 and state.played < count:
@@ -211,14 +198,14 @@ def campaign(
     for rule_id in QUORUM_RULES:
         found = state.failed.get(rule_id)
         if found is not None:
-            schedule, violation = found
+            schedule, verdict = found
             result.checks.append(
                 CheckResult.for_rule(
                     rule(rule_id),
                     FAILED,
-                    f"{violation} (schedule: {schedule}; seed {seed_value})",
-                    evidence=violation.evidence(),
-                    timeline=violation.timeline,
+                    f"{verdict.message} (schedule: {schedule}; seed {seed_value})",
+                    evidence=verdict.evidence,
+                    timeline=verdict.timeline,
                 )
             )
         elif state.passed.get(rule_id):
@@ -235,8 +222,7 @@ def campaign(
                     rule(rule_id), SKIPPED, f"no schedule of {state.played} could judge it"
                 )
             )
-    for error in state.errors[:1]:
-        result.checks.append(CheckResult.for_rule(rule(QUORUM_RULES[0]), ERROR, error))
+    result.errors.extend(state.errors[:1])
     write_reports(result, report_dir)
     if watch.seen:
         raise Interrupted(result)

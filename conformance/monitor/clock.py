@@ -23,6 +23,12 @@ class Clock(Protocol):
     def notify(self, cond: threading.Condition) -> None:
         """Wake the thread waiting on ``cond`` (held by the caller) through this clock."""
 
+    def arriving(self) -> None:
+        """A thread that will wait on this clock is about to start (a supervisor)."""
+
+    def leave(self) -> None:
+        """The calling thread will not wait on this clock again."""
+
 
 class RealClock:
     def now(self) -> float:
@@ -33,6 +39,12 @@ class RealClock:
 
     def notify(self, cond: threading.Condition) -> None:
         cond.notify()
+
+    def arriving(self) -> None:
+        pass
+
+    def leave(self) -> None:
+        pass
 
 
 class FakeClock:
@@ -46,6 +58,7 @@ class FakeClock:
         #: threads in `wait`, with the condition they wait on and their deadline
         self._sleepers: dict[threading.Thread, tuple[threading.Condition, float | None]] = {}
         self._known: set[threading.Thread] = set()
+        self._arriving = 0  # announced threads that have not waited yet
 
     def now(self) -> float:
         return self._now
@@ -56,7 +69,9 @@ class FakeClock:
             deadline = None if timeout is None else self._now + max(0.0, timeout)
             if deadline is not None and deadline <= self._now:
                 return
-            self._known.add(me)
+            if me not in self._known:
+                self._known.add(me)
+                self._arriving = max(0, self._arriving - 1)
             self._sleepers[me] = (cond, deadline)
             self._lock.notify_all()
         try:
@@ -73,16 +88,36 @@ class FakeClock:
                     self._sleepers[thread] = (cond, float("-inf"))
         cond.notify()
 
+    def arriving(self) -> None:
+        with self._lock:
+            self._arriving += 1
+
+    def leave(self) -> None:
+        me = threading.current_thread()
+        with self._lock:
+            if me in self._known:
+                self._known.discard(me)
+            else:  # it ends before its first wait
+                self._arriving = max(0, self._arriving - 1)
+            self._lock.notify_all()
+
     def advance(self, seconds: float) -> None:
-        """Move time on by ``seconds``, wake every timer now due, and wait until the monitor
-        sleeps again."""
+        """Once the monitor has done all it can at the current time, move time on by
+        ``seconds``, wake every timer now due, and wait until the monitor sleeps again."""
+        self.settle()
+        self.jump(seconds)
+        self.settle()
+
+    def jump(self, seconds: float) -> None:
+        """Move time on by ``seconds`` and wake every timer now due, without waiting for
+        anything: for a call the monitor makes that "takes" that long (`advance` would wait
+        for the calling thread itself)."""
         with self._lock:
             self._now += seconds
             due = [c for c, d in self._sleepers.values() if d is not None and d <= self._now]
         for cond in due:
             with cond:
                 cond.notify_all()
-        self.settle()
 
     def settle(self) -> None:
         """Wait until every thread that ever slept on this clock sleeps again (or has ended)
@@ -96,6 +131,8 @@ class FakeClock:
                 self._lock.wait(min(left, 0.05))
 
     def _idle(self) -> bool:
+        if self._arriving:
+            return False
         for thread in list(self._known):
             if not thread.is_alive():
                 self._known.discard(thread)

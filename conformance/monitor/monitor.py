@@ -247,6 +247,7 @@ class ResourceMonitor:
             return resource
         resource.resid = resid
         resource.opened = True
+        self.clock.arriving()
         spawn(self.supervisor.run, (resource,), f"rm-{name}")
         return resource
 

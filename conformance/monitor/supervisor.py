@@ -121,6 +121,8 @@ class Supervisor:
                         self._fail(resource, "IsAlive did not return TRUE", generation)  # IA-4
         except MonitorError:
             return
+        finally:
+            clock.leave()
 
     def _restart(self, resource: Resource) -> None:
         with resource.cond:

@@ -74,9 +74,14 @@ def write_junit(run: RunResult, path: Path) -> None:
     for key, value in run.info.items():
         if isinstance(value, (str, int, float, bool)) and key not in properties:
             properties[key] = value
+    cases = [_case(check, run.resource_type) for check in run.checks]
+    for error in run.errors:  # the run's own, under no rule
+        case = TestCase(name="run", classname=_xml_text(f"rescheck.{run.resource_type}"))
+        case.add_error_info(message=_xml_text(error))
+        cases.append(case)
     suite = TestSuite(
         name=_xml_text(f"rescheck.{run.resource_type}"),
-        test_cases=[_case(check, run.resource_type) for check in run.checks],
+        test_cases=cases,
         properties={_xml_text(k): _xml_text(_property(v)) for k, v in properties.items()},
     )
     path.write_text(to_xml_report_string([suite], prettyprint=False), encoding="utf-8")

@@ -77,13 +77,16 @@ class CheckResult:
         return cls(**{k: v for k, v in data.items() if k in known})
 
 
-def verdict(checks: list[CheckResult], strict: bool = False, complete: bool = True) -> str:
+def verdict(
+    checks: list[CheckResult], strict: bool = False, complete: bool = True, errors: int = 0
+) -> str:
     """non-compliant if a required check failed (recommended too with ``strict``); error if
-    the harness could not judge a check or the run was cut short; compliant otherwise."""
+    the harness could not judge a check, the run was cut short, or it had ``errors`` of its
+    own; compliant otherwise."""
     fatal = {REQUIRED, RECOMMENDED} if strict else {REQUIRED}
     if any(c.outcome == FAILED and c.level in fatal for c in checks):
         return NON_COMPLIANT
-    if not complete or any(c.outcome == ERROR for c in checks):
+    if not complete or errors or any(c.outcome == ERROR for c in checks):
         return VERDICT_ERROR
     return COMPLIANT
 
@@ -96,10 +99,13 @@ class RunResult:
     strict: bool = False
     complete: bool = True
     info: dict[str, Any] = field(default_factory=dict)
+    #: What went wrong with the run as a whole, not with one rule (a campaign that ran no
+    #: example, a schedule rescheck could not play): reported as such, never under a rule.
+    errors: list[str] = field(default_factory=list)
 
     @property
     def verdict(self) -> str:
-        return verdict(self.checks, self.strict, self.complete)
+        return verdict(self.checks, self.strict, self.complete, len(self.errors))
 
     def counts(self) -> dict[str, int]:
         return {o: sum(1 for c in self.checks if c.outcome == o) for o in OUTCOMES}
@@ -122,6 +128,7 @@ class RunResult:
             "strict": self.strict,
             "complete": self.complete,
             "counts": self.counts(),
+            "errors": self.errors,
             "info": self.info,
             "checks": [c.to_json() for c in self.checks],
             "not_exercised": self.not_exercised(),

@@ -1,9 +1,10 @@
-"""The rule catalogue: every check rescheck makes, tied to the documentation.
+"""What a rule is, and the documented contract it is tied to.
 
 Each rule has an id, a level in the documentation's own words (required, recommended,
 optional), the entry points it concerns, one sentence of statement, the page it comes from,
 and the docs/contract.md ids it covers. Where the docs contradict each other the rule names the
-policy rescheck chose (``policy``), and reports show it.
+policy rescheck chose (``policy``), and reports show it. Each rule is declared beside its
+check; `conformance.suite.catalogue` is the catalogue of them all.
 """
 
 from __future__ import annotations
@@ -72,19 +73,6 @@ def contract_index() -> dict[str, dict[str, str]]:
     return json.loads(text)
 
 
-def catalogue() -> list[Rule]:
-    from conformance.rules.definitions import RULES
-
-    return list(RULES)
-
-
-def rule(rule_id: str) -> Rule:
-    for candidate in catalogue():
-        if candidate.id == rule_id:
-            return candidate
-    raise KeyError(rule_id)
-
-
 #: Qualifications that are reference data or examples, not rules a DLL or the RM must keep.
 _NOT_RULES = ("Ref", "Sample", "Pattern", "Example", "Hdr", "Doc ", "Procedure")
 
@@ -130,10 +118,9 @@ def not_exercised(covered: set[str]) -> list[dict[str, str]]:
     return out
 
 
-def coverage() -> dict[str, list[str]]:
-    """docs/contract.md ids by how the catalogue relates to them: ``checked`` (a rule cites it),
+def contract_coverage(cited: set[str]) -> dict[str, list[str]]:
+    """docs/contract.md ids by how rules relate to them: ``checked`` (``cited`` by a rule),
     then the categories of observability.json for the rest, and ``unclassified``."""
-    cited = {cid for rule in catalogue() for cid in rule.contract}
     out: dict[str, list[str]] = {"checked": sorted(cited, key=_natural)}
     for cid, info in sorted(contract_index().items(), key=lambda kv: _natural(kv[0])):
         if cid in cited:

@@ -3,6 +3,7 @@ ways a check ends other than passing."""
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import threading
 import time
@@ -28,6 +29,7 @@ from conformance.rundir import run_dir
 from conformance.runtime.threads import harness_thread
 from conformance.runtime.trace import CALL, CALLBACK, Trace, TraceEvent
 from conformance.runtime.tracebacks import is_traceback
+from conformance.suite.worlds import undecided
 from conformance.targets import Target
 
 
@@ -70,6 +72,11 @@ class NotApplicable(Exception):
 
 class CannotJudge(Exception):
     """The harness could not set up what the check needs (an error outcome)."""
+
+
+class UndeclaredScenario(Exception):
+    """A check asked for a scenario its declaration does not list: a bug of rescheck's, so
+    that the declarations (which the runner plans by) cannot drift from what checks read."""
 
 
 @dataclass
@@ -246,6 +253,7 @@ class RunContext:
         self._watchdog: threading.Timer | None = None
         self._never_ends: Stop | None = None  # an Online or Offline that never ended
         self._startup_failed: Stop | None = None  # Startup gave no table for the type
+        self._declared: tuple[str, ...] | None = None  # the running check's scenarios
         if deadline is not None:
             wait = max(0.0, deadline - time.perf_counter())
             self._watchdog = threading.Timer(wait, self._abandon, (wait,))
@@ -259,9 +267,23 @@ class RunContext:
             for monitor in list(run.monitors):
                 monitor.abandon(f"the run's wall-clock budget ({budget:.0f} s) was spent")
 
+    @contextlib.contextmanager
+    def checking(self, scenarios: tuple[str, ...]) -> Iterator[None]:
+        """While a check runs: the scenarios it declared are the only ones it may ask for."""
+        self._declared = scenarios
+        try:
+            yield
+        finally:
+            self._declared = None
+
     def scenario(self, name: str) -> ScenarioRun:
         from conformance.suite.scenarios import SCENARIOS
 
+        if self._declared is not None and name not in self._declared:
+            raise UndeclaredScenario(
+                f"the check asked for scenario {name!r}, which its declaration does not list "
+                f"(scenarios={self._declared!r}); add it there"
+            )
         with self._lock:
             if name not in self._runs:
                 run = ScenarioRun(
@@ -340,6 +362,12 @@ class RunContext:
         if exc.event is not None and exc.event.name == "Startup" and own_range(exc.event):
             self._startup_failed = stop
         return stop
+
+    def world_undecided(self) -> str | None:
+        """Why a violation of a world-dependent rule is not judged: rescheck's stand-in world
+        decided it, for a control script (None: it stands)."""
+        # a fresh resource's unset properties are the cluster's world, not a stand-in's answer
+        return undecided(self.target, self.events_so_far(but=("fresh",)))
 
     def events_so_far(self, but: tuple[str, ...] = ()) -> Iterator[TraceEvent]:
         """Every event of every scenario run so far (but those named in ``but``)."""

@@ -7,7 +7,14 @@ from __future__ import annotations
 
 from conformance.companion import ProbeContext
 from conformance.monitor.monitor import Resource, ResourceMonitor
-from conformance.resapi import ClusterResourceFailed, ClusterResourceOffline, ClusterResourceOnline
+from conformance.resapi import (
+    ERROR_IO_PENDING,
+    ClusterResourceFailed,
+    ClusterResourceOffline,
+    ClusterResourceOnline,
+    ClusterResourceOnlinePending,
+    error_name,
+)
 from conformance.suite.context import Halt, ScenarioRun, Stop, require
 from conformance.suite.polls import QUIET_POLLS
 
@@ -23,8 +30,8 @@ STOPPING = ("Offline", "Terminate")
 def entity(run: ScenarioRun) -> None:
     """With the companion's probe: Open leaves the entity offline (OP-7); Online really starts
     it (ON-9); once the breaker has crashed it, IsAlive says FALSE (IA-3, IA-4); Offline and
-    Terminate stop it, and it stays stopped (OF-1, TE-1); Close of an online instance leaves
-    it stopped (CL-3)."""
+    Terminate stop it, and it stays stopped (OF-1, TE-1), Terminate also while an Online is
+    still pending (TE-2); Close of an online instance leaves it stopped (CL-3)."""
     companion = run.target.companion
     if companion.probe is None:
         run.notes["no_probe"] = run.target.companion.no_probe(run.target.given)
@@ -49,6 +56,8 @@ def entity(run: ScenarioRun) -> None:
     for entry in STOPPING:
         if monitor.host.has(entry):
             _stop_with(run, monitor, entry)
+    if monitor.host.has("Terminate"):
+        _terminate_pending(run, monitor)
 
     closing = run.open(monitor, "rescheck-entity-close", QUIET_POLLS)
     if closing.online() != ClusterResourceOnline:
@@ -90,14 +99,41 @@ def _stop_with(run: ScenarioRun, monitor: ResourceMonitor, entry: str) -> None:
             resource.terminate()
         call = monitor.trace.calls(entry)[-1]
         if entry == "Terminate" or resource.state == ClusterResourceOffline:
-            stopped = run.wait_for(lambda: not probe_entity(monitor, context), ENTITY_WAIT_S)
-            stayed = stopped and run.holds(lambda: not probe_entity(monitor, context), SETTLE_S)
-            run.notes[f"after {entry}"] = (call, stopped, stayed)
+            run.notes[f"after {entry}"] = (call, *_stays_stopped(run, monitor, context))
         else:  # Offline.brings-offline's finding, not this one's
             run.notes[f"not after {entry}"] = "Offline did not take the resource offline"
     else:
         run.notes[f"not after {entry}"] = f"{resource.name} did not come online with its entity"
     resource.close()
+
+
+def _terminate_pending(run: ScenarioRun, monitor: ResourceMonitor) -> None:
+    """Terminate at once after an Online returned ERROR_IO_PENDING, while its worker is still
+    bringing the entity up: noted as (the Terminate, stopped within ENTITY_WAIT_S, still
+    stopped SETTLE_S later) under ``during pending``."""
+    resource = run.open(monitor, "rescheck-entity-pending", QUIET_POLLS)
+    context = ProbeContext(resource.name, resource.properties())
+    if resource.online(wait=False) == ClusterResourceOnlinePending:
+        resource.terminate()
+        call = monitor.trace.calls("Terminate")[-1]
+        run.notes["during pending"] = (call, *_stays_stopped(run, monitor, context))
+    else:
+        online = monitor.trace.calls("Online")[-1]
+        said = "reported its final state at once" if online.result == ERROR_IO_PENDING else ""
+        run.notes["not during pending"] = (
+            f"Online returned {error_name(online.result)}{' and ' + said if said else ''}: "
+            "the resource was not pending"
+        )
+    resource.close()
+
+
+def _stays_stopped(
+    run: ScenarioRun, monitor: ResourceMonitor, context: ProbeContext
+) -> tuple[bool, bool]:
+    """Whether the probe finds the entity stopped within ENTITY_WAIT_S, and then still stopped
+    SETTLE_S later (a thread of the DLL left behind may start it again)."""
+    stopped = run.wait_for(lambda: not probe_entity(monitor, context), ENTITY_WAIT_S)
+    return stopped, stopped and run.holds(lambda: not probe_entity(monitor, context), SETTLE_S)
 
 
 def probe_entity(monitor: ResourceMonitor, context: ProbeContext) -> bool:

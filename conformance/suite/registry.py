@@ -1,50 +1,123 @@
-"""Checks register against rule ids; `evaluate` turns one check into a `CheckResult`."""
+"""Every rule is declared once, beside its check, by `check`; `judge` turns a check into a
+`CheckResult`, for the runner, the pytest plugin and the fuzzers alike."""
 
 from __future__ import annotations
 
+import inspect
+import itertools
 import time
 import traceback
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from conformance.report.model import ERROR, FAILED, PASSED, SKIPPED, CheckResult
-from conformance.rules import WORLD, Rule
+from conformance.rules import CONTRACT, LEVELS, SCRIPT_CLASSES, WORLD, Rule
 from conformance.suite.context import CannotJudge, NotApplicable, RunContext, Violation
-from conformance.suite.worlds import undecided
 
-Check = Callable[[RunContext], str]
+#: Which targets a rule judges (its declaration's ``applies_to``). Every target by default: a
+#: resource DLL, Python or compiled, and a control script through the Generic Script DLL,
+#: unless the rule's ``script_class`` is n/a for scripts (the DLL gives each resource its own
+#: script instance, GS-5, and never arbitrates).
+ALL_TARGETS = "all"
+#: The control script's own rules (§8): control scripts only.
+SCRIPTS = "scripts"
+#: The rules judged on arbitration (§7): quorum-capable types only.
+QUORUM = "quorum-capable"
+#: The rules only a compiled function table can break: compiled DLLs only.
+COMPILED = "compiled"
+APPLIES_TO = (ALL_TARGETS, SCRIPTS, QUORUM, COMPILED)
+
+#: The order declarations are written in (a decorator's arguments are evaluated top down,
+#: stacked ones too, though they apply bottom up): the catalogue's order within a module.
+_written = itertools.count()
+
+
+@dataclass(frozen=True)
+class Check:
+    """A rule as declared: what the documentation says (``rule``), the function that judges it,
+    the scenarios that function may ask for, the targets it judges, and whether it reads only
+    the calls and callbacks of a trace (``trace_only``: any sequence of steps the fuzzer makes
+    can be judged by it)."""
+
+    rule: Rule
+    fn: Callable[..., str]
+    scenarios: tuple[str, ...]
+    applies_to: str
+    trace_only: bool
+    written: int
+    #: A check shared by a family of rules, one per entry point, is given the rule's.
+    per_entry: bool
+
+    @property
+    def module(self) -> str:
+        return self.fn.__module__
+
+    def __call__(self, ctx: RunContext) -> str:
+        """What the check verified."""
+        if self.per_entry:
+            return self.fn(ctx, entry=self.rule.entry_points[0])
+        return self.fn(ctx)
+
+
+#: Every declared check, by rule id (`conformance.suite.catalogue` orders them).
 CHECKS: dict[str, Check] = {}
 
 
-def check(rule_id: str) -> Callable[[Check], Check]:
-    """Register ``fn`` as the check of ``rule_id``; it returns what it verified."""
+def check(
+    rule_id: str,
+    level: str,
+    *,
+    entry_points: tuple[str, ...],
+    statement: str,
+    doc: str,
+    contract: tuple[str, ...],
+    scenarios: tuple[str, ...],
+    policy: str | None = None,
+    script_class: str = CONTRACT,
+    applies_to: str = ALL_TARGETS,
+    trace_only: bool = False,
+) -> Callable[[Callable[..., str]], Callable[..., str]]:
+    """Declare rule ``rule_id`` (the fields of `Rule`, then how it is judged) and make the
+    decorated function its check; the function returns what it verified. ``scenarios`` are
+    the only ones it may ask the run for (`RunContext.scenario` refuses others)."""
+    written = next(_written)
+    if level not in LEVELS or script_class not in SCRIPT_CLASSES or applies_to not in APPLIES_TO:
+        raise ValueError(f"{rule_id}: unknown level, script_class or applies_to")
+    rule = Rule(rule_id, level, entry_points, statement, doc, contract, policy, script_class)
 
-    def register(fn: Check) -> Check:
+    def register(fn: Callable[..., str]) -> Callable[..., str]:
         if rule_id in CHECKS:
-            raise ValueError(f"two checks for rule {rule_id}")
-        CHECKS[rule_id] = fn
+            raise ValueError(f"two declarations of rule {rule_id}")
+        per_entry = "entry" in inspect.signature(fn).parameters
+        if per_entry and len(entry_points) != 1:
+            raise ValueError(f"{rule_id}: a check with an entry parameter judges one entry point")
+        CHECKS[rule_id] = Check(rule, fn, scenarios, applies_to, trace_only, written, per_entry)
         return fn
 
     return register
 
 
-def evaluate(rule: Rule, ctx: RunContext) -> CheckResult:
-    """Run the check of ``rule``: a violation fails it, a harness bug is an error; a violation
-    of a world-dependent rule that a control script's stand-in world decided is not judged."""
-    import conformance.suite.checks  # noqa: F401  (registers every check)
+def judge(rule: Rule, ctx: RunContext, *, raise_bugs: bool = False) -> CheckResult:
+    """Run the check of ``rule``: passed; failed on a `Violation`, but skipped ("not judged")
+    when the rule depends on the world and rescheck's stand-in world decided it; skipped when
+    `NotApplicable`; an error when it `CannotJudge`, or on a bug of rescheck's (with its
+    traceback), which ``raise_bugs`` raises instead, for a fuzzer that has no report to put it
+    in."""
+    import conformance.suite.checks  # noqa: F401  (declares every rule)
 
+    declared = CHECKS[rule.id]
     started = time.perf_counter()
     evidence: list[str] = []
     timeline: list[dict[str, Any]] = []
     try:
-        message = CHECKS[rule.id](ctx)
+        with ctx.checking(declared.scenarios):
+            message = declared(ctx)
         outcome = PASSED
     except Violation as violation:
         outcome, message, evidence = FAILED, str(violation), violation.evidence()
         timeline = violation.timeline
-        # a fresh resource's unset properties are the cluster's world, not a stand-in's answer
-        seen = ctx.events_so_far(but=("fresh",))
-        why = undecided(ctx.target, seen) if rule.script_class == WORLD else None
+        why = ctx.world_undecided() if rule.script_class == WORLD else None
         if why is not None:
             outcome, message = SKIPPED, f"not judged: {message}; {why}"
     except NotApplicable as reason:
@@ -52,6 +125,8 @@ def evaluate(rule: Rule, ctx: RunContext) -> CheckResult:
     except CannotJudge as reason:
         outcome, message = ERROR, str(reason)
     except Exception as exc:
+        if raise_bugs:
+            raise
         outcome = ERROR
         message = f"internal error in rescheck's check: {type(exc).__name__}: {exc}"
         evidence = traceback.format_exc().splitlines()[-12:]

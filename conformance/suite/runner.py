@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fnmatch
 import time
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
@@ -10,40 +9,14 @@ from typing import Any
 
 from conformance.monitor.policy import Policy
 from conformance.report.model import ERROR, CheckResult, RunResult
-from conformance.rules import NOT_FOR_SCRIPTS, Rule, catalogue
-from conformance.suite.checks.quorum import QUORUM_RULES
-from conformance.suite.checks.startup import COMPILED_ONLY
+from conformance.rules import Rule
+from conformance.suite.catalogue import applies, catalogue, select_rules
 from conformance.suite.context import RunContext
-from conformance.suite.registry import evaluate
+from conformance.suite.registry import judge
 from conformance.targets import Target, load_target
 
 #: The whole run's wall-clock budget by default (a run of process_app takes about 10 s).
 DEFAULT_BUDGET_S = 1800.0
-
-
-def select_rules(patterns: list[str] | None) -> list[Rule]:
-    """Rules whose id matches any glob in ``patterns`` (all rules when there are none)."""
-    rules = catalogue()
-    if not patterns:
-        return rules
-    return [r for r in rules if any(fnmatch.fnmatchcase(r.id, p) for p in patterns)]
-
-
-def applies(rule: Rule, target: Target) -> bool:
-    """Whether ``rule`` can apply to ``target``: the Script.* rules (§8) judge control
-    scripts only, the quorum rules (§7) quorum-capable types only, the rules of a compiled
-    table compiled DLLs only; every other rule judges a DLL, the Generic Script DLL included,
-    but those whose class for scripts is ``n/a`` (the DLL gives each resource its own script
-    instance, GS-5, and never arbitrates)."""
-    if rule.id.startswith("Script."):
-        return target.script is not None
-    if target.script is not None and rule.script_class == NOT_FOR_SCRIPTS:
-        return False
-    if rule.id in QUORUM_RULES:
-        return target.quorum_capable
-    if rule.id in COMPILED_ONLY:
-        return target.dll is not None
-    return True
 
 
 def run_suite(
@@ -83,7 +56,7 @@ def run_suite(
                     "raise it with --budget, or select fewer rules",
                 )
             else:
-                check = evaluate(rule, ctx)
+                check = judge(rule, ctx)
             result.checks.append(check)
             if on_result is not None:
                 on_result(check)

@@ -16,9 +16,9 @@ import pytest
 from conformance.errors import SourceTooNested
 from conformance.genscript import pyscript
 from conformance.report.model import CheckResult, ResultsLog
-from conformance.rules import catalogue
+from conformance.suite.catalogue import catalogue
 from conformance.targets.pydll import load_fresh, resolve
-from tests.e2e.conftest import GOOD_DLL, REPO, rescheck
+from tests.e2e.support import GOOD_DLL, REPO, rescheck
 
 WITNESS = REPO / "reference_impls" / "file_witness.py"
 PROCESS_APP = REPO / "reference_impls" / "process_app.py"

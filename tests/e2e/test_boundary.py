@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import REPO
+from tests.e2e.support import REPO
 
 RUN_LIMIT_S = 150
 #: rescheck's own memory, whatever the target does (issue 15).

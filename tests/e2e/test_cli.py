@@ -9,11 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from conformance.rules import CATEGORIES, catalogue, contract_index, observability
-from conformance.rules.docs import CONTRACT_PREFIXES, reason
-from conformance.suite.checks.quorum import QUORUM_RULES
-from conformance.suite.checks.startup import COMPILED_ONLY
-from tests.e2e.conftest import (
+from conformance.rules import CATEGORIES, contract_index, observability
+from conformance.suite.catalogue import COMPILED_ONLY, QUORUM_RULES, catalogue
+from conformance.suite.docs import CONTRACT_PREFIXES, reason
+from tests.e2e.support import (
     NEVER_UNKNOWN,
     NO_TYPE_PROPERTIES,
     REPO,

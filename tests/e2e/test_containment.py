@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import REPO, rescheck
+from tests.e2e.support import REPO, rescheck
 
 #: A whole run against a hostile target: generous, it only has to be bounded.
 RUN_LIMIT_S = 120

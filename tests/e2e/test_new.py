@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import REPO
+from tests.e2e.support import REPO
 
 
 def command(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -6,10 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from conformance.rules import catalogue
-from conformance.suite.checks.quorum import QUORUM_RULES
-from conformance.suite.checks.startup import COMPILED_ONLY
-from tests.e2e.conftest import (
+from conformance.suite.catalogue import COMPILED_ONLY, QUORUM_RULES, catalogue
+from tests.e2e.support import (
     NEEDS_OVERLAP,
     NEVER_UNKNOWN,
     NO_CONTROL_DATA,
@@ -30,12 +28,12 @@ RULES = len(
 #: The synchronous test DLL never pends, logs nothing, starts no ClusWorker, reads no private
 #: property and has no companion, so four SetResourceStatus rules, Terminate.stops-workers,
 #: the callback rules (Callbacks.resource-handle, two LogEvent rules, ClusWorker.fresh-structure),
-#: Online.reads-properties, ResourceControl.declares-read-properties, the six probe rules and
+#: Online.reads-properties, ResourceControl.declares-read-properties, the seven probe rules and
 #: the unclaimed optional feature have nothing to judge: skipped, never passed. Its entry points
 #: return in microseconds, so Terminate.concurrent may catch no overlap. It answers no data
 #: control code.
 SKIPPED_FOR_SYNC = (
-    17
+    18
     + len(UNCLAIMED_OPTIONAL)
     + len(NEEDS_OVERLAP)
     + len(NO_CONTROL_DATA)
@@ -146,23 +144,100 @@ def test_unknown_target_is_a_usage_error_without_traceback(run_pytest) -> None:
     assert "Traceback" not in result.stderr.str() + result.stdout.str()
 
 
-def test_one_type_name_per_session_and_advice_in_the_plugins_option_names(
+def test_one_type_name_per_session_and_advice_in_rescheck_runs_option_names(
     write_dll, run_pytest
 ) -> None:
     """Two type names are refused in one line (not the last silently taken); a refused type
-    name's advice names --rescheck-type-name, the option pytest knows."""
+    name's advice names --type-name, which pytest takes as `rescheck run` does."""
     dll = str(write_dll())
-    two = run_pytest(f"--resource-type={dll}", "--rescheck-type-name=A", "--rescheck-type-name=B")
+    two = run_pytest(f"--resource-type={dll}", "--type-name=A", "--type-name=B")
     assert two.ret == pytest.ExitCode.USAGE_ERROR, two.stdout.str()
-    two.stderr.fnmatch_lines(["*one --rescheck-type-name per session (got 2)*"])
+    two.stderr.fnmatch_lines(["*one --type-name per session (got 2)*"])
     refusing = write_dll(
         replace={"return ERROR_SUCCESS, FunctionTable(": "return 5080, FunctionTable("}
     )
     refused = run_pytest(f"--resource-type={refusing}")
     assert refused.ret == pytest.ExitCode.USAGE_ERROR, refused.stdout.str()
-    said = refused.stderr.str()
-    assert "--rescheck-type-name" in said and " --type-name" not in said, said
-    assert "Traceback" not in said + two.stderr.str()
+    assert "--type-name" in refused.stderr.str(), refused.stderr.str()
+    assert "Traceback" not in refused.stderr.str() + two.stderr.str()
+
+
+def test_former_option_spellings_still_work_with_a_deprecation_warning(
+    write_dll, run_pytest
+) -> None:
+    result = run_pytest(
+        f"--resource-type={write_dll()}",
+        "--rescheck-type-name=Mine",
+        "--rescheck-time-scale=0.02",
+        "-k",
+        "IsAlive.bool",
+    )
+    result.assert_outcomes(passed=1, warnings=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*ResourceType name 'Mine', time scale 0.02*",
+            "*RescheckDeprecationWarning: rescheck: --rescheck-type-name is now --type-name*",
+        ]
+    )
+
+
+def test_a_recommended_failure_passes_with_a_warning_and_its_evidence(
+    write_dll, run_pytest, pytester: pytest.Pytester
+) -> None:
+    """As in `rescheck run` without --strict: a warning, not a failure; the evidence is a
+    report section (-rA) and a JUnit property."""
+    slow = write_dll(
+        replace={
+            "    ONLINE.add(ResourceId)\n    return ERROR_SUCCESS": "    import time; time.sleep(0.35)\n    ONLINE.add(ResourceId)\n    return ERROR_SUCCESS"
+        }
+    )
+    result = run_pytest(
+        f"--resource-type={slow}", "--select=Online.timing", "-rA", "--junitxml=out.xml"
+    )
+    result.assert_outcomes(passed=1, warnings=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*RescheckWarning: [[]recommended[]] Online.timing: Online took longer than 300 ms*",
+            "*rescheck evidence: Online.timing*",
+            "*Online(ResourceId=*",
+        ]
+    )
+    xml = (pytester.path / "out.xml").read_text()
+    assert '<property name="warning" value="[recommended] Online.timing: ' in xml, xml
+    assert '<property name="evidence" value="' in xml, xml
+
+
+def test_rules_carry_the_rescheck_rule_marker(write_dll, run_pytest) -> None:
+    """``-m`` selects on the marker's level (pytest 8.3+ matches marker keywords)."""
+    result = run_pytest(
+        f"--resource-type={write_dll()}", "--co", "-q", "-m", "rescheck_rule(level='recommended')"
+    )
+    wanted = {
+        r.id
+        for r in catalogue()
+        if r.level == "recommended" and not r.id.startswith("Script.") and r.id not in COMPILED_ONLY
+    }
+    listed = {
+        line.split("[", 1)[1].rstrip("]") for line in result.outlines if "::test_rule[" in line
+    }
+    assert listed == wanted, f"expected the recommended rules, got {sorted(listed ^ wanted)}"
+
+
+def test_select_that_matches_nothing_is_a_usage_error(write_dll, run_pytest) -> None:
+    result = run_pytest(f"--resource-type={write_dll()}", "--select=Nope.*")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR, result.stdout.str()
+    said = result.stderr.str()
+    assert "rescheck: no rule matches ['Nope.*']; see `rescheck rules`" in said, said
+
+
+def test_a_target_a_worker_cannot_load_is_one_collection_error(write_dll, run_pytest) -> None:
+    """Under xdist the controller does not load the target: a worker's usage error is one
+    line, not the worker's traceback."""
+    broken = write_dll(replace={"class Instance:": "class Instance(:"})
+    result = run_pytest(f"--resource-type={broken}", "-n", "2")
+    assert result.ret != pytest.ExitCode.OK
+    result.stdout.fnmatch_lines(["*rescheck: *dll.py:*Python syntax error*"])
+    assert "Traceback" not in result.stdout.str() + result.stderr.str()
 
 
 def test_without_a_target_the_plugin_stays_out_of_the_way(pytester: pytest.Pytester) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import REPO, rescheck
+from tests.e2e.support import REPO, rescheck
 
 WITNESS = REPO / "reference_impls" / "file_witness.py"
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from conformance.report.model import CheckResult
-from conformance.rules import WORLD, rule
+from conformance.rules import WORLD
+from conformance.suite.catalogue import rule
 from conformance.suite.runner import check_resource_type
 
 #: IsAlive compares a command's output, which the stand-in leaves empty.

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from conformance.rules import NOT_FOR_SCRIPTS, catalogue
+from conformance.rules import NOT_FOR_SCRIPTS
+from conformance.suite.catalogue import catalogue
 from conformance.suite.runner import check_resource_type
-from tests.e2e.conftest import REPO, rescheck
+from tests.e2e.support import REPO, rescheck
 
 SCRIPTS = REPO / "reference_impls" / "scripts"
 

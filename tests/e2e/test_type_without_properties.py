@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import conformance
-from tests.e2e.conftest import GOOD_DLL
+from tests.e2e.support import GOOD_DLL
 
 TYPE_CONTROL = """
 def ResourceTypeControl(ResourceTypeName, ControlCode, InBuffer, OutBuffer):

@@ -25,7 +25,9 @@ def quiet(line: str) -> None:
 
 
 #: Fixtures whose bug hides behind a sequence (the conformance suite passes them), the rule
-#: the fuzzer must find broken within 300 examples of seed 1, and what the failure says.
+#: the fuzzer must find broken within 300 examples of seed 1, and what the failure says. A
+#: seed draws the same sequences only on the same hypothesis: the test extra pins it
+#: (pyproject.toml), as the tests below that count on a seed do too.
 HIDDEN = [
     ("third_online_raises", "Online.returns", "online history table full"),
     ("terminate_after_second_checkpoint", "Terminate.returns", "no attribute 'listener'"),
@@ -141,6 +143,10 @@ def test_a_conforming_target_survives_a_short_campaign(tmp_path: Path) -> None:
         c.message for c in result.checks if c.outcome != "passed"
     ]
     assert not list(tmp_path.glob("test_repro_*.py")), "no reproducer without a violation"
+    info = json.loads((tmp_path / "results.json").read_text())["info"]
+    assert info["examples"] == 25 <= info["sequences"], info  # sequences: overruns too
+    assert info["steps"] == sum(t["count"] for t in info["transitions"]) > 25, info
+    assert info["rules_judged"]["Open.returns"] == info["sequences"], info["rules_judged"]
 
 
 def test_a_recommended_rule_broken_is_a_warning_unless_strict(
@@ -278,13 +284,106 @@ def test_the_state_model(before: str, op: str, allowed: set[str], refused: set[s
 def test_a_transition_outside_the_model_is_an_internal_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from conformance.fuzz import campaign
+    from conformance.fuzz import campaign, model
 
-    monkeypatch.setattr(campaign, "may_see", lambda before, op: set())
+    monkeypatch.setattr(model, "may_see", lambda before, op: frozenset())
     target = load_target("fixtures/conforming.py", hosting="in-process")
     with pytest.raises(campaign.ModelBroken, match="outside its documented state model"):
         fuzz(target, tmp_path, max_examples=2, seed_value=1, progress=quiet)
     assert (tmp_path / "results.json").is_file(), "the reports are written first"
+
+
+def test_the_test_case_alone_checks_the_state_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The check is the machine's own, not the campaign's: plain unittest, pytest or
+    HypoFuzz running the TestCase meet a transition outside the model too."""
+    import unittest
+
+    from conformance.fuzz import model
+
+    allowed = model.may_see
+    monkeypatch.setattr(
+        model, "may_see", lambda before, op: frozenset() if op == "pause" else allowed(before, op)
+    )
+    machine = machine_for(load_target("fixtures/conforming.py", hosting="in-process"))
+    outcome = unittest.TextTestRunner(stream=io.StringIO(), verbosity=0).run(
+        unittest.defaultTestLoader.loadTestsFromTestCase(machine.TestCase)
+    )
+    [(_, text)] = outcome.failures
+    assert "ModelBroken" in text and "--pause-->" in text, text
+
+
+def test_the_trace_rules_are_an_invariant_checked_after_every_step(tmp_path: Path) -> None:
+    """A sequence ends at the step that broke a rule (not at its 30th step), and the
+    violation carries the whole run, Close and shutdown included; the TestCase alone finds
+    it, each rule as its own exception type."""
+    from hypothesis import Phase, settings
+    from hypothesis.stateful import run_state_machine_as_test
+
+    from conformance.fuzz import ContractViolation
+    from conformance.fuzz.profiles import CONFORMANCE
+
+    dll = tmp_path / "two_rules.py"
+    dll.write_text(TWO_RULES)
+    machine = machine_for(load_target(str(dll), hosting="in-process"))
+    with pytest.raises(ContractViolation) as raised:
+        run_state_machine_as_test(
+            machine, settings=settings(CONFORMANCE, phases=[Phase.generate], max_examples=20)
+        )
+    violation = raised.value
+    assert type(violation).__name__ == f"ContractViolation_{violation.rule_id.replace('.', '_')}"
+    entry = {"LooksAlive.bool": "looks_alive", "IsAlive.bool": "is_alive"}[violation.rule_id]
+    assert violation.steps[-1].op == entry, f"the sequence ends where it broke: {violation.steps}"
+    calls = [e.name for trace in violation.run.traces for e in trace if e.kind == "call"]
+    assert calls[-1] == "Close", f"the run's trace ends with its Close: {calls}"
+
+
+def test_a_report_under_way_is_not_taken_for_a_violation() -> None:
+    """The invariant judges while workers run: a report recorded but not yet answered
+    (no ``known_handle`` yet) breaks no rule; once answered, a report for a handle that is
+    no open instance's does."""
+    from conformance.fuzz import ContractViolation
+
+    machine = machine_for(load_target("fixtures/conforming.py", hosting="in-process"))()
+    machine.open_first()
+    trace = machine.driver.monitor.trace
+    report = trace.add("callback", "SetResourceStatus", args={"ResourceHandle": 7})
+    half_made = machine.driver.violation()
+    assert half_made is not None and half_made.id == "Callbacks.resource-handle", half_made
+    machine.trace_rules_hold()  # judged on a trace with an event under way: not raised
+    report.data["known_handle"] = True
+    report.end = report.start
+    machine.trace_rules_hold()
+    stray = trace.add("callback", "LogEvent", args={"ResourceHandle": 8})
+    stray.data["known_handle"], stray.end = False, stray.start
+    with pytest.raises(ContractViolation, match=r"Callbacks\.resource-handle"):
+        machine.trace_rules_hold()
+    machine.teardown()  # closed already: nothing more to judge
+
+
+def test_statistics_are_hypothesis_events_read_back_for_the_results(tmp_path: Path) -> None:
+    """Transitions and rules judged are events of the machine (shown by
+    --hypothesis-show-statistics); the campaign's results are read back from them."""
+    from hypothesis import settings
+    from hypothesis.stateful import run_state_machine_as_test
+    from hypothesis.statistics import collector
+
+    from conformance.fuzz.profiles import CONFORMANCE
+    from conformance.fuzz.stats import Tally
+
+    tally = Tally()
+    machine = machine_for(load_target("fixtures/conforming.py", hosting="in-process"))
+    with collector.with_value(tally.add):
+        run_state_machine_as_test(machine, settings=settings(CONFORMANCE, max_examples=3))
+    assert tally.examples == 3 and tally.sequences >= 3, tally
+    assert tally.transitions["none", "open", "Offline"] >= 3, tally.transitions
+    assert tally.judged["Open.returns"] == tally.sequences, tally.judged
+    assert "Process.survives" not in tally.judged, "in-process, nothing for it to judge"
+
+
+def test_no_health_check_is_suppressed() -> None:
+    from conformance.fuzz.profiles import CAMPAIGN, CONFORMANCE
+
+    assert not CAMPAIGN.suppress_health_check and not CONFORMANCE.suppress_health_check
 
 
 def test_a_worker_told_to_stop_in_each_of_two_cycles_is_compliant() -> None:

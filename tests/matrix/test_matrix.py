@@ -17,9 +17,8 @@ from pathlib import Path
 import pytest
 
 from conformance.report.model import RunResult
-from conformance.rules import NOT_FOR_SCRIPTS, Rule, catalogue
-from conformance.suite.checks.quorum import QUORUM_RULES
-from conformance.suite.checks.startup import COMPILED_ONLY
+from conformance.rules import NOT_FOR_SCRIPTS, Rule
+from conformance.suite.catalogue import COMPILED_ONLY, QUORUM_RULES, catalogue
 from conformance.suite.runner import check_resource_type
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"

@@ -13,10 +13,10 @@ companion (``fixtures/native/resource_companion.py``, which finds the marker und
 Wine prefix), so the rules that need a probe are judged for every variant.
 
 Each DLL is built once per test session, when its test first needs it. A native run takes
-5 to 30 s here, so a variant is judged on its own rule and on every rule whose checks run
-among the same scenarios as its own rule's (``SCENARIOS_OF``): the run costs what its own
-rule costs, and everything those traces can show is still checked. The conforming builds run
-the whole suite.
+5 to 30 s here, so a variant is judged on its own rule and on every rule whose declared
+scenarios (``@check(..., scenarios=...)``) are among its own rule's: the run costs what its
+own rule costs, and everything those traces can show is still checked. The conforming builds
+run the whole suite.
 
 Rules without a variant, and why:
 
@@ -44,7 +44,6 @@ Rules without a variant, and why:
 
 from __future__ import annotations
 
-import fnmatch
 import re
 import shutil
 from collections.abc import Iterable
@@ -57,7 +56,8 @@ import conformance
 from conformance.errors import UsageError
 from conformance.native.build import build_dll
 from conformance.report.model import CheckResult, RunResult
-from conformance.rules import Rule, catalogue
+from conformance.rules import Rule
+from conformance.suite.catalogue import catalogue, declaration
 from tests.native import assert_plain_dll
 
 COMPILER = "x86_64-w64-mingw32-gcc"
@@ -74,7 +74,6 @@ try:
 except UsageError as exc:
     pytest.skip(f"Wine is not installed ({exc}): compiled DLLs cannot run", allow_module_level=True)
 
-pytestmark = pytest.mark.slow
 
 NATIVE = Path(__file__).resolve().parents[2] / "fixtures" / "native"
 SOURCE = NATIVE / "resource.c"
@@ -106,40 +105,6 @@ LEFT_OUT = {
 }
 
 
-#: The scenarios each rule's check runs today (conformance/suite/checks), first match wins.
-#: A variant is judged on every rule whose scenarios are among its own rule's. Should a check
-#: move to other scenarios, its variants only get slower or judge fewer neighbours: a
-#: variant's own rule is always judged.
-EVERY_CALL = frozenset(
-    {"lifecycle", "terminate-pending", "instances", "leak-audit", "control", "stored-properties"}
-)
-LIFECYCLE = frozenset({"lifecycle"})
-SCENARIOS_OF: tuple[tuple[str, frozenset[str]], ...] = (
-    ("Process.survives", EVERY_CALL | {"entity", "terminate-concurrent"}),
-    ("Startup.revision-mismatch", frozenset({"startup-ranges"})),
-    ("*.timing", EVERY_CALL | {"startup-ranges"}),
-    ("*.returns", EVERY_CALL),
-    ("Startup.table-version", frozenset({"lifecycle", "terminate-pending"})),
-    ("FunctionTable.*", frozenset({"lifecycle", "terminate-pending"})),
-    ("Online.brings-online", LIFECYCLE),
-    ("Offline.brings-offline", LIFECYCLE),
-    ("*.healthy", LIFECYCLE),
-    ("Arbitrate.with-release", LIFECYCLE),
-    ("Terminate.stops-workers", frozenset({"terminate-pending"})),
-    ("Terminate.concurrent", EVERY_CALL | {"terminate-concurrent"}),
-    ("Instances.isolated", frozenset({"instances"})),
-    ("Close.releases", frozenset({"leak-audit"})),
-    ("Open.entity-offline", frozenset({"entity"})),
-    ("Online.starts-entity", frozenset({"entity"})),
-    ("IsAlive.detects-failure", frozenset({"entity"})),
-    ("Close.stops-entity", frozenset({"entity"})),
-    ("ResourceControl.stored-properties", frozenset({"stored-properties"})),
-    ("ResourceControl.*", frozenset({"control"})),
-    ("ResourceTypeControl.*", frozenset({"control"})),
-    ("*", EVERY_CALL),
-)
-
-
 def fixture_name(rule_id: str) -> str:
     """``Startup.revision-mismatch`` -> ``startup_revision_mismatch`` (test_matrix's naming)."""
     return re.sub(r"[^0-9A-Za-z]+", "_", rule_id).strip("_").lower()
@@ -151,7 +116,9 @@ def macro(rule_id: str) -> str:
 
 
 def scenarios_of(rule_id: str) -> frozenset[str]:
-    return next(s for pattern, s in SCENARIOS_OF if fnmatch.fnmatchcase(rule_id, pattern))
+    """The scenarios the rule's check declares: a variant is judged on every rule whose
+    scenarios are among its own rule's (its own rule always)."""
+    return frozenset(declaration(rule_id).scenarios)
 
 
 DLL_RULES = [rule for rule in catalogue() if not rule.id.startswith("Script.")]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import REPO
+from tests.e2e.support import REPO
 from tests.native import requires_native
 
 KIT = REPO / "tests" / "hostkit" / "kit_dll.c"

@@ -36,8 +36,6 @@ import conformance  # noqa: E402  (after the skips: a missing toolchain is not a
 from reference_impls.native.build import build  # noqa: E402
 from tests.native import assert_plain_dll  # noqa: E402
 
-pytestmark = pytest.mark.slow
-
 REPO = Path(__file__).resolve().parents[2]
 NATIVE = REPO / "reference_impls" / "native"
 PYTHON_TWIN = REPO / "reference_impls" / "process_app.py"

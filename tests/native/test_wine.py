@@ -43,7 +43,6 @@ if shutil.which(COMPILER) is None:
         allow_module_level=True,
     )
 
-pytestmark = pytest.mark.slow  # the first fixture creates a Wine prefix: 4 to 10 s
 
 REPO = Path(__file__).resolve().parents[2]
 #: How long a crashing program may take to end, and anything else to show up or go.

@@ -317,3 +317,18 @@ def test_read_log_without_finish_is_incomplete(tmp_path: Path) -> None:
     done = read_log(tmp_path)
     assert done.complete is True, "expected a finished log to be complete"
     assert done.info.get("finished") == "2024-05-01T10:01:00Z", f"expected info {done.info}"
+
+
+def test_an_error_of_the_run_is_reported_as_such_under_no_rule(tmp_path: Path) -> None:
+    run = RunResult(target="t.py", resource_type="T", errors=[f"no example ran {HOSTILE}"])
+    run.checks = sample_run().checks[:1]  # one check, passed
+    assert run.verdict == "error", "an error of the run's own decides the verdict"
+    paths = write_reports(run, tmp_path)
+    results = json.loads(Path(paths["json"]).read_text())
+    assert results["errors"] == [f"no example ran {HOSTILE}"] and results["verdict"] == "error"
+    assert [c["id"] for c in results["checks"]] == [run.checks[0].id], "no rule carries it"
+    cases = ET.parse(paths["junit"]).getroot().iter("testcase")
+    errored = [c for c in cases if c.find("error") is not None]
+    assert [c.get("name") for c in errored] == ["run"], "JUnit shows it as the run's own case"
+    html = Path(paths["html"]).read_text()
+    assert 'id="run-errors"' in html and HOSTILE not in html, "a banner, escaped"

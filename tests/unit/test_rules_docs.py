@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from conformance.rules import catalogue, contract_index
-from conformance.rules.docs import (
+from conformance.rules import contract_index
+from conformance.suite.catalogue import catalogue
+from conformance.suite.docs import (
     CONTRACT_PATH,
     CONTRACT_PREFIXES,
     REGENERATE,

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from conformance.report.model import ERROR
-from conformance.rules import catalogue
 from conformance.suite import scenarios
+from conformance.suite.catalogue import catalogue
 from conformance.suite.context import RunContext
-from conformance.suite.registry import evaluate
+from conformance.suite.registry import CHECKS, Check, judge
 from conformance.targets import load_target
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
@@ -32,8 +32,8 @@ def test_a_scenario_that_fails_inside_rescheck_runs_once_and_judges_nothing(
     ctx = RunContext(load_target(str(FIXTURES / "conforming.py")))
     rules = {r.id: r for r in catalogue()}
     try:
-        first = evaluate(rules["Online.returns"], ctx)
-        second = evaluate(rules["Offline.returns"], ctx)
+        first = judge(rules["Online.returns"], ctx)
+        second = judge(rules["Offline.returns"], ctx)
     finally:
         ctx.close()
     assert runs == ["lifecycle"], f"the scenario should run once, ran {len(runs)} times"
@@ -45,3 +45,22 @@ def test_a_scenario_that_fails_inside_rescheck_runs_once_and_judges_nothing(
         f"a later check should say it cannot judge; got {second.outcome}: {second.message}"
     )
     assert monitors[0]._shut_down, "the scenario's monitors are shut down all the same"
+
+
+def test_a_check_that_asks_for_an_undeclared_scenario_is_an_internal_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The declarations are what the runner plans by: a check may not read a scenario its
+    declaration leaves out, so the two cannot drift apart."""
+    declared = CHECKS["Online.returns"]
+    narrowed = Check(**{**declared.__dict__, "scenarios": ("startup",)})
+    monkeypatch.setitem(CHECKS, "Online.returns", narrowed)
+    ctx = RunContext(load_target(str(FIXTURES / "conforming.py")))
+    try:
+        result = judge(declared.rule, ctx)
+    finally:
+        ctx.close()
+    assert result.outcome == ERROR, f"expected an internal error, got {result.outcome}"
+    assert "UndeclaredScenario" in result.message and "add it there" in result.message, (
+        result.message
+    )

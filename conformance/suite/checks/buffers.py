@@ -1,5 +1,5 @@
 """Output buffers of ResourceControl and ResourceTypeControl (RC-5, RC-6) and what the
-documented data codes put in them (§6.6)."""
+documented data codes put in them (§6.6), GET_CHARACTERISTICS' answer included."""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ from conformance.proplist import (
     valid_format,
 )
 from conformance.resapi import (
+    CLUS_CHAR_QUORUM,
+    CLUSCTL_RESOURCE_GET_CHARACTERISTICS,
     CLUSPROP_FORMAT_EXPAND_SZ,
     CLUSPROP_FORMAT_EXPANDED_SZ,
     CLUSPROP_SYNTAX_LIST_VALUE_WORD,
@@ -25,9 +27,10 @@ from conformance.resapi import (
     control_code_name,
     error_name,
 )
+from conformance.rules import REQUIRED
 from conformance.suite.checks.control_codes import (
+    CONTROL,
     buffer_lines,
-    each,
     fail,
     judged,
     kind,
@@ -35,7 +38,32 @@ from conformance.suite.checks.control_codes import (
 )
 from conformance.suite.context import NotApplicable, RunContext, counted
 from conformance.suite.controls import ControlRecord
+from conformance.suite.registry import check
 
+#: What a buffer too small for the answer gets, where the pages and the sample differ.
+NULL_BUFFER_POLICY = (
+    "RC-5 is the normative page: no buffer, an empty one and one a byte too small each get "
+    "ERROR_MORE_DATA with the size needed. The ClipBook sample answers a NULL OutBuffer with "
+    "ERROR_SUCCESS and the size (RC-10); rescheck follows RC-5, not the sample."
+)
+#: How rescheck sees which bytes a DLL wrote.
+FILL_POLICY = (
+    "The OutBuffer is filled before the call, twice with different bytes; a byte the DLL wrote "
+    "is one that differs from a fill. A Python DLL that changes the bytearray's length has, in C "
+    "terms, written past the caller's buffer."
+)
+#: Where the property-list pages differ (both control routines).
+WELL_FORMED_POLICY = (
+    "One ENDMARK may follow a property list's last value list: the GET pages say the list "
+    "ends with one, the property-lists page's example has none. An answer whose BytesReturned "
+    "is not credible (more than was written) is buffer-bounds', not judged here."
+)
+#: An optional answer that must be accurate (both control routines).
+CHARACTERISTICS_POLICY = (
+    "Answering the code is optional (the monitor's default sets the bit from the table), but "
+    "an answer must be accurate: a false CLUS_CHAR_QUORUM makes the cluster pick a resource "
+    "that cannot arbitrate."
+)
 #: Sizes of the fixed answers, and what they are.
 FIXED = {
     "dword": (4, "a DWORD"),
@@ -44,7 +72,33 @@ FIXED = {
 }
 
 
-def _more_data(ctx: RunContext, entry: str) -> str:
+@check(
+    "ResourceControl.more-data",
+    REQUIRED,
+    entry_points=("ResourceControl",),
+    statement=(
+        "A code that returns data, given no OutBuffer, an empty one or one too small, returns "
+        "ERROR_MORE_DATA with BytesReturned set to the size it needs."
+    ),
+    doc="S:nc-resapi-presource_control_routine",
+    contract=("RC-5",),
+    policy=NULL_BUFFER_POLICY,
+    scenarios=CONTROL,
+)
+@check(
+    "ResourceTypeControl.more-data",
+    REQUIRED,
+    entry_points=("ResourceTypeControl",),
+    statement=(
+        "A code that returns data, given no OutBuffer, an empty one or one too small, returns "
+        "ERROR_MORE_DATA with BytesReturned set to the size it needs."
+    ),
+    doc="S:nc-resapi-presource_type_control_routine",
+    contract=("RT-1", "RC-5"),
+    policy=NULL_BUFFER_POLICY,
+    scenarios=CONTROL,
+)
+def more_data(ctx: RunContext, entry: str) -> str:
     record = record_of(ctx, entry)
     probes = [p for p in record.probes.values() if p.required is not None]
     if not probes:
@@ -72,10 +126,33 @@ def _more_data(ctx: RunContext, entry: str) -> str:
     )
 
 
-each("more-data", _more_data)
-
-
-def _buffer_bounds(ctx: RunContext, entry: str) -> str:
+@check(
+    "ResourceControl.buffer-bounds",
+    REQUIRED,
+    entry_points=("ResourceControl",),
+    statement=(
+        "The DLL never writes past its OutBuffer, and with ERROR_SUCCESS BytesReturned is the "
+        "number of bytes it wrote: never more than it wrote or than the buffer holds."
+    ),
+    doc="S:nc-resapi-presource_control_routine",
+    contract=("RC-6", "PL-12"),
+    policy=FILL_POLICY,
+    scenarios=CONTROL,
+)
+@check(
+    "ResourceTypeControl.buffer-bounds",
+    REQUIRED,
+    entry_points=("ResourceTypeControl",),
+    statement=(
+        "The DLL never writes past its OutBuffer, and with ERROR_SUCCESS BytesReturned is the "
+        "number of bytes it wrote: never more than it wrote or than the buffer holds."
+    ),
+    doc="S:nc-resapi-presource_type_control_routine",
+    contract=("RT-1", "RC-6"),
+    policy=FILL_POLICY,
+    scenarios=CONTROL,
+)
+def buffer_bounds(ctx: RunContext, entry: str) -> str:
     record = record_of(ctx, entry)
     # a NULL OutBuffer's answers are more-data's (RC-5)
     results = [r for r in judged(record.results()) if r.out is not None]
@@ -116,9 +193,6 @@ def _buffer_bounds(ctx: RunContext, entry: str) -> str:
     return (
         f"{counted(len(results), 'call')} kept within their OutBuffer and counted what they wrote"
     )
-
-
-each("buffer-bounds", _buffer_bounds)
 
 
 def malformed(what: str, data: bytes) -> str | None:
@@ -166,7 +240,35 @@ def _property_list_problem(what: str, props: list[Property]) -> str | None:
     return None
 
 
-def _well_formed(ctx: RunContext, entry: str) -> str:
+@check(
+    "ResourceControl.well-formed-output",
+    REQUIRED,
+    entry_points=("ResourceControl",),
+    statement=(
+        "What the documented data codes return is well formed: DWORDs are 4 bytes (a DLL's own "
+        "flags in the upper 16 bits), class info 8, dependencies a value list, ENUM a MULTI_SZ, "
+        "GET and GET_RO property lists, FMTS a property list of one CLUSPROP_WORD per property."
+    ),
+    doc="W:property-lists",
+    contract=("PL-1", "PL-2", "PL-3", "PL-4", "PL-8", "CC-3", "CC-4", "CC-5", "CC-8"),
+    policy=WELL_FORMED_POLICY,
+    scenarios=CONTROL,
+)
+@check(
+    "ResourceTypeControl.well-formed-output",
+    REQUIRED,
+    entry_points=("ResourceTypeControl",),
+    statement=(
+        "What the documented data codes return is well formed: DWORDs are 4 bytes (a DLL's own "
+        "flags in the upper 16 bits), class info 8, dependencies a value list, ENUM a MULTI_SZ, "
+        "GET and GET_RO property lists, FMTS a property list of one CLUSPROP_WORD per property."
+    ),
+    doc="W:property-lists",
+    contract=("CC-32", "CC-33", "CC-34", "CC-35", "PL-1", "PL-3"),
+    policy=WELL_FORMED_POLICY,
+    scenarios=CONTROL,
+)
+def well_formed(ctx: RunContext, entry: str) -> str:
     record = record_of(ctx, entry)
     answers = 0
     for found in record.probes.values():
@@ -207,4 +309,49 @@ def _incredible(record: ControlRecord) -> str:
     )
 
 
-each("well-formed-output", _well_formed)
+@check(
+    "ResourceControl.characteristics",
+    REQUIRED,
+    entry_points=("ResourceControl",),
+    statement=(
+        "GET_CHARACTERISTICS, when the DLL answers it, claims CLUS_CHAR_QUORUM only if Arbitrate "
+        "and Release are both in the function table."
+    ),
+    doc="W:clusctl-resource-get-characteristics",
+    contract=("CC-2", "AR-8", "CH-2"),
+    policy=CHARACTERISTICS_POLICY,
+    scenarios=CONTROL,
+)
+@check(
+    "ResourceTypeControl.characteristics",
+    REQUIRED,
+    entry_points=("ResourceTypeControl",),
+    statement=(
+        "GET_CHARACTERISTICS, when the DLL answers it, claims CLUS_CHAR_QUORUM only if Arbitrate "
+        "and Release are both in the function table."
+    ),
+    doc="W:clusctl-resource-type-get-characteristics",
+    contract=("CC-31", "AR-8"),
+    policy=CHARACTERISTICS_POLICY,
+    scenarios=CONTROL,
+)
+def characteristics(ctx: RunContext, entry: str) -> str:
+    record = record_of(ctx, entry)
+    found = record.probe_of(CLUSCTL_RESOURCE_GET_CHARACTERISTICS)
+    if found is None or not judged([found.first]) or found.first.status != ERROR_SUCCESS:
+        raise NotApplicable("GET_CHARACTERISTICS is left to the Resource Monitor's default (CC-2)")
+    if found.required != 4:
+        raise NotApplicable("the answer is not a DWORD (see well-formed-output and buffer-bounds)")
+    flags = struct.unpack("<I", found.first.data)[0]
+    host = record.monitor.host
+    if flags & CLUS_CHAR_QUORUM and not (host.has("Arbitrate") and host.has("Release")):
+        missing = [e for e in ("Arbitrate", "Release") if not host.has(e)]
+        raise fail(
+            record,
+            f"GET_CHARACTERISTICS claims CLUS_CHAR_QUORUM (0x{flags:X}), but "
+            f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} NULL: only a type "
+            "with both can be the quorum",
+            [found.first],
+            buffer_lines(found.first),
+        )
+    return f"characteristics 0x{flags:X} agree with the function table"

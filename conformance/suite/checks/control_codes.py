@@ -4,13 +4,11 @@ here serve `buffers` and `properties` too."""
 
 from __future__ import annotations
 
-import struct
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 from conformance.monitor.monitor import ControlResult, dword
 from conformance.proplist import describe_property_list, hexdump
 from conformance.resapi import (
-    CLUS_CHAR_QUORUM,
     CLUSCTL_RESOURCE_ENUM_PRIVATE_PROPERTIES,
     CLUSCTL_RESOURCE_GET_CHARACTERISTICS,
     CLUSCTL_RESOURCE_GET_CLASS_INFO,
@@ -26,12 +24,14 @@ from conformance.resapi import (
     control_code_name,
     error_name,
 )
+from conformance.rules import RECOMMENDED, REQUIRED
 from conformance.runtime.trace import short_repr
 from conformance.suite.context import NotApplicable, RunContext, Violation, counted
 from conformance.suite.controls import ControlRecord
 from conformance.suite.registry import check
 
-ENTRIES = ("ResourceControl", "ResourceTypeControl")
+#: The scenario the control-code rules read.
+CONTROL = ("control",)
 #: What the answer to each documented data code is, by function (the same for both objects).
 KINDS = {
     code & 0x00FFFFFF: kind
@@ -47,6 +47,18 @@ KINDS = {
         (CLUSCTL_RESOURCE_GET_PRIVATE_PROPERTY_FMTS, "fmts"),
     )
 }
+#: The signature, as for a BOOL routine (both control routines).
+RETURN_CODE_POLICY = (
+    "The signature is the contract (docs/contract.md marks it Ref): the Resource Monitor "
+    "reads two DWORDs, so any other result is treated as a required return-contract violation."
+)
+#: What is sent as unsupported, and the level (both control routines).
+UNSUPPORTED_POLICY = (
+    "Sent: codes of the object with function numbers 0xF00..0xFFF, where no control code is "
+    "documented, and to a resource INITIALIZE and QUERY_DELETE, which the docs say not to "
+    "support. The level is the de-facto one of docs/contract.md (the sample's default branch, "
+    "and ERROR_INVALID_FUNCTION asks the monitor for its default processing, RC-3)."
+)
 
 
 def kind(code: int) -> str:
@@ -109,14 +121,28 @@ def buffer_lines(result: ControlResult) -> list[str]:
     return [head, *decoded, "hex:", *dump]
 
 
-def each(rule: str, fn: Callable[[RunContext, str], str]) -> None:
-    """Register ``fn`` as the check of ``<entry>.<rule>`` for both control entry points."""
-    for entry in ENTRIES:
-        check(f"{entry}.{rule}")(lambda ctx, entry=entry: fn(ctx, entry))
-
-
 # --- the result's shape ----------------------------------------------------------------------
-def _return_code(ctx: RunContext, entry: str) -> str:
+@check(
+    "ResourceControl.return-code",
+    REQUIRED,
+    entry_points=("ResourceControl",),
+    statement="ResourceControl returns (status, BytesReturned), both DWORDs.",
+    doc="S:nc-resapi-presource_control_routine",
+    contract=("RC-1", "RC-6"),
+    policy=RETURN_CODE_POLICY,
+    scenarios=CONTROL,
+)
+@check(
+    "ResourceTypeControl.return-code",
+    REQUIRED,
+    entry_points=("ResourceTypeControl",),
+    statement="ResourceTypeControl returns (status, BytesReturned), both DWORDs.",
+    doc="S:nc-resapi-presource_type_control_routine",
+    contract=("RT-1",),
+    policy=RETURN_CODE_POLICY,
+    scenarios=CONTROL,
+)
+def return_code(ctx: RunContext, entry: str) -> str:
     record = record_of(ctx, entry)
     back = [r for r in record.results() if r.returned and not r.event.cut_short]
     for result in back:
@@ -143,11 +169,29 @@ def _return_code(ctx: RunContext, entry: str) -> str:
     return f"{counted(len(back), 'call')} returned (status, BytesReturned) as DWORDs"
 
 
-each("return-code", _return_code)
-
-
 # --- which codes are answered ----------------------------------------------------------------
-def _unknown(ctx: RunContext, entry: str) -> str:
+@check(
+    "ResourceControl.unknown",
+    REQUIRED,
+    entry_points=("ResourceControl",),
+    statement="CLUSCTL_RESOURCE_UNKNOWN returns ERROR_SUCCESS.",
+    doc="W:clusctl-resource-unknown",
+    contract=("CC-1",),
+    scenarios=CONTROL,
+)
+@check(
+    "ResourceTypeControl.unknown",
+    REQUIRED,
+    entry_points=("ResourceTypeControl",),
+    statement=(
+        "CLUSCTL_RESOURCE_TYPE_UNKNOWN returns ERROR_SUCCESS when the DLL supports any other type "
+        "code, and ERROR_INVALID_FUNCTION otherwise."
+    ),
+    doc="W:clusctl-resource-type-unknown",
+    contract=("CC-30",),
+    scenarios=CONTROL,
+)
+def unknown(ctx: RunContext, entry: str) -> str:
     record = record_of(ctx, entry)
     result = record.unknown
     if result is None or not judged([result]):
@@ -191,53 +235,71 @@ def _unknown(ctx: RunContext, entry: str) -> str:
     return f"{name} returned {error_name(result.status)} ({others} supported)"
 
 
-each("unknown", _unknown)
-
-
-def _codes_answer(attribute: str, what: str) -> Callable[[RunContext, str], str]:
-    def judge(ctx: RunContext, entry: str) -> str:
-        record = record_of(ctx, entry)
-        results = judged(getattr(record, attribute))
-        if not results:
-            raise ctx.nothing_to_judge(f"no {what} got an answer", [ctx.scenario("control")])
-        for result in results:
-            if result.status != ERROR_INVALID_FUNCTION:
-                raise fail(
-                    record,
-                    f"{control_code_name(result.event.data['code'])} ({what}) returned "
-                    f"{error_name(result.status)}; expected ERROR_INVALID_FUNCTION",
-                    [result],
-                    buffer_lines(result),
-                )
-        return f"{counted(len(results), what)} returned ERROR_INVALID_FUNCTION"
-
-    return judge
-
-
-each("unsupported-codes", _codes_answer("undocumented", "undocumented code"))
-each("common-properties", _codes_answer("common", "common-property code"))
-
-
-def _characteristics(ctx: RunContext, entry: str) -> str:
+def _invalid_function(ctx: RunContext, entry: str, attribute: str, what: str) -> str:
+    """Every code of ``attribute`` (``what``, in messages) returned ERROR_INVALID_FUNCTION."""
     record = record_of(ctx, entry)
-    found = record.probe_of(CLUSCTL_RESOURCE_GET_CHARACTERISTICS)
-    if found is None or not judged([found.first]) or found.first.status != ERROR_SUCCESS:
-        raise NotApplicable("GET_CHARACTERISTICS is left to the Resource Monitor's default (CC-2)")
-    if found.required != 4:
-        raise NotApplicable("the answer is not a DWORD (see well-formed-output and buffer-bounds)")
-    flags = struct.unpack("<I", found.first.data)[0]
-    host = record.monitor.host
-    if flags & CLUS_CHAR_QUORUM and not (host.has("Arbitrate") and host.has("Release")):
-        missing = [e for e in ("Arbitrate", "Release") if not host.has(e)]
-        raise fail(
-            record,
-            f"GET_CHARACTERISTICS claims CLUS_CHAR_QUORUM (0x{flags:X}), but "
-            f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} NULL: only a type "
-            "with both can be the quorum",
-            [found.first],
-            buffer_lines(found.first),
-        )
-    return f"characteristics 0x{flags:X} agree with the function table"
+    results = judged(getattr(record, attribute))
+    if not results:
+        raise ctx.nothing_to_judge(f"no {what} got an answer", [ctx.scenario("control")])
+    for result in results:
+        if result.status != ERROR_INVALID_FUNCTION:
+            raise fail(
+                record,
+                f"{control_code_name(result.event.data['code'])} ({what}) returned "
+                f"{error_name(result.status)}; expected ERROR_INVALID_FUNCTION",
+                [result],
+                buffer_lines(result),
+            )
+    return f"{counted(len(results), what)} returned ERROR_INVALID_FUNCTION"
 
 
-each("characteristics", _characteristics)
+@check(
+    "ResourceControl.unsupported-codes",
+    REQUIRED,
+    entry_points=("ResourceControl",),
+    statement="A control code the DLL does not implement returns ERROR_INVALID_FUNCTION.",
+    doc="S:nc-resapi-pbegin_rescall_routine",
+    contract=("RC-4", "RC-3", "CC-25", "CC-28"),
+    policy=UNSUPPORTED_POLICY,
+    scenarios=CONTROL,
+)
+@check(
+    "ResourceTypeControl.unsupported-codes",
+    REQUIRED,
+    entry_points=("ResourceTypeControl",),
+    statement="A control code the DLL does not implement returns ERROR_INVALID_FUNCTION.",
+    doc="S:nc-resapi-pbegin_rescall_routine",
+    contract=("RT-3", "RC-4"),
+    policy=UNSUPPORTED_POLICY,
+    scenarios=CONTROL,
+)
+def unsupported_codes(ctx: RunContext, entry: str) -> str:
+    return _invalid_function(ctx, entry, "undocumented", "undocumented code")
+
+
+@check(
+    "ResourceControl.common-properties",
+    RECOMMENDED,
+    entry_points=("ResourceControl",),
+    statement=(
+        "The common-property codes are left to the Resource Monitor: they return "
+        "ERROR_INVALID_FUNCTION."
+    ),
+    doc="W:clusctl-resource-get-common-properties",
+    contract=("CC-7", "RC-8"),
+    scenarios=CONTROL,
+)
+@check(
+    "ResourceTypeControl.common-properties",
+    RECOMMENDED,
+    entry_points=("ResourceTypeControl",),
+    statement=(
+        "The common-property codes are left to the Resource Monitor: they return "
+        "ERROR_INVALID_FUNCTION."
+    ),
+    doc="W:clusctl-resource-type-get-common-properties",
+    contract=("CC-42",),
+    scenarios=CONTROL,
+)
+def common_properties(ctx: RunContext, entry: str) -> str:
+    return _invalid_function(ctx, entry, "common", "common-property code")

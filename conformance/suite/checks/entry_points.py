@@ -1,17 +1,11 @@
-"""Per-entry-point rules: every entry point returns; BOOL routines return a BOOL;
-Online/Offline return documented codes (docs/contract.md §2–§5)."""
+"""Every entry point returns (docs/contract.md §9, RM-8): it neither raises nor blocks past
+DeadlockTimeout. The helpers here find the calls the other per-entry-point rules judge."""
 
 from __future__ import annotations
 
-from conformance.resapi import (
-    DWORD_MAX,
-    ERROR_RESOURCE_NOT_AVAILABLE,
-    OPTIONAL_ENTRY_POINTS,
-    V1_ENTRY_POINTS,
-    control_code_name,
-    error_name,
-)
-from conformance.runtime.trace import Trace, TraceEvent, short_repr
+from conformance.resapi import DWORD_MAX, control_code_name
+from conformance.rules import REQUIRED
+from conformance.runtime.trace import Trace, TraceEvent
 from conformance.suite.context import RunContext, ScenarioRun, Violation, counted
 from conformance.suite.registry import check
 
@@ -64,101 +58,181 @@ def _given(event: TraceEvent) -> str:
     return f" (asked {control_code_name(event.args['ControlCode'])} with {buffer})"
 
 
-def _returns(entry: str):
-    def returns(ctx: RunContext) -> str:
-        _, found = calls(ctx, entry)
-        for trace, event in found:
-            if event.cut_short:
-                continue  # the host process ended (Process.survives), or rescheck stopped
-            if event.error:
-                others = sum(1 for _, e in found if e.error) - 1
-                also = f"; {counted(others, 'other call')} raised too" if others else ""
-                raise Violation(
-                    f"{entry}{_given(event)} raised {event.error}{event.raised_at}{also}",
-                    trace,
-                    [event],
-                )
-            if event.end is None:
-                stuck = event.data.get("deadlock_timeout_s")
-                if stuck is None:
-                    continue  # still running (judged mid-run, as rescheck fuzz does)
-                raise Violation(
-                    f"{entry} did not return within DeadlockTimeout ({stuck} s, scaled); "
-                    "the stacks of every thread are in the evidence",
-                    trace,
-                    [event],
-                    [
-                        "Stacks when the monitor gave up:",
-                        *event.data.get("stacks", "(none)").splitlines(),
-                    ],
-                )
-        return f"{counted(len(found), 'call')} of {entry} returned"
-
-    returns.__name__ = f"{entry}_returns"
-    return returns
+#: Raising or hanging, which no page gives a level.
+CRASH_POLICY = (
+    "The docs give no level for an entry point that raises or never returns; such a DLL crashes "
+    "or deadlocks the Resource Monitor, so the type 'will not function' "
+    "(W:implementing-resource-dlls' definition of Required), and rescheck treats it as required."
+)
 
 
-#: Entry points judged here; Arbitrate and Release are the quorum runs' (issue 8).
-JUDGED = tuple(e for e in V1_ENTRY_POINTS if e not in OPTIONAL_ENTRY_POINTS)
-
-for _entry in ("Startup", *JUDGED):
-    check(f"{_entry}.returns")(_returns(_entry))
+@check(
+    "Startup.returns",
+    REQUIRED,
+    entry_points=("Startup",),
+    statement=(
+        "Startup returns: it neither raises (a crash of the DLL inside the Resource Monitor) nor "
+        "blocks past DeadlockTimeout."
+    ),
+    doc="S:nc-resapi-pstartup_routine",
+    contract=("ST-1", "ST-7", "RM-8"),
+    policy=CRASH_POLICY,
+    scenarios=ALL,
+)
+@check(
+    "Open.returns",
+    REQUIRED,
+    entry_points=("Open",),
+    statement=(
+        "Open returns: it neither raises (a crash of the DLL inside the Resource Monitor) nor "
+        "blocks past DeadlockTimeout."
+    ),
+    doc="S:nc-resapi-popen_routine",
+    contract=("OP-1", "OP-2", "RM-8"),
+    policy=CRASH_POLICY,
+    scenarios=ALL,
+    trace_only=True,
+)
+@check(
+    "Close.returns",
+    REQUIRED,
+    entry_points=("Close",),
+    statement=(
+        "Close returns: it neither raises (a crash of the DLL inside the Resource Monitor) nor "
+        "blocks past DeadlockTimeout."
+    ),
+    doc="S:nc-resapi-pclose_routine",
+    contract=("CL-1", "RM-8"),
+    policy=CRASH_POLICY,
+    scenarios=ALL,
+    trace_only=True,
+)
+@check(
+    "Online.returns",
+    REQUIRED,
+    entry_points=("Online",),
+    statement=(
+        "Online returns: it neither raises (a crash of the DLL inside the Resource Monitor) nor "
+        "blocks past DeadlockTimeout."
+    ),
+    doc="S:nc-resapi-ponline_routine",
+    contract=("ON-1", "ON-2", "RM-8"),
+    policy=CRASH_POLICY,
+    scenarios=ALL,
+    trace_only=True,
+)
+@check(
+    "Offline.returns",
+    REQUIRED,
+    entry_points=("Offline",),
+    statement=(
+        "Offline returns: it neither raises (a crash of the DLL inside the Resource Monitor) nor "
+        "blocks past DeadlockTimeout."
+    ),
+    doc="S:nc-resapi-poffline_routine",
+    contract=("OF-1", "RM-8"),
+    policy=CRASH_POLICY,
+    scenarios=ALL,
+    trace_only=True,
+)
+@check(
+    "Terminate.returns",
+    REQUIRED,
+    entry_points=("Terminate",),
+    statement=(
+        "Terminate returns: it neither raises (a crash of the DLL inside the Resource Monitor) "
+        "nor blocks past DeadlockTimeout."
+    ),
+    doc="S:nc-resapi-pterminate_routine",
+    contract=("TE-1", "TE-7", "RM-8"),
+    policy=CRASH_POLICY,
+    scenarios=ALL,
+    trace_only=True,
+)
+@check(
+    "LooksAlive.returns",
+    REQUIRED,
+    entry_points=("LooksAlive",),
+    statement=(
+        "LooksAlive returns: it neither raises (a crash of the DLL inside the Resource Monitor) "
+        "nor blocks past DeadlockTimeout."
+    ),
+    doc="S:nc-resapi-plooks_alive_routine",
+    contract=("LA-1", "RM-8"),
+    policy=CRASH_POLICY,
+    scenarios=ALL,
+    trace_only=True,
+)
+@check(
+    "IsAlive.returns",
+    REQUIRED,
+    entry_points=("IsAlive",),
+    statement=(
+        "IsAlive returns: it neither raises (a crash of the DLL inside the Resource Monitor) nor "
+        "blocks past DeadlockTimeout."
+    ),
+    doc="S:nc-resapi-pis_alive_routine",
+    contract=("IA-1", "RM-8"),
+    policy=CRASH_POLICY,
+    scenarios=ALL,
+    trace_only=True,
+)
+@check(
+    "ResourceControl.returns",
+    REQUIRED,
+    entry_points=("ResourceControl",),
+    statement=(
+        "ResourceControl returns: it neither raises (a crash of the DLL inside the Resource "
+        "Monitor) nor blocks past DeadlockTimeout."
+    ),
+    doc="S:nc-resapi-presource_control_routine",
+    contract=("RC-1", "RM-8"),
+    policy=CRASH_POLICY,
+    scenarios=ALL,
+    trace_only=True,
+)
+@check(
+    "ResourceTypeControl.returns",
+    REQUIRED,
+    entry_points=("ResourceTypeControl",),
+    statement=(
+        "ResourceTypeControl returns: it neither raises (a crash of the DLL inside the Resource "
+        "Monitor) nor blocks past DeadlockTimeout."
+    ),
+    doc="S:nc-resapi-presource_type_control_routine",
+    contract=("RT-1", "RM-8"),
+    policy=CRASH_POLICY,
+    scenarios=ALL,
+)
+def returns(ctx: RunContext, entry: str) -> str:
+    _, found = calls(ctx, entry)
+    for trace, event in found:
+        if event.cut_short:
+            continue  # the host process ended (Process.survives), or rescheck stopped
+        if event.error:
+            others = sum(1 for _, e in found if e.error) - 1
+            also = f"; {counted(others, 'other call')} raised too" if others else ""
+            raise Violation(
+                f"{entry}{_given(event)} raised {event.error}{event.raised_at}{also}",
+                trace,
+                [event],
+            )
+        if event.end is None:
+            stuck = event.data.get("deadlock_timeout_s")
+            if stuck is None:
+                continue  # still running (judged mid-run, as rescheck fuzz does)
+            raise Violation(
+                f"{entry} did not return within DeadlockTimeout ({stuck} s, scaled); "
+                "the stacks of every thread are in the evidence",
+                trace,
+                [event],
+                [
+                    "Stacks when the monitor gave up:",
+                    *event.data.get("stacks", "(none)").splitlines(),
+                ],
+            )
+    return f"{counted(len(found), 'call')} of {entry} returned"
 
 
 def is_bool(value: object) -> bool:
     return isinstance(value, bool) or (isinstance(value, int) and value in (0, 1))
-
-
-def _bool(entry: str):
-    def returns_bool(ctx: RunContext) -> str:
-        back = returned(ctx, *calls(ctx, entry), entry)
-        for trace, event in back:
-            if not is_bool(event.result):
-                raise Violation(
-                    f"{entry} returned {short_repr(event.result)} ({getattr(event.result, 'type_name', type(event.result).__name__)}); "
-                    "a BOOL is TRUE (1) or FALSE (0)",
-                    trace,
-                    [event],
-                )
-        return f"{counted(len(back), 'call')} of {entry} returned a BOOL"
-
-    returns_bool.__name__ = f"{entry}_bool"
-    return returns_bool
-
-
-for _entry in ("LooksAlive", "IsAlive"):
-    check(f"{_entry}.bool")(_bool(_entry))
-
-
-@check("Online.return-code")
-def online_return_code(ctx: RunContext) -> str:
-    back = returned(ctx, *calls(ctx, "Online"), "Online")
-    quorum = is_quorum_capable(ctx)
-    for trace, event in back:
-        if not is_dword(event.result):
-            raise Violation(
-                f"Online returned {short_repr(event.result)}, which is not a DWORD status",
-                trace,
-                [event],
-            )
-        if event.result == ERROR_RESOURCE_NOT_AVAILABLE and not quorum:
-            raise Violation(
-                f"Online returned {error_name(event.result)}, which only a quorum-capable type "
-                "(with Arbitrate and Release) may return",
-                trace,
-                [event],
-            )
-    return f"{counted(len(back), 'Online call')} returned a DWORD status"
-
-
-@check("Offline.return-code")
-def offline_return_code(ctx: RunContext) -> str:
-    back = returned(ctx, *calls(ctx, "Offline"), "Offline")
-    for trace, event in back:
-        if not is_dword(event.result):
-            raise Violation(
-                f"Offline returned {short_repr(event.result)}, which is not a DWORD status",
-                trace,
-                [event],
-            )
-    return f"{counted(len(back), 'Offline call')} returned a DWORD status"

@@ -5,12 +5,21 @@ from __future__ import annotations
 
 from conformance.monitor.usage import Usage
 from conformance.resapi import BOOL_is_TRUE
+from conformance.rules import NOT_FOR_SCRIPTS, OPTIONAL, REQUIRED, WORLD
 from conformance.runtime.trace import CALL, MONITOR, Trace, TraceEvent, short_repr
 from conformance.suite.checks.entry_points import ALL
 from conformance.suite.context import NotApplicable, RunContext, ScenarioRun, Violation
-from conformance.suite.entity import ENTITY_WAIT_S, SETTLE_S, STOPPING
+from conformance.suite.entity import ENTITY_WAIT_S, SETTLE_S
+from conformance.suite.policies import PROBE_POLICY
 from conformance.suite.registry import check
 from conformance.suite.scenarios import LEAK_CYCLES
+
+#: How a leak is told from lazy set-up.
+LEAK_POLICY = (
+    "Measured in the process hosting the DLL (threads, /proc/self/fd, live child processes) after "
+    "each cycle, settling for up to 0.5 s; growth by at least half the number of audited "
+    "cycles is a leak. The first cycle sets the level, so lazy one-time set-up is allowed."
+)
 
 
 def _open_call(trace: Trace, name: str) -> TraceEvent:
@@ -24,7 +33,19 @@ def _same(a: object, b: object) -> bool:
         return a is b
 
 
-@check("Instances.isolated")
+@check(
+    "Instances.isolated",
+    REQUIRED,
+    entry_points=("Open", "IsAlive"),
+    statement=(
+        "Each instance has its own RESID and its own state: bringing one instance offline, "
+        "terminating, restarting or closing it never changes what IsAlive reports for another."
+    ),
+    doc="W:resource-identifiers",
+    contract=("ID-1", "ID-2"),
+    script_class=NOT_FOR_SCRIPTS,
+    scenarios=("instances",),
+)
 def isolated(ctx: RunContext) -> str:
     run = ctx.scenario("instances")
     if "opened" not in run.notes:
@@ -65,7 +86,20 @@ def _true(call: TraceEvent) -> bool:
     return call.end is not None and call.error is None and BOOL_is_TRUE(call.result)
 
 
-@check("Close.releases")
+@check(
+    "Close.releases",
+    REQUIRED,
+    entry_points=("Close",),
+    statement=(
+        "Close frees everything tied to the instance: over repeated Open, Online, Offline, Close "
+        "cycles the DLL's threads, open file descriptors and child processes return to their "
+        "level after the first cycle."
+    ),
+    doc="W:implementing-close",
+    contract=("CL-4", "CL-3"),
+    policy=LEAK_POLICY,
+    scenarios=("leak-audit",),
+)
 def releases(ctx: RunContext) -> str:
     run = ctx.scenario("leak-audit")
     usage: list[Usage] = run.notes.get("usage", [])
@@ -106,7 +140,20 @@ def _entity_run(ctx: RunContext, what: str) -> tuple[ScenarioRun, Trace]:
     return run, run.traces[0]
 
 
-@check("Open.entity-offline")
+@check(
+    "Open.entity-offline",
+    REQUIRED,
+    entry_points=("Open",),
+    statement=(
+        "Open prepares the entity behind the resource but leaves it offline: right after Open the "
+        "companion's probe finds it not running."
+    ),
+    doc="W:implementing-open",
+    contract=("OP-7",),
+    policy=PROBE_POLICY,
+    script_class=WORLD,
+    scenarios=("entity",),
+)
 def open_entity_offline(ctx: RunContext) -> str:
     run, trace = _entity_run(ctx, "cannot see the entity")
     if "opened" not in run.notes:
@@ -122,7 +169,20 @@ def open_entity_offline(ctx: RunContext) -> str:
     return "after Open the entity was not running"
 
 
-@check("Online.starts-entity")
+@check(
+    "Online.starts-entity",
+    REQUIRED,
+    entry_points=("Online",),
+    statement=(
+        "When Online has brought the resource online, the real entity runs (the companion's probe "
+        "finds it)."
+    ),
+    doc="W:implementing-online",
+    contract=("ON-9",),
+    policy=PROBE_POLICY,
+    script_class=WORLD,
+    scenarios=("entity",),
+)
 def starts_entity(ctx: RunContext) -> str:
     run, trace = _entity_run(ctx, "cannot see the entity")
     if "started" not in run.notes:
@@ -137,7 +197,20 @@ def starts_entity(ctx: RunContext) -> str:
     return "after Online the companion's probe found the entity running"
 
 
-@check("IsAlive.detects-failure")
+@check(
+    "IsAlive.detects-failure",
+    REQUIRED,
+    entry_points=("IsAlive",),
+    statement=(
+        "Once the entity has definitely failed (the companion's breaker crashed it and its probe "
+        "agrees), IsAlive returns FALSE, or the failure event has already told the monitor."
+    ),
+    doc="W:implementing-isalive",
+    contract=("IA-3", "IA-4", "IA-1", "GS-16"),
+    policy=PROBE_POLICY,
+    script_class=WORLD,
+    scenarios=("entity",),
+)
 def detects_failure(ctx: RunContext) -> str:
     run, trace = _entity_run(ctx, "cannot break the entity")
     if run.target.companion.breaker is None:
@@ -171,7 +244,20 @@ def detects_failure(ctx: RunContext) -> str:
     raise ctx.nothing_to_judge("no IsAlive answer after the entity crashed", [run])
 
 
-@check("Close.stops-entity")
+@check(
+    "Close.stops-entity",
+    REQUIRED,
+    entry_points=("Close",),
+    statement=(
+        "Close of an instance that is still online leaves its entity stopped: Close calls "
+        "Terminate when the resource is not offline."
+    ),
+    doc="W:implementing-close",
+    contract=("CL-3",),
+    policy=PROBE_POLICY,
+    script_class=WORLD,
+    scenarios=("entity",),
+)
 def close_stops_entity(ctx: RunContext) -> str:
     run, trace = _entity_run(ctx, "cannot see the entity")
     if "closed_online" not in run.notes:
@@ -187,41 +273,126 @@ def close_stops_entity(ctx: RunContext) -> str:
     return "Close of an online instance stopped its entity"
 
 
-def _stops_entity(entry: str):
-    def stops_entity(ctx: RunContext) -> str:
-        run, trace = _entity_run(ctx, "cannot see the entity")
-        if f"after {entry}" not in run.notes:
-            why = run.notes.get(f"not after {entry}", "the scenario did not get that far")
-            raise ctx.nothing_to_judge(
-                f"no {entry} of an instance whose entity the probe found running: {why}", [run]
-            )
-        call, stopped, stayed = run.notes[f"after {entry}"]
-        if not stopped:
-            raise Violation(
-                f"{entry} left the entity running: the probe still finds it "
-                f"{ENTITY_WAIT_S:.0f} s after {entry} returned",
-                trace,
-                [call],
-            )
-        if not stayed:
-            raise Violation(
-                f"the entity came back after {entry}: the probe found it stopped, then running "
-                f"again within {SETTLE_S} s with no Online asked (a thread of the DLL started "
-                "it again)",
-                trace,
-                [call],
-            )
-        return f"{entry} stopped the entity, and it stayed stopped for {SETTLE_S} s"
+@check(
+    "Offline.stops-entity",
+    REQUIRED,
+    entry_points=("Offline",),
+    statement=(
+        "Once Offline has taken a resource offline, its entity is stopped and stays stopped: "
+        "Offline shuts the resource down and leaves it ready to come online on another node."
+    ),
+    doc="S:nc-resapi-poffline_routine",
+    contract=("OF-1", "OF-3"),
+    policy=PROBE_POLICY
+    + (
+        " Judged on an instance whose entity the probe found running: after Offline reports "
+        "ClusterResourceOffline (or returns ERROR_SUCCESS) the probe must find the entity stopped "
+        "within 2 s, and still stopped 1.5 s later (a worker left behind that starts it again "
+        "fails). Required: OF-1 has ERROR_SUCCESS mean offline."
+    ),
+    script_class=WORLD,
+    scenarios=("entity",),
+)
+@check(
+    "Terminate.stops-entity",
+    REQUIRED,
+    entry_points=("Terminate",),
+    statement=(
+        "Terminate makes the resource unavailable at once: its entity is stopped and stays "
+        "stopped, whatever thread of the DLL was handling it."
+    ),
+    doc="S:nc-resapi-pterminate_routine",
+    contract=("TE-1", "TE-2"),
+    policy=PROBE_POLICY
+    + (
+        " Judged on an instance whose entity the probe found running: after Terminate returns the "
+        "probe must find the entity stopped within 2 s, and still stopped 1.5 s later, so an "
+        "Online worker that outlives Terminate and starts the entity again fails even when it "
+        "makes no status report."
+    ),
+    script_class=WORLD,
+    scenarios=("entity",),
+)
+def stops_entity(ctx: RunContext, entry: str) -> str:
+    run, trace = _entity_run(ctx, "cannot see the entity")
+    if f"after {entry}" not in run.notes:
+        why = run.notes.get(f"not after {entry}", "the scenario did not get that far")
+        raise ctx.nothing_to_judge(
+            f"no {entry} of an instance whose entity the probe found running: {why}", [run]
+        )
+    _stayed_stopped(trace, entry, *run.notes[f"after {entry}"])
+    return f"{entry} stopped the entity, and it stayed stopped for {SETTLE_S} s"
 
-    stops_entity.__name__ = f"{entry.lower()}_stops_entity"
-    return stops_entity
+
+@check(
+    "Terminate.cancels-pending-online",
+    REQUIRED,
+    entry_points=("Terminate",),
+    statement=(
+        "Terminate cancels any thread still handling Online for the resource: called while an "
+        "Online is pending, it leaves the entity stopped, and no worker starts it afterwards."
+    ),
+    doc="S:nc-resapi-pterminate_routine",
+    contract=("TE-2", "PO-6"),
+    policy=PROBE_POLICY
+    + (
+        " Judged on a DLL whose Online returns ERROR_IO_PENDING: Terminate is called as soon as "
+        "Online has returned, as the Resource Monitor does when PendingTimeout passes; then the "
+        "probe must find the entity stopped within 2 s, and still stopped 1.5 s later."
+    ),
+    script_class=WORLD,
+    scenarios=("entity",),
+)
+def cancels_pending_online(ctx: RunContext) -> str:
+    run, trace = _entity_run(ctx, "cannot see the entity")
+    if "during pending" not in run.notes:
+        why = run.notes.get("not during pending", "the scenario did not get that far")
+        raise ctx.nothing_to_judge(f"no Terminate of a pending Online: {why}", [run])
+    _stayed_stopped(
+        trace, "Terminate (called while Online was pending)", *run.notes["during pending"]
+    )
+    return (
+        f"Terminate of a pending Online stopped the entity, and it stayed stopped for {SETTLE_S} s"
+    )
 
 
-for _entry in STOPPING:
-    check(f"{_entry}.stops-entity")(_stops_entity(_entry))
+def _stayed_stopped(trace: Trace, what: str, call: TraceEvent, stopped: bool, stayed: bool) -> None:
+    """A violation unless the entity was stopped after ``call`` and stayed so."""
+    if not stopped:
+        raise Violation(
+            f"{what} left the entity running: the probe still finds it "
+            f"{ENTITY_WAIT_S:.0f} s after {call.name} returned",
+            trace,
+            [call],
+        )
+    if not stayed:
+        raise Violation(
+            f"the entity came back after {what}: the probe found it stopped, then running "
+            f"again within {SETTLE_S} s with no Online asked (a thread of the DLL started "
+            "it again)",
+            trace,
+            [call],
+        )
 
 
-@check("Online.failure-event")
+@check(
+    "Online.failure-event",
+    OPTIONAL,
+    entry_points=("Online",),
+    statement=(
+        "A type that claims asynchronous failure detection returns a nonsignaled EventHandle from "
+        "Online and signals it when the entity fails, before a poll finds out."
+    ),
+    doc="W:implementing-online",
+    contract=("ON-6", "ON-1", "AF-1"),
+    policy=(
+        "Optional in the docs (ON-6). Judged when the companion claims 'async-failure': then it "
+        "must work (a claimed feature that misbehaves fails, as a warning at this level); an "
+        "EventHandle from a type that does not claim it is reported the same way. That the event "
+        "is signalled needs the companion's probe and breaker."
+    ),
+    scenarios=(*ALL, "entity"),
+)
 def failure_event(ctx: RunContext) -> str:
     claimed = "async-failure" in ctx.target.companion.features
     runs = ctx.scenarios(*ALL)

@@ -1,5 +1,5 @@
-"""Open, Online/Offline outcomes, health while online, callbacks and the cluster database
-(docs/contract.md §2, §3, §5, §9)."""
+"""Open and what Online and Offline return and bring about (docs/contract.md §2, §3): a
+RESID, a documented status, the state asked for, with the properties read afresh."""
 
 from __future__ import annotations
 
@@ -7,30 +7,38 @@ from conformance.resapi import (
     ERROR_IO_PENDING,
     ERROR_RESOURCE_NOT_AVAILABLE,
     ERROR_SUCCESS,
-    BOOL_is_TRUE,
     ClusterResourceFailed,
     error_name,
 )
+from conformance.rules import RECOMMENDED, REQUIRED, WORLD
 from conformance.runtime.trace import CALL, CALLBACK, MONITOR, TraceEvent, short_repr
 from conformance.suite.checks.entry_points import (
     ALL,
     calls,
     is_dword,
+    is_quorum_capable,
     returned,
 )
 from conformance.suite.checks.terminate import onlines_after_terminate
 from conformance.suite.context import RunContext, Violation, counted
 from conformance.suite.registry import check
 
-#: Entry points that must not write to the cluster database (RM-7, "some entry points okay").
-NO_WRITE_ENTRIES = ("Open", "Close", "Online", "Offline", "Terminate")
-
 
 def _is_null(value: object) -> bool:
     return value is None or value is False or (isinstance(value, int) and value == 0)
 
 
-@check("Open.resid")
+@check(
+    "Open.resid",
+    REQUIRED,
+    entry_points=("Open",),
+    statement=(
+        "Open returns a non-NULL RESID, or returns NULL after calling SetLastError with an error."
+    ),
+    doc="S:nc-resapi-popen_routine",
+    contract=("OP-2", "OP-6", "ID-1"),
+    scenarios=ALL,
+)
 def open_resid(ctx: RunContext) -> str:
     back = returned(ctx, *calls(ctx, "Open"), "Open")
     for trace, event in back:
@@ -51,6 +59,39 @@ def open_resid(ctx: RunContext) -> str:
                 [event, *errors],
             )
     return "Open returned a RESID (or NULL after SetLastError)"
+
+
+@check(
+    "Online.return-code",
+    REQUIRED,
+    entry_points=("Online",),
+    statement=(
+        "Online returns a DWORD: ERROR_SUCCESS, ERROR_IO_PENDING or a system error code; "
+        "ERROR_RESOURCE_NOT_AVAILABLE only from a quorum-capable type."
+    ),
+    doc="S:nc-resapi-ponline_routine",
+    contract=("ON-2", "AR-7"),
+    scenarios=ALL,
+    trace_only=True,
+)
+def online_return_code(ctx: RunContext) -> str:
+    back = returned(ctx, *calls(ctx, "Online"), "Online")
+    quorum = is_quorum_capable(ctx)
+    for trace, event in back:
+        if not is_dword(event.result):
+            raise Violation(
+                f"Online returned {short_repr(event.result)}, which is not a DWORD status",
+                trace,
+                [event],
+            )
+        if event.result == ERROR_RESOURCE_NOT_AVAILABLE and not quorum:
+            raise Violation(
+                f"Online returned {error_name(event.result)}, which only a quorum-capable type "
+                "(with Arbitrate and Release) may return",
+                trace,
+                [event],
+            )
+    return f"{counted(len(back), 'Online call')} returned a DWORD status"
 
 
 def _brings(ctx: RunContext, entry: str, target: str) -> str:
@@ -93,91 +134,22 @@ def _brings(ctx: RunContext, entry: str, target: str) -> str:
     return f"{counted(judged, f'{entry} call')} brought the resource {target}"
 
 
-@check("Online.brings-online")
+@check(
+    "Online.brings-online",
+    REQUIRED,
+    entry_points=("Online",),
+    statement=(
+        "Online, given the properties the instance needs, brings the resource to "
+        "ClusterResourceOnline rather than reporting failure."
+    ),
+    doc="W:implementing-online",
+    contract=("ON-9", "ON-3"),
+    script_class=WORLD,
+    scenarios=("lifecycle",),
+    trace_only=True,
+)
 def brings_online(ctx: RunContext) -> str:
     return _brings(ctx, "Online", "online")
-
-
-@check("Offline.brings-offline")
-def brings_offline(ctx: RunContext) -> str:
-    return _brings(ctx, "Offline", "offline")
-
-
-def _healthy(ctx: RunContext, entry: str) -> str:
-    run = ctx.scenario("lifecycle")
-    first, last = run.notes.get("healthy_from"), run.notes.get("healthy_to")
-    if first is None or last is None or not run.traces:
-        raise ctx.nothing_to_judge("the resource was never online and undisturbed", [run])
-    trace = run.traces[0]
-    judged = 0
-    for event in trace:
-        if not first < event.seq < last:
-            continue
-        if event.kind == MONITOR and event.data.get("state") == "ClusterResourceFailed":
-            break
-        if event.kind != CALL or event.name != entry or event.end is None or event.error:
-            continue
-        if not BOOL_is_TRUE(event.result):
-            raise Violation(
-                f"{entry} returned {short_repr(event.result)} for a resource that came online and was not disturbed",
-                trace,
-                [event],
-            )
-        judged += 1
-    if not judged:
-        raise ctx.nothing_to_judge(f"{entry} was not called while the resource was online", [run])
-    return f"{counted(judged, f'{entry} call')} answered TRUE while online"
-
-
-@check("IsAlive.healthy")
-def isalive_healthy(ctx: RunContext) -> str:
-    return _healthy(ctx, "IsAlive")
-
-
-@check("LooksAlive.healthy")
-def looksalive_healthy(ctx: RunContext) -> str:
-    return _healthy(ctx, "LooksAlive")
-
-
-@check("Callbacks.resource-handle")
-def resource_handle(ctx: RunContext) -> str:
-    runs = ctx.scenarios(*ALL)
-    seen = 0
-    for run in runs:
-        for trace, event in run.events(CALLBACK):
-            if event.name not in ("SetResourceStatus", "LogEvent"):
-                continue
-            seen += 1
-            if not event.data.get("known_handle"):
-                raise Violation(
-                    f"{event.name} was called with {short_repr(event.args.get('ResourceHandle'))}, which is not "
-                    "the ResourceHandle of an open instance",
-                    trace,
-                    [event],
-                )
-    if not seen:
-        raise ctx.nothing_to_judge("the DLL made no SetResourceStatus or LogEvent call", runs)
-    return f"{seen} callbacks carried the handle from Open"
-
-
-@check("ClusterDatabase.no-writes-in-entry-points")
-def no_database_writes(ctx: RunContext) -> str:
-    runs = ctx.scenarios(*ALL)
-    called = sum(len(run.calls(entry)) for run in runs for entry in NO_WRITE_ENTRIES)
-    if not called:
-        raise ctx.nothing_to_judge(f"none of {', '.join(NO_WRITE_ENTRIES)} was called", runs)
-    for run in runs:
-        for trace, event in run.events(CALLBACK):
-            if event.data.get("write") and event.context in NO_WRITE_ENTRIES:
-                raise Violation(
-                    f"{event.name} on {event.args.get('key')!r} was called from {event.context}; "
-                    "cluster-database writes belong on a worker thread or in other entry points",
-                    trace,
-                    [event],
-                )
-    return (
-        f"no cluster-database write from {', '.join(NO_WRITE_ENTRIES)} ({counted(called, 'call')})"
-    )
 
 
 #: ClusterReg* calls that read values (opening a key reads none).
@@ -206,7 +178,24 @@ def _arbitrated_before(events: list[TraceEvent], online: TraceEvent) -> int:
     return since
 
 
-@check("Online.reads-properties")
+@check(
+    "Online.reads-properties",
+    RECOMMENDED,
+    entry_points=("Online",),
+    statement=(
+        "Online (or its worker) reads the current values of the resource's private properties, "
+        "rather than values cached when the instance was opened."
+    ),
+    doc="W:implementing-online",
+    contract=("ON-7",),
+    policy=(
+        "Judged only for a DLL that reads values under its Parameters key at all: each Online "
+        "that brings the resource online must read there between the Online call and "
+        "ClusterResourceOnline."
+    ),
+    script_class=WORLD,
+    scenarios=ALL,
+)
 def online_reads_properties(ctx: RunContext) -> str:
     runs = ctx.scenarios(*ALL)
     judged = 0
@@ -250,3 +239,43 @@ def online_reads_properties(ctx: RunContext) -> str:
             "the DLL reads no private properties (no value read under its Parameters key)", runs
         )
     return f"{counted(judged, 'Online')} read the current private properties"
+
+
+@check(
+    "Offline.return-code",
+    REQUIRED,
+    entry_points=("Offline",),
+    statement="Offline returns a DWORD: ERROR_SUCCESS, ERROR_IO_PENDING or a system error code.",
+    doc="S:nc-resapi-poffline_routine",
+    contract=("OF-1",),
+    scenarios=ALL,
+    trace_only=True,
+)
+def offline_return_code(ctx: RunContext) -> str:
+    back = returned(ctx, *calls(ctx, "Offline"), "Offline")
+    for trace, event in back:
+        if not is_dword(event.result):
+            raise Violation(
+                f"Offline returned {short_repr(event.result)}, which is not a DWORD status",
+                trace,
+                [event],
+            )
+    return f"{counted(len(back), 'Offline call')} returned a DWORD status"
+
+
+@check(
+    "Offline.brings-offline",
+    RECOMMENDED,
+    entry_points=("Offline",),
+    statement=(
+        "Offline shuts an online resource down gracefully, ending in ClusterResourceOffline "
+        "rather than reporting failure."
+    ),
+    doc="W:implementing-offline",
+    contract=("OF-3", "OF-2"),
+    script_class=WORLD,
+    scenarios=("lifecycle",),
+    trace_only=True,
+)
+def brings_offline(ctx: RunContext) -> str:
+    return _brings(ctx, "Offline", "offline")

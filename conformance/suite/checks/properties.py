@@ -4,7 +4,6 @@ SET validates before it writes."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from conformance.monitor.monitor import ControlResult, dword
@@ -29,12 +28,35 @@ from conformance.resapi import (
     control_code_name,
     error_name,
 )
-from conformance.suite.checks.control_codes import buffer_lines, each, fail, judged, record_of
-from conformance.suite.checks.entry_points import ALL
-from conformance.suite.context import CannotJudge, NotApplicable, RunContext, Violation, counted
+from conformance.rules import REQUIRED
+from conformance.suite.checks.control_codes import (
+    CONTROL,
+    buffer_lines,
+    fail,
+    judged,
+    record_of,
+)
+from conformance.suite.context import NotApplicable, RunContext, counted
 from conformance.suite.controls import ACCEPTED, Change
 from conformance.suite.registry import check
 
+#: A type without private properties, as Microsoft's sample is.
+INFO_POLICY = (
+    "A type that declares no private properties may return ERROR_INVALID_FUNCTION for every "
+    "private-property code (Microsoft's ClipBook sample does): reported as skipped, with that "
+    "reason, unless its companion claims the 'private-properties' feature (which speaks of the "
+    "resource's properties, not the type's)."
+)
+#: What a SET accepts and what is sent (both control routines).
+SET_POLICY = (
+    "Both ERROR_SUCCESS and ERROR_RESOURCE_PROPERTIES_STORED accept a SET (the type page also "
+    "names ERROR_RESOURCE_TYPE_PROPERTIES_STORED, with no value; its return-value list gives "
+    "5024); a VALIDATE accepts with ERROR_SUCCESS only. Sent: the values GET returned, each "
+    "DWORD and SZ property changed and set back, each given a value of the wrong format, a "
+    "valid change together with a wrong one (all or nothing), and read-only properties (only "
+    "agreement is judged for those: no page requires SET to refuse them). A property's range "
+    "is the DLL's own and unknown to rescheck, so out-of-range values are not sent. " + INFO_POLICY
+)
 #: What a SET or VALIDATE of a malformed buffer may return (CC-11, CC-12).
 REFUSALS = (ERROR_INVALID_DATA, ERROR_INVALID_PARAMETER, ERROR_INSUFFICIENT_BUFFER)
 #: ... and for a NULL InBuffer, what a caller sees through ClusterResourceControl (CC-11).
@@ -55,7 +77,41 @@ def _names(result: ControlResult) -> list[str] | None:
         return None
 
 
-def _private_properties(ctx: RunContext, entry: str) -> str:
+@check(
+    "ResourceControl.private-properties",
+    REQUIRED,
+    entry_points=("ResourceControl",),
+    statement=(
+        "A resource type with private properties answers ENUM, GET, GET_RO and "
+        "GET_PRIVATE_PROPERTY_FMTS, and the answers agree: read-only and read/write names are "
+        "apart, GET returns every listed property that is stored, with the stored value and the "
+        "format FMTS gives."
+    ),
+    doc="W:clusctl-resource-get-private-properties",
+    contract=("CC-8", "CC-9", "CC-10", "CC-13", "PL-10"),
+    policy=INFO_POLICY,
+    scenarios=CONTROL,
+)
+@check(
+    "ResourceTypeControl.private-properties",
+    REQUIRED,
+    entry_points=("ResourceTypeControl",),
+    statement=(
+        "A type with private properties answers ENUM, GET, GET_RO and GET_PRIVATE_PROPERTY_FMTS, "
+        "and the answers agree: read-only and read/write names are apart, GET returns every "
+        "listed property that is stored, with the stored value and the format FMTS gives."
+    ),
+    doc="W:clusctl-resource-type-get-private-properties",
+    contract=("CC-36", "CC-37", "CC-38", "CC-41", "PL-10"),
+    policy=(
+        "GET_RO may be ERROR_INVALID_FUNCTION for a type without read-only properties (CC-37: "
+        "conditional at type level, required at resource level). A type that declares no private "
+        "properties may return ERROR_INVALID_FUNCTION for every private-property code (by default "
+        "failover clusters define none, CC-41): reported as skipped, with that reason."
+    ),
+    scenarios=CONTROL,
+)
+def private_properties(ctx: RunContext, entry: str) -> str:
     record = record_of(ctx, entry)
     answers: dict[str, ControlResult] = {}
     for short, code in CODES.items():
@@ -178,9 +234,6 @@ def _private_properties(ctx: RunContext, entry: str) -> str:
     )
 
 
-each("private-properties", _private_properties)
-
-
 def _shown(change: Change) -> list[str]:
     lines = [f"sent: {change.what}"]
     if change.sent is not None:
@@ -221,7 +274,35 @@ def _problem(change: Change) -> str | None:
     return None
 
 
-def _set_private_properties(ctx: RunContext, entry: str) -> str:
+@check(
+    "ResourceControl.set-private-properties",
+    REQUIRED,
+    entry_points=("ResourceControl",),
+    statement=(
+        "SET_PRIVATE_PROPERTIES validates before it writes: VALIDATE refuses exactly what SET "
+        "refuses and writes nothing; a refused SET changes nothing; an accepted one is what GET "
+        "returns next; values of the wrong format are refused."
+    ),
+    doc="W:clusctl-resource-set-private-properties",
+    contract=("CC-11", "CC-12"),
+    policy=SET_POLICY,
+    scenarios=CONTROL,
+)
+@check(
+    "ResourceTypeControl.set-private-properties",
+    REQUIRED,
+    entry_points=("ResourceTypeControl",),
+    statement=(
+        "SET_PRIVATE_PROPERTIES validates before it writes: VALIDATE refuses exactly what SET "
+        "refuses and writes nothing; a refused SET changes nothing; an accepted one is what GET "
+        "returns next; values of the wrong format are refused."
+    ),
+    doc="W:clusctl-resource-type-set-private-properties",
+    contract=("CC-39", "CC-40"),
+    policy=SET_POLICY,
+    scenarios=CONTROL,
+)
+def set_private_properties(ctx: RunContext, entry: str) -> str:
     record = record_of(ctx, entry)
     changes = [c for c in record.changes if len(judged([c.validate, c.set])) == 2]
     if not changes:
@@ -237,9 +318,6 @@ def _set_private_properties(ctx: RunContext, entry: str) -> str:
     return f"{pairs} agreed, stored what they accepted and nothing else"
 
 
-each("set-private-properties", _set_private_properties)
-
-
 def _value_in(result: ControlResult, name: str) -> Any:
     try:
         for prop in parse_property_list(result.data):
@@ -250,7 +328,45 @@ def _value_in(result: ControlResult, name: str) -> Any:
     return "<absent>"
 
 
-def _malformed_input(ctx: RunContext, entry: str) -> str:
+@check(
+    "ResourceControl.malformed-input",
+    REQUIRED,
+    entry_points=("ResourceControl",),
+    statement=(
+        "SET and VALIDATE_PRIVATE_PROPERTIES refuse a malformed property list (NULL, random "
+        "bytes, truncated, wrong counts or lengths) with ERROR_INVALID_PARAMETER, "
+        "ERROR_INVALID_DATA or ERROR_INSUFFICIENT_BUFFER, and leave the database as it was."
+    ),
+    doc="W:clusctl-resource-set-private-properties",
+    contract=("CC-11", "CC-12"),
+    policy=(
+        "For a NULL InBuffer, RPC_X_BAD_STUB_DATA (what callers of the cluster API see) is "
+        "accepted too. Raising instead is the ResourceControl.returns rule's. Sent to any DLL "
+        "that validates property lists itself (VALIDATE of an empty list is not "
+        "ERROR_INVALID_FUNCTION)."
+    ),
+    scenarios=CONTROL,
+)
+@check(
+    "ResourceTypeControl.malformed-input",
+    REQUIRED,
+    entry_points=("ResourceTypeControl",),
+    statement=(
+        "SET and VALIDATE_PRIVATE_PROPERTIES refuse a malformed property list (NULL, random "
+        "bytes, truncated, wrong counts or lengths) with ERROR_INVALID_PARAMETER, "
+        "ERROR_INVALID_DATA or ERROR_INSUFFICIENT_BUFFER, and leave the database as it was."
+    ),
+    doc="W:clusctl-resource-type-set-private-properties",
+    contract=("CC-39", "CC-40"),
+    policy=(
+        "For a NULL InBuffer, RPC_X_BAD_STUB_DATA (what callers of the cluster API see) is "
+        "accepted too. Raising instead is the ResourceTypeControl.returns rule's. Sent to any DLL "
+        "that validates property lists itself (VALIDATE of an empty list is not "
+        "ERROR_INVALID_FUNCTION)."
+    ),
+    scenarios=CONTROL,
+)
+def malformed_input(ctx: RunContext, entry: str) -> str:
     record = record_of(ctx, entry)
     changes = [c for c in record.malformed if len(judged([c.validate, c.set])) == 2]
     if not changes:
@@ -285,105 +401,3 @@ def _malformed_input(ctx: RunContext, entry: str) -> str:
         else ""
     )
     return f"{buffers} refused by VALIDATE and SET, the database untouched{also}"
-
-
-each("malformed-input", _malformed_input)
-
-
-@check("ResourceControl.stored-properties")
-def stored_properties(ctx: RunContext) -> str:
-    run = ctx.scenario("stored-properties")
-    if "no_probe" in run.notes:
-        raise NotApplicable(f"cannot see the entity: {run.notes['no_probe']}")
-    if "not_running" in run.notes:
-        raise NotApplicable(f"cannot judge: {run.notes['not_running']}")
-    if run.stop is not None and run.stop.rule is None:
-        raise CannotJudge(f"the scenario stopped early: {run.stop.reason}")
-    changes = [c for c in run.notes.get("changes", []) if c.observable]
-    if not changes:
-        what = "no private property was changed while online"
-        if run.notes.get("changes"):
-            what = "the companion's probe does not tell the changed values from the old ones"
-        raise ctx.nothing_to_judge(what, [run])
-    trace = run.traces[0]
-    for change in changes:
-        if change.seen:
-            continue
-        status = error_name(change.result.status)
-        if change.result.status == ERROR_SUCCESS:
-            why = (
-                "yet the companion's probe, given the new values, does not find the entity: a "
-                "change that takes effect only at the next Online is answered "
-                "ERROR_RESOURCE_PROPERTIES_STORED"
-            )
-        else:
-            why = (
-                "yet the entity no longer runs with the values it had: STORED says the change "
-                "takes effect at the next Online"
-            )
-        raise Violation(
-            f"SET of {change.name} = {change.value!r} while online returned {status}, {why}",
-            trace,
-            [change.result.event],
-            [f"values the probe was given: {change.in_effect!r}"[:400]],
-        )
-    return f"{counted(len(changes), 'change')} made while online: each in effect as its status said"
-
-
-#: A resource's own private properties (not its type's, nor its common ones).
-_RESOURCE_PARAMETERS = re.compile(r"^Resources\\[^\\]+\\Parameters$", re.IGNORECASE)
-
-
-@check("ResourceControl.declares-read-properties")
-def declares_read_properties(ctx: RunContext) -> str:
-    record = record_of(ctx, "ResourceControl")
-    declared: set[str] = set()
-    for code in (
-        CLUSCTL_RESOURCE_ENUM_PRIVATE_PROPERTIES,
-        CLUSCTL_RESOURCE_GET_RO_PRIVATE_PROPERTIES,
-    ):
-        found = record.probe_of(code)
-        answered = (
-            found is not None and judged([found.first]) and found.first.status == ERROR_SUCCESS
-        )
-        if not answered and code == CLUSCTL_RESOURCE_ENUM_PRIVATE_PROPERTIES:
-            raise NotApplicable(
-                "the DLL does not answer ENUM_PRIVATE_PROPERTIES itself: the cluster's default "
-                "processing lists, gets and sets whatever the Parameters key holds"
-            )
-        if not answered:
-            continue
-        try:
-            if code == CLUSCTL_RESOURCE_ENUM_PRIVATE_PROPERTIES:
-                names = parse_multi_sz(found.first.data)
-            else:
-                names = [p.name for p in parse_property_list(found.first.data)]
-        except ProplistError:
-            raise NotApplicable("an answer is malformed (see well-formed-output)") from None
-        declared.update(n.lower() for n in names)
-    runs = ctx.scenarios(*ALL)
-    reads = [
-        (trace, event)
-        for run in runs
-        for trace, event in run.events(name="ClusterRegQueryValue")
-        if _RESOURCE_PARAMETERS.match(str(event.args.get("key", "")))
-        and isinstance(event.args.get("name"), str)
-    ]
-    if not reads:
-        raise ctx.nothing_to_judge("the DLL read no value under a resource's Parameters key", runs)
-    for trace, event in reads:
-        name = event.args["name"]
-        if name.lower() not in declared:
-            raise Violation(
-                f"the DLL reads the private property {name!r} (in "
-                f"{event.context or 'a worker thread'}), which neither "
-                "ENUM_PRIVATE_PROPERTIES nor GET_RO_PRIVATE_PROPERTIES lists: administrators "
-                "can neither see nor set it through the control codes",
-                trace,
-                [event],
-            )
-    names_read = {e.args["name"].lower() for _, e in reads}
-    return (
-        f"{counted(len(names_read), 'private property', 'private properties')} read, each "
-        "listed by ENUM_PRIVATE_PROPERTIES or GET_RO_PRIVATE_PROPERTIES"
-    )

@@ -1,10 +1,12 @@
-"""Quorum arbitration (docs/contract.md §7), judged on the history of the quorum scenario: who
-believed it owned the quorum when, across nodes and faults (`conformance.suite.quorum`)."""
+"""Quorum arbitration (docs/contract.md §7): a table with both Arbitrate and Release or neither,
+and, for a quorum-capable type, the history of the quorum scenario: who believed it owned the
+quorum when, across nodes and faults (`conformance.suite.quorum`)."""
 
 from __future__ import annotations
 
 from conformance.monitor.monitor import dword
 from conformance.resapi import ERROR_RESOURCE_NOT_AVAILABLE, ERROR_SUCCESS, error_name
+from conformance.rules import NOT_FOR_SCRIPTS, REQUIRED
 from conformance.suite.context import (
     CannotJudge,
     NotApplicable,
@@ -14,16 +16,47 @@ from conformance.suite.context import (
     counted,
 )
 from conformance.suite.quorum import LOST_PROMPT_S, History, Op, Ownership, analyse
-from conformance.suite.registry import check
+from conformance.suite.registry import QUORUM, check
 
-#: The rules judged on the quorum scenario: they apply to quorum-capable types only.
-QUORUM_RULES = (
-    "Arbitrate.exclusive",
-    "Arbitrate.takeover",
-    "Release.lets-go",
-    "LostQuorumResource.prompt",
-    "Online.not-available",
+#: The scenario the rules judged on arbitration read.
+QUORUM_SCENARIO = ("quorum",)
+
+
+@check(
+    "Arbitrate.with-release",
+    REQUIRED,
+    entry_points=("Arbitrate", "Release"),
+    statement=(
+        "Arbitrate and Release come together: a quorum-capable type exports both, any other type "
+        "neither."
+    ),
+    doc="S:ns-resapi-clres_function_table",
+    contract=("AR-1", "AR-8", "FT-3"),
+    policy=(
+        "The docs make Arbitrate and Release required for quorum-capable types (AR-1) and let the "
+        "Resource Monitor call a type quorum-capable only when it exports both (AR-8). A table "
+        "with one of them is a quorum-capable type missing a required entry point, judged "
+        "required."
+    ),
+    script_class=NOT_FOR_SCRIPTS,
+    scenarios=("lifecycle",),
 )
+def with_release(ctx: RunContext) -> str:
+    run = ctx.scenario("lifecycle")
+    if not run.monitors:
+        raise CannotJudge("the lifecycle scenario loaded no table")
+    if not any(e.result == 0 and e.data.get("shaped") for _, e in run.calls("Startup")):
+        raise ctx.nothing_to_judge("Startup returned no function table", [run])
+    host = run.monitors[0].host
+    present = [e for e in ("Arbitrate", "Release") if host.has(e)]
+    if len(present) == 1:
+        missing = "Release" if present == ["Arbitrate"] else "Arbitrate"
+        raise Violation(
+            f"the function table has {present[0]} but {missing} is NULL: a quorum-capable type "
+            "exports both (only then does the Resource Monitor treat it as quorum-capable), "
+            "any other type neither"
+        )
+    return "Arbitrate and Release are both there" if present else "neither: not quorum-capable"
 
 
 def _history(ctx: RunContext) -> tuple[ScenarioRun, History, list[Ownership]]:
@@ -65,7 +98,27 @@ def _ms(history: History, at: float) -> str:
     return f"{(at - history.origin) * 1000:.1f} ms"
 
 
-@check("Arbitrate.exclusive")
+@check(
+    "Arbitrate.exclusive",
+    REQUIRED,
+    entry_points=("Arbitrate",),
+    statement=(
+        "After a successful Arbitrate the node defends the quorum resource: no other node's "
+        "Arbitrate succeeds while it owns it."
+    ),
+    doc="S:nc-resapi-parbitrate_routine",
+    contract=("AR-5", "AR-2", "AR-9"),
+    policy=(
+        "Judged on the quorum scenario's history (nodes arbitrating at once, while the owner "
+        "defends, after Release, after the owner was killed or stopped): a node owns from its "
+        "successful Arbitrate's return until its Release is asked, it calls LostQuorumResource or "
+        "it is killed; an owner that was stopped is excused from then on "
+        "(LostQuorumResource.prompt judges it)."
+    ),
+    script_class=NOT_FOR_SCRIPTS,
+    scenarios=QUORUM_SCENARIO,
+    applies_to=QUORUM,
+)
 def exclusive(ctx: RunContext) -> str:
     _, history, owned = _history(ctx)
     if not owned:
@@ -98,7 +151,28 @@ UNWON = {
 }
 
 
-@check("Arbitrate.takeover")
+@check(
+    "Arbitrate.takeover",
+    REQUIRED,
+    entry_points=("Arbitrate",),
+    statement=(
+        "A quorum resource nobody defends (at the start, after its owner was killed, or while its "
+        "owner is stopped) is won by one of the arbitrating nodes within the type's arbitration "
+        "time."
+    ),
+    doc="S:nc-resapi-parbitrate_routine",
+    contract=("AR-2", "AR-10", "AR-11"),
+    policy=(
+        "The docs give the bounds, not a sentence with a level: the arbitration time is what the "
+        "type answers to CLUSCTL_RESOURCE_TYPE_GET_ARB_TIMEOUT (default 60 s, AR-11), at most "
+        "QuorumArbitrationTimeMax (20 s, AR-10), not scaled. A quorum that cannot be won leaves "
+        "the cluster unable to form, so rescheck treats it as required. Owners are killed and "
+        "stopped only with isolated hosting."
+    ),
+    script_class=NOT_FOR_SCRIPTS,
+    scenarios=QUORUM_SCENARIO,
+    applies_to=QUORUM,
+)
 def takeover(ctx: RunContext) -> str:
     run, history, _ = _history(ctx)
     bound = f"{history.bound_s:.0f} s (GET_ARB_TIMEOUT, at most QuorumArbitrationTimeMax)"
@@ -117,7 +191,24 @@ def takeover(ctx: RunContext) -> str:
     return f"won within {bound}: when free, and after {counted(len(faults), 'owner fault')}"
 
 
-@check("Release.lets-go")
+@check(
+    "Release.lets-go",
+    REQUIRED,
+    entry_points=("Release",),
+    statement=(
+        "After Release returns ERROR_SUCCESS the node no longer defends the quorum: another "
+        "node's Arbitrate wins it within the arbitration time."
+    ),
+    doc="S:nc-resapi-prelease_routine",
+    contract=("RL-1",),
+    policy=(
+        "RL-1 is the return contract ('released and no longer defended'); rescheck judges the "
+        "contract's meaning on another node, required."
+    ),
+    script_class=NOT_FOR_SCRIPTS,
+    scenarios=QUORUM_SCENARIO,
+    applies_to=QUORUM,
+)
 def lets_go(ctx: RunContext) -> str:
     run, history, owned = _history(ctx)
     releases = [o for o in history.ops if o.op == "release" and o.end is not None]
@@ -138,7 +229,27 @@ def lets_go(ctx: RunContext) -> str:
     return f"after {counted(len(asked), 'Release')} another node won the quorum"
 
 
-@check("LostQuorumResource.prompt")
+@check(
+    "LostQuorumResource.prompt",
+    REQUIRED,
+    entry_points=("Arbitrate",),
+    statement=(
+        "A node that loses control of the quorum after winning it calls LostQuorumResource "
+        "promptly: an owner stopped while another node took over says so within 2 s of running "
+        "again."
+    ),
+    doc="S:nc-resapi-pquorum_resource_lost",
+    contract=("AR-6", "AR-5"),
+    policy=(
+        "The docs require the call when control is lost (AR-6) without a delay; rescheck allows "
+        "two of the docs' example defence periods (a disk re-reserves once per second, AR-5) "
+        "after the owner runs again. Judged with isolated hosting (the owner's host process is "
+        "stopped with SIGSTOP)."
+    ),
+    script_class=NOT_FOR_SCRIPTS,
+    scenarios=QUORUM_SCENARIO,
+    applies_to=QUORUM,
+)
 def lost_prompt(ctx: RunContext) -> str:
     run, history, owned = _history(ctx)
     taken = run.notes["paused"]  # (node, when it was stopped) for each stop with a takeover
@@ -185,7 +296,20 @@ def lost_prompt(ctx: RunContext) -> str:
     return f"every stopped owner called LostQuorumResource within {max(0.0, *delays):.2f} s of resuming"
 
 
-@check("Online.not-available")
+@check(
+    "Online.not-available",
+    REQUIRED,
+    entry_points=("Online",),
+    statement=(
+        "Online of a quorum-capable resource on a node that lost arbitration returns "
+        "ERROR_RESOURCE_NOT_AVAILABLE."
+    ),
+    doc="S:nc-resapi-ponline_routine",
+    contract=("AR-7",),
+    script_class=NOT_FOR_SCRIPTS,
+    scenarios=QUORUM_SCENARIO,
+    applies_to=QUORUM,
+)
 def online_not_available(ctx: RunContext) -> str:
     _, history, owned = _history(ctx)
     judged = 0
@@ -216,22 +340,3 @@ def online_not_available(ctx: RunContext) -> str:
     if not judged:
         raise NotApplicable("no Online was asked of a node that had lost arbitration")
     return f"{counted(judged, 'Online')} of a losing node returned ERROR_RESOURCE_NOT_AVAILABLE"
-
-
-@check("Arbitrate.with-release")
-def with_release(ctx: RunContext) -> str:
-    run = ctx.scenario("lifecycle")
-    if not run.monitors:
-        raise CannotJudge("the lifecycle scenario loaded no table")
-    if not any(e.result == 0 and e.data.get("shaped") for _, e in run.calls("Startup")):
-        raise ctx.nothing_to_judge("Startup returned no function table", [run])
-    host = run.monitors[0].host
-    present = [e for e in ("Arbitrate", "Release") if host.has(e)]
-    if len(present) == 1:
-        missing = "Release" if present == ["Arbitrate"] else "Arbitrate"
-        raise Violation(
-            f"the function table has {present[0]} but {missing} is NULL: a quorum-capable type "
-            "exports both (only then does the Resource Monitor treat it as quorum-capable), "
-            "any other type neither"
-        )
-    return "Arbitrate and Release are both there" if present else "neither: not quorum-capable"

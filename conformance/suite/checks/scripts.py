@@ -16,10 +16,11 @@ from conformance.genscript.engine import (
 )
 from conformance.genscript.engine import entry_point as script_function
 from conformance.genscript.static import Finding, scan
+from conformance.rules import RECOMMENDED, REQUIRED
 from conformance.runtime.trace import CALLBACK, Trace, TraceEvent
 from conformance.suite.checks.entry_points import ALL
 from conformance.suite.context import NotApplicable, RunContext, Violation, counted
-from conformance.suite.registry import check
+from conformance.suite.registry import SCRIPTS, check
 from conformance.suite.worlds import missing_object, stand_in_at
 
 
@@ -61,7 +62,20 @@ def _defining(language: str, function: str) -> str:
     return f"def {function}(): return True"
 
 
-@check("Script.health-checks")
+@check(
+    "Script.health-checks",
+    REQUIRED,
+    entry_points=("LooksAlive", "IsAlive"),
+    statement="A Generic Script control script implements LooksAlive and IsAlive.",
+    doc="W:scripting-entry-points",
+    contract=("GS-10", "GS-1"),
+    policy=(
+        "The page says the script 'must' implement both. Judged on the parse of the script "
+        "(VBScript names are matched without regard to case)."
+    ),
+    scenarios=(),
+    applies_to=SCRIPTS,
+)
 def health_checks(ctx: RunContext) -> str:
     path, language = _script(ctx)
     functions = ctx.target.script_functions
@@ -78,7 +92,21 @@ def health_checks(ctx: RunContext) -> str:
     return "LooksAlive and IsAlive are defined"
 
 
-@check("Script.no-parameters")
+@check(
+    "Script.no-parameters",
+    REQUIRED,
+    entry_points=("Open", "Online", "Offline", "Close", "Terminate", "LooksAlive", "IsAlive"),
+    statement="Script entry points take no parameters.",
+    doc="W:scripting-entry-points",
+    contract=("GS-12",),
+    policy=(
+        "The page states as documented behaviour that script functions receive no parameters, "
+        "without a level. A VBScript function that declares one fails with error 450 every time "
+        "it is called, so rescheck treats a declared parameter as required."
+    ),
+    scenarios=(),
+    applies_to=SCRIPTS,
+)
 def no_parameters(ctx: RunContext) -> str:
     path, language = _script(ctx)
     functions = ctx.target.script_functions
@@ -99,7 +127,24 @@ def no_parameters(ctx: RunContext) -> str:
     return f"{counted(len(defined), 'entry point')}, none with parameters"
 
 
-@check("Script.boolean-health")
+@check(
+    "Script.boolean-health",
+    RECOMMENDED,
+    entry_points=("LooksAlive", "IsAlive"),
+    statement="LooksAlive and IsAlive return Boolean true rather than numeric zero for success.",
+    doc="W:scripting-entry-points",
+    contract=("GS-14",),
+    policy=(
+        "'Should' in the docs. The page's own example returns a command's exit code (numeric "
+        "zero) from LooksAlive, which this rule reports. Judged on every answer the run saw, and "
+        "on the script's text: a LooksAlive or IsAlive that answers the literal 0, a constant of "
+        "value 0, a command's exit code (.ExitCode, or what WScript.Shell's Run returns) or what "
+        "a function of the script answering so returns gives numeric zero for success in any "
+        "world where it succeeds, reached or not."
+    ),
+    scenarios=SCRIPT_SCENARIOS,
+    applies_to=SCRIPTS,
+)
 def boolean_health(ctx: RunContext) -> str:
     _script(ctx)
     answers = [
@@ -140,7 +185,24 @@ def boolean_health(ctx: RunContext) -> str:
     return f"{counted(len(answers), 'LooksAlive/IsAlive answer')}, success given as a Boolean"
 
 
-@check("Script.runtime-errors")
+@check(
+    "Script.runtime-errors",
+    RECOMMENDED,
+    entry_points=("Open", "Online", "Offline", "Close", "Terminate", "LooksAlive", "IsAlive"),
+    statement=("Script-level code and the script's entry points complete without a runtime error."),
+    doc="W:scripting-entry-points",
+    contract=("GS-13", "GS-18", "GS-39"),
+    policy=(
+        "The docs say only that an error makes the function fail, and that a failure goes to the "
+        "cluster log (GS-13); they give no level. rescheck reports each runtime error with the "
+        "script's file, line and message as recommended; what the failure does to the resource "
+        "(an Online that fails, a healthy resource reported failed) is judged by the lifecycle "
+        "rules at their own level. Writing to a console (WScript.Echo, GS-39) and an Open that "
+        "cannot run twice in one load (GS-21) show up here."
+    ),
+    scenarios=SCRIPT_SCENARIOS,
+    applies_to=SCRIPTS,
+)
 def runtime_errors(ctx: RunContext) -> str:
     _script(ctx)
     ran = [
@@ -203,7 +265,26 @@ def runtime_errors(ctx: RunContext) -> str:
     return f"{counted(len(ran), 'load or call', 'loads and calls')} without a runtime error{also}"
 
 
-@check("Script.cluster-api")
+@check(
+    "Script.cluster-api",
+    REQUIRED,
+    entry_points=("Open", "Online", "Offline", "Close", "Terminate", "LooksAlive", "IsAlive"),
+    statement=(
+        "A control script uses neither the Cluster Automation Server (MSCluster.*) nor the "
+        "cluster WMI provider (root\\MSCluster): all cluster interaction goes through the "
+        "Resource object."
+    ),
+    doc="W:scripting-entry-points",
+    contract=("GS-38",),
+    policy=(
+        "The page says 'do not' (to avoid deadlocks); rescheck reads the prohibition as required. "
+        "Seen in the script's text (a ProgID or moniker in a string literal, on a line a call can "
+        "reach) and when the script creates such an object (CreateObject, ActiveXObject or "
+        "GetObject); the stand-in then fails as the object would be refused."
+    ),
+    scenarios=SCRIPT_SCENARIOS,
+    applies_to=SCRIPTS,
+)
 def cluster_api(ctx: RunContext) -> str:
     path, _ = _script(ctx)
     _refuse_written(
@@ -252,7 +333,26 @@ def _refuse_written(ctx: RunContext, kinds: tuple[str, ...], why: str) -> None:
         )
 
 
-@check("Script.no-console")
+@check(
+    "Script.no-console",
+    RECOMMENDED,
+    entry_points=("Open", "Online", "Offline", "Close", "Terminate", "LooksAlive", "IsAlive"),
+    statement=(
+        "A control script uses no console and no desktop: no WScript object (Echo, Sleep, Quit, "
+        "...), no MsgBox or InputBox; its output goes through Resource.LogInformation."
+    ),
+    doc="W:scripted-resource-example",
+    contract=("GS-39",),
+    policy=(
+        "The page says a scripted resource has no desktop, so writing to the console fails; it "
+        "gives no level, and the failure is a runtime error, so rescheck reports it as "
+        "recommended, like Script.runtime-errors. Found in the script's text, with line and "
+        "column, on every line a call can reach (code in a function nothing calls is left out), "
+        "and when a call used it."
+    ),
+    scenarios=SCRIPT_SCENARIOS,
+    applies_to=SCRIPTS,
+)
 def no_console(ctx: RunContext) -> str:
     path, _ = _script(ctx)
     _refuse_written(
@@ -274,7 +374,26 @@ def no_console(ctx: RunContext) -> str:
     return "no WScript, MsgBox or InputBox on a line a call can reach, and none used"
 
 
-@check("Script.resource-members")
+@check(
+    "Script.resource-members",
+    RECOMMENDED,
+    entry_points=("Open", "Online", "Offline", "Close", "Terminate", "LooksAlive", "IsAlive"),
+    statement=(
+        "A control script calls only the members the Resource object has: LogInformation, "
+        "AddProperty, RemoveProperty and Name (a private property is read or set as "
+        "Resource.<Name>, never called)."
+    ),
+    doc="W:resource-object",
+    contract=("GS-30", "GS-32", "GS-33", "GS-34", "GS-35", "GS-36", "GS-37"),
+    policy=(
+        "Calling a member the object lacks (Resource.LogError, say) is error 438 when the line "
+        "runs, typically on an error path no test reaches; found in the text with line and column "
+        "and reported as recommended, like Script.runtime-errors. PropertyExists is not in the "
+        "object's method table but the docs' own example calls it (GS-37): rescheck accepts it."
+    ),
+    scenarios=(),
+    applies_to=SCRIPTS,
+)
 def resource_members(ctx: RunContext) -> str:
     _script(ctx)
     _refuse_written(

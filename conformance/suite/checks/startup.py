@@ -10,19 +10,31 @@ from conformance.resapi import (
     V1_ENTRY_POINTS,
     error_name,
 )
+from conformance.rules import NOT_FOR_SCRIPTS, RECOMMENDED, REQUIRED
 from conformance.runtime.trace import Trace, TraceEvent, short_repr
 from conformance.suite.context import NotApplicable, RunContext, Violation, own_range
-from conformance.suite.registry import check
+from conformance.suite.registry import COMPILED, check
 
 CONTROL_ROUTINES = ("ResourceControl", "ResourceTypeControl")
-#: The rules only a compiled DLL can break (a Python table has no TableSize).
-COMPILED_ONLY = frozenset({"FunctionTable.table-size"})
+#: The scenarios whose Startup calls offer the harness's own version range.
+STARTUPS = ("lifecycle", "terminate-pending")
 #: TableSize of a V1 table on x64: CLRES_V1_FUNCTION_SIZE as the headers define it
 #: (sizeof(CLRES_V1_FUNCTIONS)), and the whole CLRES_V1_FUNCTION_TABLE, as the page reads.
 V1_TABLE_SIZES = {CLRES_VERSION_V1_00: (88, 96)}
 
 
-@check("Startup.revision-mismatch")
+@check(
+    "Startup.revision-mismatch",
+    REQUIRED,
+    entry_points=("Startup",),
+    statement=(
+        "Startup returns ERROR_REVISION_MISMATCH when it supports no Resource API version in "
+        "[MinVersionSupported, MaxVersionSupported]."
+    ),
+    doc="S:nc-resapi-pstartup_routine",
+    contract=("ST-7", "ST-3"),
+    scenarios=("startup-ranges",),
+)
 def revision_mismatch(ctx: RunContext) -> str:
     run = ctx.scenario("startup-ranges")
     calls = [(t, e) for t, e in run.calls("Startup") if not own_range(e)]
@@ -55,9 +67,27 @@ def revision_mismatch(ctx: RunContext) -> str:
     )
 
 
-@check("Startup.returns-table")
+@check(
+    "Startup.returns-table",
+    REQUIRED,
+    entry_points=("Startup",),
+    statement=(
+        "Startup returns ERROR_SUCCESS and a function table for the resource type it is asked "
+        "for, when the offered version range contains a version the DLL supports."
+    ),
+    doc="W:implementing-startup",
+    contract=("ST-5", "ST-7", "ST-9"),
+    policy=(
+        "Judged only for a type name the DLL itself holds (as a whole string, compared without "
+        'regard to case: a C L"..." literal, a Python string literal): the evidence that it '
+        "means to implement the type. A DLL rightly refuses a type it does not implement (ST-9), "
+        "so a refused name it does not contain (mistyped, or guessed from the file name) is a "
+        "usage error (exit 2) that says so, never a finding."
+    ),
+    scenarios=STARTUPS,
+)
 def returns_table(ctx: RunContext) -> str:
-    runs = ctx.scenarios("lifecycle", "terminate-pending")
+    runs = ctx.scenarios(*STARTUPS)
     calls = [(t, e) for run in runs for t, e in run.calls("Startup") if own_range(e)]
     back = [(t, e) for t, e in calls if e.end is not None and not e.error]
     if not back:
@@ -76,7 +106,27 @@ def returns_table(ctx: RunContext) -> str:
     return f"ERROR_SUCCESS and a table for {back[0][1].args['ResourceType']!r}"
 
 
-@check("FunctionTable.table-size")
+@check(
+    "FunctionTable.table-size",
+    REQUIRED,
+    entry_points=("Startup",),
+    statement=(
+        "A compiled function table's TableSize is the size documented for its Version "
+        "(CLRES_V1_FUNCTION_SIZE for a CLRES_VERSION_V1_00 table)."
+    ),
+    doc="S:ns-resapi-clres_function_table",
+    contract=("FT-1", "FT-2"),
+    policy=(
+        "The page lists TableSize's values by macro without a level; the table's layout depends "
+        "on them (FT-1), so rescheck treats them as required, as it does a signature. The headers "
+        "define CLRES_V1_FUNCTION_SIZE as sizeof(CLRES_V1_FUNCTIONS) (88 bytes on x64) while the "
+        "page calls TableSize the count of bytes in the structure (96 for a V1 table): both are "
+        "accepted. Python tables have no TableSize: compiled DLLs only."
+    ),
+    script_class=NOT_FOR_SCRIPTS,
+    scenarios=STARTUPS,
+    applies_to=COMPILED,
+)
 def table_size(ctx: RunContext) -> str:
     if ctx.target.dll is None:
         raise NotApplicable("a Python function table has no TableSize")
@@ -98,7 +148,7 @@ def table_size(ctx: RunContext) -> str:
 
 
 def _startups(ctx: RunContext) -> list[tuple[Trace, TraceEvent]]:
-    runs = ctx.scenarios("lifecycle", "terminate-pending")
+    runs = ctx.scenarios(*STARTUPS)
     calls = [
         (t, e)
         for run in runs
@@ -110,7 +160,22 @@ def _startups(ctx: RunContext) -> list[tuple[Trace, TraceEvent]]:
     return calls
 
 
-@check("Startup.table-version")
+@check(
+    "Startup.table-version",
+    REQUIRED,
+    entry_points=("Startup",),
+    statement=(
+        "The function table's Version is a documented CLRES_VERSION that lies within "
+        "[MinVersionSupported, MaxVersionSupported]."
+    ),
+    doc="S:nc-resapi-pstartup_routine",
+    contract=("ST-8", "FT-1", "FT-2", "ST-5"),
+    policy=(
+        "ST-8 says a table whose version is out of range cannot be loaded; a type that cannot be "
+        "loaded will not function, so rescheck treats the rule as required."
+    ),
+    scenarios=STARTUPS,
+)
 def table_version(ctx: RunContext) -> str:
     for trace, event in _startups(ctx):
         version = event.data.get("table_version")
@@ -137,7 +202,18 @@ def _nulls(ctx: RunContext) -> tuple[Trace, TraceEvent, list[str]]:
     return trace, event, list(event.data.get("null_entry_points", []))
 
 
-@check("FunctionTable.entry-points")
+@check(
+    "FunctionTable.entry-points",
+    REQUIRED,
+    entry_points=("Open", "Close", "Online", "Offline", "Terminate", "LooksAlive", "IsAlive"),
+    statement=(
+        "Every entry point of the function table is non-NULL except Arbitrate and Release, which "
+        "only quorum-capable types need."
+    ),
+    doc="S:ns-resapi-clres_function_table",
+    contract=("FT-3", "AR-1", "DS-1"),
+    scenarios=STARTUPS,
+)
 def entry_points(ctx: RunContext) -> str:
     trace, event, nulls = _nulls(ctx)
     required = [e for e in nulls if e not in OPTIONAL_ENTRY_POINTS and e not in CONTROL_ROUTINES]
@@ -147,7 +223,21 @@ def entry_points(ctx: RunContext) -> str:
     return f"non-NULL: {', '.join(present)}"
 
 
-@check("FunctionTable.control-routines")
+@check(
+    "FunctionTable.control-routines",
+    RECOMMENDED,
+    entry_points=("ResourceControl", "ResourceTypeControl"),
+    statement="ResourceControl and ResourceTypeControl are non-NULL.",
+    doc="W:implementing-resource-dlls",
+    contract=("FT-4",),
+    policy=(
+        "docs/contract.md §11 item 2: S:ns-resapi-clres_v1_functions allows NULL control routines "
+        "(the ClipBook sample ships one), while S:ns-resapi-clres_function_table and "
+        "W:implementing-resource-dlls call them Required. rescheck reports a NULL routine as a "
+        "recommended-level warning, never as a required failure."
+    ),
+    scenarios=STARTUPS,
+)
 def control_routines(ctx: RunContext) -> str:
     trace, event, nulls = _nulls(ctx)
     missing = [e for e in CONTROL_ROUTINES if e in nulls]

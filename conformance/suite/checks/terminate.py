@@ -1,14 +1,21 @@
 """What Terminate must leave behind (docs/contract.md §3.4, RS-2): no worker of the cancelled
-operation, and an instance that Online brings back."""
+operation, and an instance that Online brings back; and the calls it may overlap (TE-4)."""
 
 from __future__ import annotations
 
 from conformance.resapi import ERROR_IO_PENDING, ERROR_SUCCESS, error_name
-from conformance.rules import rule
+from conformance.rules import REQUIRED, WORLD
 from conformance.runtime.trace import CALL, MONITOR, Trace, TraceEvent, short_repr
 from conformance.suite.checks.entry_points import ALL, is_bool, is_dword
 from conformance.suite.context import RunContext, Violation, counted
 from conformance.suite.registry import check
+
+#: Threads that outlive Terminate, as rescheck counts them.
+LINGER_POLICY = (
+    "RS-2 says 'immediately'; a Python thread needs a moment to unwind, so threads still "
+    "running 1 s after Terminate returned are the violation. Threads the DLL started before "
+    "the operation (in Open, say) are not counted."
+)
 
 
 def onlines_after_terminate(trace: Trace, came_online: bool = False) -> list[TraceEvent]:
@@ -34,7 +41,19 @@ def _reached_online(event: TraceEvent) -> bool:
     return event.name == "state" and event.data.get("state") == "ClusterResourceOnline"
 
 
-@check("Terminate.stops-workers")
+@check(
+    "Terminate.stops-workers",
+    REQUIRED,
+    entry_points=("Terminate", "Online", "Offline"),
+    statement=(
+        "When Terminate returns, every thread the DLL started for the Online or Offline it "
+        "cancelled has ended."
+    ),
+    doc="S:nc-resapi-pset_resource_status_routine",
+    contract=("RS-2", "TE-2", "CX-4"),
+    policy=LINGER_POLICY,
+    scenarios=("terminate-pending",),
+)
 def stops_workers(ctx: RunContext) -> str:
     run = ctx.scenario("terminate-pending")
     pended = run.notes.get("pended")
@@ -56,43 +75,15 @@ def stops_workers(ctx: RunContext) -> str:
     return f"no thread of the cancelled operation outlived Terminate ({', '.join(pended)})"
 
 
-@check("Terminate.instance-usable")
-def instance_usable(ctx: RunContext) -> str:
-    runs = ctx.scenarios(*ALL)
-    judged = 0
-    for run in runs:
-        for trace in run.traces:
-            events = list(trace)
-            for online in onlines_after_terminate(trace, came_online=True):
-                if online.end is None or online.error or not is_dword(online.result):
-                    continue  # Online.returns and Online.return-code judge those
-                judged += 1
-                if online.result not in (ERROR_SUCCESS, ERROR_IO_PENDING):
-                    raise Violation(
-                        f"after Terminate, Online returned {error_name(online.result)}",
-                        trace,
-                        [online],
-                    )
-                op = online.data.get("op")
-                reached = any(
-                    e.kind == MONITOR and _reached_online(e) and e.data.get("op") == op
-                    for e in events
-                )
-                if not reached:
-                    raise Violation(
-                        "after Terminate, Online did not bring the instance online again",
-                        trace,
-                        [online],
-                    )
-    if not judged:
-        raise ctx.nothing_to_judge(
-            "no Online followed a Terminate of an instance that had been online", runs
-        )
-    return f"{counted(judged, 'Online call')} after Terminate brought the instance online again"
-
-
-#: The entry points Terminate may overlap (TE-4, CX-1): the rule's own list, one source.
-OVERLAPPING = tuple(e for e in rule("Terminate.concurrent").entry_points if e != "Terminate")
+#: The entry points Terminate may overlap (TE-4, CX-1).
+OVERLAPPING = (
+    "Online",
+    "Offline",
+    "LooksAlive",
+    "IsAlive",
+    "ResourceControl",
+    "ResourceTypeControl",
+)
 POLLS = ("LooksAlive", "IsAlive")
 
 
@@ -102,7 +93,29 @@ def _overlap(a: TraceEvent, b: TraceEvent) -> bool:
     return a.start < b_end and b.start < a_end
 
 
-@check("Terminate.concurrent")
+@check(
+    "Terminate.concurrent",
+    REQUIRED,
+    entry_points=("Terminate", *OVERLAPPING),
+    statement=(
+        "Terminate may run at the same time as Online, Offline, LooksAlive, IsAlive, "
+        "ResourceControl and ResourceTypeControl: when it does, every call involved returns "
+        "normally (no exception, no deadlock), and LooksAlive and IsAlive still return a BOOL."
+    ),
+    doc="W:implementing-terminate",
+    contract=("TE-4", "CX-1", "ON-4", "OF-4", "LA-4", "IA-5"),
+    policy=(
+        "The pages ask the DLL to protect what Terminate shares with the other entry points; what "
+        "is observable is the outcome. rescheck calls Terminate while polls or "
+        "GET_PRIVATE_PROPERTIES calls (resource and type) run back to back (they go on until "
+        "Terminate returns), or while an Online or Offline call runs, at a slightly different "
+        "moment each round; a call that overlapped Terminate and raised, never returned or "
+        "answered a non-BOOL shows unprotected state. When every call was too quick to overlap, "
+        "nothing is judged."
+    ),
+    scenarios=("terminate-concurrent", *ALL),
+    trace_only=True,
+)
 def concurrent(ctx: RunContext) -> str:
     run = ctx.scenario("terminate-concurrent")
     # what an entry point does on its own is judged by its `.returns` and `.bool` rules
@@ -136,6 +149,58 @@ def concurrent(ctx: RunContext) -> str:
         )
     figures = ", ".join(counted(n, f"{name} call") for name, n in sorted(judged.items()))
     return f"{figures} overlapped a Terminate; all of them and the Terminates returned normally"
+
+
+@check(
+    "Terminate.instance-usable",
+    REQUIRED,
+    entry_points=("Terminate", "Online"),
+    statement=(
+        "After Terminate, also one that cancelled a pending Online or Offline, Online brings the "
+        "instance online again."
+    ),
+    doc="W:implementing-terminate",
+    contract=("TE-2", "TE-3", "ON-9"),
+    policy=(
+        "No page says it in one sentence: Terminate takes the resource offline at once (TE-2), "
+        "the Resource Monitor then brings failed resources back with Online (restart policy), and "
+        "Online must then work (ON-9, required); rescheck therefore treats it as required."
+    ),
+    script_class=WORLD,
+    scenarios=ALL,
+)
+def instance_usable(ctx: RunContext) -> str:
+    runs = ctx.scenarios(*ALL)
+    judged = 0
+    for run in runs:
+        for trace in run.traces:
+            events = list(trace)
+            for online in onlines_after_terminate(trace, came_online=True):
+                if online.end is None or online.error or not is_dword(online.result):
+                    continue  # Online.returns and Online.return-code judge those
+                judged += 1
+                if online.result not in (ERROR_SUCCESS, ERROR_IO_PENDING):
+                    raise Violation(
+                        f"after Terminate, Online returned {error_name(online.result)}",
+                        trace,
+                        [online],
+                    )
+                op = online.data.get("op")
+                reached = any(
+                    e.kind == MONITOR and _reached_online(e) and e.data.get("op") == op
+                    for e in events
+                )
+                if not reached:
+                    raise Violation(
+                        "after Terminate, Online did not bring the instance online again",
+                        trace,
+                        [online],
+                    )
+    if not judged:
+        raise ctx.nothing_to_judge(
+            "no Online followed a Terminate of an instance that had been online", runs
+        )
+    return f"{counted(judged, 'Online call')} after Terminate brought the instance online again"
 
 
 def _judge_overlapping(

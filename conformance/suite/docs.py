@@ -2,7 +2,7 @@
 what `rescheck rules` prints.
 
 The page is generated, so that it cannot drift from the catalogue: it is checked in, a test
-compares it with :func:`render`, and ``python -m conformance.rules.docs > docs/rules.md``
+compares it with :func:`render`, and ``python -m conformance.suite.docs > docs/rules.md``
 writes it again. Contract ids link to their section of ``docs/contract.md``, which the
 generator reads from the checkout (an installed package has no ``docs/``; only the page's
 generation needs it).
@@ -28,17 +28,16 @@ from conformance.rules import (
     REQUIRED,
     WORLD,
     Rule,
-    catalogue,
     contract_index,
-    coverage,
     doc_url,
     observability,
 )
+from conformance.suite.catalogue import applies, catalogue, coverage
 
 #: The contract catalogue in a checkout: the generator's input.
 CONTRACT_PATH = Path(__file__).resolve().parents[2] / "docs" / "contract.md"
 #: How the page is made again (said on the page and by the test that finds it stale).
-REGENERATE = "python -m conformance.rules.docs > docs/rules.md"
+REGENERATE = "python -m conformance.suite.docs > docs/rules.md"
 #: Joins words that wrapping must not part (textwrap breaks only at ASCII whitespace).
 NBSP = "\xa0"
 CONTRACT_ID = re.compile(r"\b(?:[A-Z]{2}|V2)-\d+\b")
@@ -91,7 +90,7 @@ SCRIPT_CLASS_MEANINGS = {
     NOT_FOR_SCRIPTS: "does not apply to control scripts",
 }
 
-#: The kinds of target, as the runner tells them apart (``conformance.suite.runner.applies``).
+#: The kinds of target, as the catalogue tells them apart (`conformance.suite.catalogue.applies`).
 _KINDS = (
     ("Python DLLs", {"script": None, "dll": None}),
     ("compiled DLLs", {"script": None, "dll": object()}),
@@ -100,9 +99,8 @@ _KINDS = (
 
 
 def applies_to(rule: Rule, short: bool = False) -> str:
-    """The targets ``rule`` judges, asked of the runner itself so that the words follow it;
+    """The targets ``rule`` judges, asked of the catalogue itself so that the words follow it;
     ``short`` is empty for every target and ends in 'only' otherwise (a terminal column)."""
-    from conformance.suite.runner import applies
 
     def judged(kind: dict[str, object], quorum: bool) -> bool:
         target: Any = SimpleNamespace(**kind, quorum_capable=quorum)  # what applies() reads
@@ -335,7 +333,7 @@ def render(contract_text: str | None = None) -> str:
     out = [
         "# rescheck's rules",
         "",
-        f"<!-- Generated from conformance/rules/ by `{REGENERATE}`: do not edit. -->",
+        f"<!-- Generated from conformance/suite/checks/ by `{REGENERATE}`: do not edit. -->",
         "",
         f"Every check rescheck makes is one of these {len(rules)} rules. Each is tied to a page "
         "of Microsoft's documentation and cites the ids of the contract catalogue, "
@@ -375,7 +373,7 @@ def render(contract_text: str | None = None) -> str:
 
 
 def main() -> int:
-    """``python -m conformance.rules.docs``: the page on stdout."""
+    """``python -m conformance.suite.docs``: the page on stdout."""
     if not CONTRACT_PATH.is_file():
         print(f"no {CONTRACT_PATH}: generate the page from a checkout", file=sys.stderr)
         return 2
