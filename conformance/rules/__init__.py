@@ -30,6 +30,7 @@ _W = "https://learn.microsoft.com/previous-versions/windows/desktop/mscs/"
 _S = "https://learn.microsoft.com/windows/win32/api/{header}/{page}"
 
 
+@cache  # read for every check result: the fuzzer judges after each step
 def doc_url(page: str) -> str:
     """The public address of a page named as docs/contract.md names it (``W:…`` or ``S:…``)."""
     kind, _, name = page.partition(":")
