@@ -79,7 +79,6 @@ from conformance.resapi import (
     ClusterResourceOffline,
     error_name,
     observe_last_error,
-    state_name,
 )
 from conformance.runtime.script_events import observe_script
 from conformance.runtime.threads import all_stacks, spawn
@@ -148,10 +147,6 @@ class ResourceMonitor:
             resutils.observe_calls(self.reports.resutils_call),
             observe_script(self.reports.script),
         ]
-
-    @property
-    def cluster_root(self) -> HKEY | None:
-        return self.reports.cluster_root
 
     @property
     def quorum_capable(self) -> bool:
@@ -447,9 +442,6 @@ class ResourceMonitor:
 
     def __exit__(self, *exc: object) -> None:
         self.shutdown()
-
-    def describe_state(self, resource: Resource) -> str:
-        return state_name(resource.state)
 
 
 def _reg_type(value: Any) -> int:
