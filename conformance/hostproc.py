@@ -299,13 +299,14 @@ class HostServer:
             self.module = load_fresh(ref)
             loaded = (start, time.perf_counter())
             self.companion = _find_companion(ref, self.module, spec.get("companion"))
+            world = int(spec.get("world") or 0), str(spec.get("world_fails") or "")
         except UsageError as exc:
             refuse(str(exc))
             return
         except Exception as exc:  # the file went away, or cannot be read
             refuse(f"cannot load {spec.get('given')}: {error_text(exc)}")
             return
-        give_companion(self.module, self.companion)
+        give_companion(self.module, self.companion, *world)
         companion = self.companion
         self.send(
             messages.Loaded(

@@ -21,7 +21,7 @@ from ASPPY.server_object import ScriptingDictionary
 from ASPPY.vb_errors import VBScriptError
 from ASPPY.vm.values import VBEmpty
 
-from conformance.genscript.host_objects import ComError
+from conformance.genscript.com import ComError
 
 T = TypeVar("T")
 

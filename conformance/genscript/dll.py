@@ -38,6 +38,7 @@ from conformance.genscript.engine import (
 )
 from conformance.genscript.host_objects import ResourceObject, Sandbox
 from conformance.genscript.script_thread import Job, ScriptThread
+from conformance.genscript.world import STAND_IN
 from conformance.resapi import (
     CLRES_VERSION_V1_00,
     CLUS_CHAR_UNKNOWN,
@@ -106,12 +107,18 @@ _SetResourceStatus: Any = None
 _LogEvent: Any = None
 #: The script's companion: what its commands do, stand-ins for COM objects (given by the host).
 _companion: Companion = Companion()
+#: The world the stand-ins answer from where the companion says nothing, and whether it
+#: fails once a resource is online (given by the host).
+_world: int = STAND_IN
+_fails = ""
 
 
-def rescheck_companion(companion: Companion) -> None:
-    """The host hands over the script's companion (`conformance.targets.give_companion`)."""
-    global _companion
-    _companion = companion
+def rescheck_companion(companion: Companion, world: int = STAND_IN, fails: str = "") -> None:
+    """The host hands over the script's companion, the seed of the world its stand-ins answer
+    from and how the entity fails in it (`conformance.genscript.world.FAILURES`; "": it does
+    not), as `conformance.targets.give_companion` does."""
+    global _companion, _world, _fails
+    _companion, _world, _fails = companion, world, fails
 
 
 class Instance:
@@ -124,6 +131,8 @@ class Instance:
         self.worker = CLUS_WORKER()
         self.job: Job | None = None  # the pending operation's row
         self.companion = _companion  # what its commands do, its COM objects' stand-ins
+        self.world = _world  # what the stand-ins answer where the companion says nothing
+        self.fails = _fails  # and how the entity fails in it once online ("": it does not)
         self.script = ScriptThread(self)
         self.closed = False
 

@@ -4,14 +4,17 @@ scripts commonly create, as recording stand-ins (COM cannot exist on Linux).
 - `ResourceObject`: Name, LogInformation, AddProperty, RemoveProperty, PropertyExists and the
   private properties as ``Resource.<Name>``, kept in the resource's cluster-database key so
   they survive unloads (GS-30..GS-37).
-- ``Scripting.FileSystemObject`` works on real files: a Windows path (``C:\\x``) lands in the
-  instance's sandbox directory, a POSIX path must lie in the sandbox or the temp directory.
+- ``Scripting.FileSystemObject`` works on real files (`conformance.genscript.files`): a
+  Windows path (``C:\\x``) lands in the instance's sandbox directory, a POSIX path must lie in
+  the sandbox or the temp directory.
 - ``Scripting.Dictionary`` is the real thing (`conformance.genscript.dictionary`): part of the
   Windows Script runtime on every machine, with no effect outside the script.
 - ``WScript.Shell`` records every Run and Exec; a command runs for real only where the
-  companion says so (`Companion.commands`), otherwise it answers the companion's exit code, or
-  0 (Exec: a finished command with no output).
-- ``GetObject("winmgmts:...")`` gives a WMI stand-in whose queries find nothing.
+  companion says so (`Companion.commands`), otherwise it answers the companion's exit code,
+  or the world's (`conformance.genscript.world`; in the stand-in world, a finished command
+  that printed nothing and exited 0).
+- ``GetObject("winmgmts:...")`` gives WMI as the world has it: in the stand-in world queries
+  find nothing; a generated world has objects of the classes rescheck knows.
 - The Cluster Automation Server (``MSCluster.*``) and the cluster WMI namespace
   (``root\\MSCluster``) are recorded as GS-38 violations, with the line, and fail.
 - Any other ProgID fails as on a machine without it (error 429), unless the companion supplies
@@ -25,12 +28,9 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import shutil
 import signal
 import subprocess
-import tempfile
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any
 
 from conformance.clusapi import (
@@ -41,33 +41,30 @@ from conformance.clusapi import (
     ClusterRegSetValue,
 )
 from conformance.companion import RUN
+from conformance.genscript import iis
+from conformance.genscript.com import (
+    CANT_CREATE,
+    FILE_NOT_FOUND_HRESULT,
+    INPUT_PAST_END,
+    NOT_SUPPORTED,
+    WBEM_E_NOT_FOUND,
+    ComError,
+)
+from conformance.genscript.files import FileSystemObject, Sandbox
+from conformance.genscript.world import World
 from conformance.resapi import ERROR_SUCCESS, REG_DWORD, REG_SZ
+
+__all__ = ["ComError", "ComWorld", "ResourceObject", "Sandbox"]
 
 Observe = Callable[[str, dict[str, Any]], None]
 #: The longest a command a script runs for real may take (s).
 COMMAND_TIMEOUT_S = 60
 
-#: VBScript's "ActiveX component can't create object".
-CANT_CREATE = 429
-#: VBScript's "Object doesn't support this property or method".
-NOT_SUPPORTED = 438
-#: VBScript's "File not found" and "Path not found".
-FILE_NOT_FOUND, PATH_NOT_FOUND = 53, 76
-#: WMI's "not found" (0x80041002), as a VBScript Err.Number.
-WBEM_E_NOT_FOUND = 0x80041002 - (1 << 32)
 #: The objects rescheck gives a script that are not stand-ins: files are real, a dictionary
 #: is one, and a shell only runs commands (what each command answers is reported on its own).
 REAL_OBJECTS = frozenset({"scripting.filesystemobject", "scripting.dictionary", "wscript.shell"})
 #: Monikers and ProgIDs that reach the cluster from a script (GS-38).
 CLUSTER_API = re.compile(r"^\s*mscluster\.|root[\\/]+mscluster", re.IGNORECASE)
-
-
-class ComError(Exception):
-    """A COM error as a script sees it: VBScript's Err.Number and Err.Description."""
-
-    def __init__(self, number: int, description: str) -> None:
-        super().__init__(description)
-        self.number, self.description = number, description
 
 
 class ResourceObject:
@@ -133,136 +130,12 @@ class ResourceObject:
         return next((n for n in values if n.lower() == name.lower()), None)
 
 
-class Sandbox:
-    """Where a script's files go: Windows paths are mapped under ``root``."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        # the machine's temporary directory, not the host's private one inside the run's
-        machine_tmp = os.environ.get("RESCHECK_MACHINE_TMPDIR") or tempfile.gettempdir()
-        self.allowed = (root.resolve(), Path(machine_tmp).resolve())
-
-    def path(self, given: Any) -> Path:
-        """Where ``given`` is on this machine; ComError 70 outside what the script may touch:
-        a Windows or relative path stays in the sandbox (its drives), a POSIX path from a
-        property may also name the temporary directory."""
-        text = str(given)
-        drive = re.match(r"^([A-Za-z]):[\\/]*(.*)$", text)
-        posix = False
-        if drive:
-            parts = [p for p in re.split(r"[\\/]+", drive.group(2)) if p]
-            root = self.root / drive.group(1).upper()
-            root.mkdir(parents=True, exist_ok=True)  # the drive exists; its folders may not
-            path = root.joinpath(*parts)
-        elif text.startswith(("\\\\", "//")):
-            parts = [p for p in re.split(r"[\\/]+", text) if p]
-            path = self.root.joinpath("UNC", *parts)
-        else:
-            joined = text.replace("\\", "/")  # a script joins with backslashes, as on Windows
-            posix = os.path.isabs(joined)
-            path = Path(joined) if posix else self.root / joined
-        resolved = path.resolve()
-        allowed = self.allowed if posix else self.allowed[:1]
-        if not any(resolved == a or a in resolved.parents for a in allowed):
-            raise ComError(70, f"Permission denied: {text} is outside the script's sandbox")
-        return resolved
-
-
-class TextStream:
-    def __init__(self, path: Path, mode: str) -> None:
-        self._file = path.open(mode, encoding="utf-8", newline="")
-
-    def Write(self, text: Any) -> None:
-        self._file.write(str(text))
-
-    def WriteLine(self, text: Any = "") -> None:
-        self._file.write(f"{text}\r\n")
-
-    def ReadAll(self) -> str:
-        return self._file.read()
-
-    def ReadLine(self) -> str:
-        return self._file.readline().rstrip("\r\n")
-
-    @property
-    def AtEndOfStream(self) -> bool:
-        position = self._file.tell()
-        more = self._file.read(1)
-        self._file.seek(position)
-        return not more
-
-    def Close(self) -> None:
-        self._file.close()
-
-
-class FileSystemObject:
-    """``Scripting.FileSystemObject`` on real files in the sandbox."""
-
-    def __init__(self, sandbox: Sandbox, observe: Observe = lambda what, data: None) -> None:
-        self._box = sandbox
-        self._observe = observe
-
-    def FileExists(self, path: Any) -> bool:
-        return self._box.path(path).is_file()
-
-    def FolderExists(self, path: Any) -> bool:
-        return self._box.path(path).is_dir()
-
-    def CreateFolder(self, path: Any) -> str:
-        target = self._box.path(path)
-        if target.exists():
-            raise ComError(58, f"File already exists: {path}")
-        if not target.parent.is_dir():
-            raise ComError(PATH_NOT_FOUND, f"Path not found: {path}")
-        target.mkdir()
-        return str(target)
-
-    def DeleteFile(self, path: Any, force: Any = False) -> None:
-        target = self._box.path(path)
-        if not target.is_file():
-            raise ComError(FILE_NOT_FOUND, f"File not found: {path}")
-        target.unlink()
-
-    def DeleteFolder(self, path: Any, force: Any = False) -> None:
-        target = self._box.path(path)
-        if not target.is_dir():
-            raise ComError(PATH_NOT_FOUND, f"Path not found: {path}")
-        shutil.rmtree(target)
-
-    def CreateTextFile(self, path: Any, overwrite: Any = True, unicode: Any = False) -> TextStream:
-        target = self._box.path(path)
-        if target.exists() and not overwrite:
-            raise ComError(58, f"File already exists: {path}")
-        if not target.parent.is_dir():  # the script's machine has its folders: so does ours
-            self._observe("created-folder", {"folder": str(target.parent)})
-            target.parent.mkdir(parents=True)
-        return TextStream(target, "w")
-
-    def OpenTextFile(
-        self, path: Any, iomode: Any = 1, create: Any = False, format: Any = 0
-    ) -> TextStream:
-        target = self._box.path(path)
-        if not target.exists():
-            if not create or int(iomode) == 1:
-                raise ComError(FILE_NOT_FOUND, f"File not found: {path}")
-            if not target.parent.is_dir():
-                self._observe("created-folder", {"folder": str(target.parent)})
-                target.parent.mkdir(parents=True)
-            target.touch()
-        return TextStream(target, {1: "r", 2: "w", 8: "a"}.get(int(iomode), "r"))
-
-    def BuildPath(self, path: Any, name: Any) -> str:
-        base = str(path)
-        separator = "/" if base.startswith("/") else "\\"  # a POSIX path from a property
-        return base.rstrip("\\/") + separator + str(name)
-
-
 class WshExec:
-    """A finished command (``WScript.Shell.Exec``), with what it printed. The first read of
-    its ExitCode, StdOut or StdErr is reported (``waited``): on Windows that read waits for
+    """A command started with ``WScript.Shell.Exec``, with what it printed; ``Status`` says it
+    still runs (0) for the first ``running`` reads, then that it finished (1). The first read
+    of its ExitCode, StdOut or StdErr is reported (``waited``): on Windows that read waits for
     the process, which the cost model charges (`conformance.suite.costs`)."""
 
-    Status = 1
     ProcessID = 0
 
     def __init__(
@@ -271,10 +144,19 @@ class WshExec:
         out: str = "",
         err: str = "",
         waited: Callable[[], None] | None = None,
+        running: int = 0,
     ) -> None:
         self._exit_code = exit_code
         self._out, self._err = _Stream(out), _Stream(err)
         self._waited = waited
+        self._running = running
+
+    @property
+    def Status(self) -> int:
+        if self._running > 0:
+            self._running -= 1
+            return 0
+        return 1
 
     def _wait(self) -> None:
         if self._waited is not None:
@@ -314,7 +196,9 @@ class _Stream:
         return text
 
     def ReadLine(self) -> str:
-        return self._lines.pop(0) if self._lines else ""
+        if not self._lines:
+            raise ComError(INPUT_PAST_END, "Input past end of file")
+        return self._lines.pop(0)
 
 
 class WshShell:
@@ -329,35 +213,54 @@ class WshShell:
 
     def Exec(self, command: Any) -> WshExec:
         line = self._world.line()
-        code, out, err = self._world.command("Exec", str(command), waits=False)
+        code, out, err, running = self._world.command("Exec", str(command), waits=False)
 
         def waited() -> None:
             self._world.waited(str(command), line)
 
-        return WshExec(code, out, err, waited)
+        return WshExec(code, out, err, waited, running)
 
     def ExpandEnvironmentStrings(self, text: Any) -> str:
         return re.sub(r"%([^%]+)%", lambda m: os.environ.get(m.group(1), m.group(0)), str(text))
 
 
 class WmiServices:
-    """``GetObject("winmgmts:...")``: queries are recorded and find nothing."""
+    """``GetObject("winmgmts:...")``: queries are recorded and answered from the world as it
+    is when they are asked (a script may keep the services object across calls)."""
 
-    def __init__(self, observe: Observe, line: Callable[[], int | None]) -> None:
-        self._observe, self._line = observe, line
+    def __init__(self, observe: Observe, line: Callable[[], int | None], com: ComWorld) -> None:
+        self._observe, self._line, self._com = observe, line, com
+
+    @property
+    def _world(self) -> World:
+        return self._com.world
 
     def ExecQuery(self, query: Any, *rest: Any) -> list[Any]:
-        self._observe("wmi-query", {"query": str(query), "line": self._line()})
-        return []
+        return self._found(str(query), self._world.wmi_query(str(query)))
 
     def InstancesOf(self, cls: Any, *rest: Any) -> list[Any]:
-        self._observe("wmi-query", {"query": f"InstancesOf {cls}", "line": self._line()})
-        return []
+        return self._found(f"InstancesOf {cls}", self._world.wmi_query(f"InstancesOf {cls}"))
 
     def Get(self, path: Any = "", *rest: Any) -> Any:
-        """No WMI object exists here: WBEM_E_NOT_FOUND, as for an object a machine lacks."""
-        self._observe("wmi-query", {"query": f"Get {path}", "line": self._line()})
-        raise ComError(WBEM_E_NOT_FOUND, f"Not found: {path}")
+        """The object, or WBEM_E_NOT_FOUND, as for an object a machine lacks."""
+        found = self._world.wmi_get(str(path))
+        self._found(f"Get {path}", [] if found is None else [found])
+        if found is None:
+            raise ComError(WBEM_E_NOT_FOUND, f"Not found: {path}")
+        return found
+
+    def _found(self, query: str, objects: list[Any]) -> list[Any]:
+        self._observe(
+            "wmi-query",
+            {
+                "query": query,
+                "line": self._line(),
+                "found": len(objects),
+                "world": self._world.seed,
+                "failed": self._world.failed,
+            },
+        )
+        return objects
 
 
 class ComWorld:
@@ -370,31 +273,54 @@ class ComWorld:
         observe: Observe,
         commands: Callable[[str], int | tuple[int, str] | str] | None = None,
         objects: Mapping[str, Callable[[], Any]] | None = None,
+        world: World | None = None,
     ) -> None:
         self.sandbox, self._observe = sandbox, observe
         self._commands = commands
+        self.world = world or World()
         self._objects = {k.lower(): v for k, v in (objects or {}).items()}
         self.line: Callable[[], int | None] = lambda: None  # the engine tells where it is
+
+    def fail(self, how: str) -> None:
+        """The entity fails ``how``: from now on the world is its failed self
+        (`World.failing`)."""
+        self.world = self.world.failing(how)
+        self._observe("world-failed", {"world": self.world.seed, "how": how, "line": None})
 
     def waited(self, command: str, line: int | None) -> None:
         """The script read what an Exec'd command produced: on Windows, it waited for it."""
         self._observe("command-wait", {"command": command, "line": line})
 
-    def command(self, how: str, command: str, waits: bool) -> tuple[int, str, str]:
-        """(exit code, stdout, stderr) of a command a script runs (``waits``: Run was asked
-        to wait for it)."""
-        answer = self._commands(command) if self._commands is not None else 0
+    def command(self, how: str, command: str, waits: bool) -> tuple[int, str, str, int]:
+        """(exit code, stdout, stderr, Status reads that see it running) of a command a
+        script runs (``waits``: Run was asked to wait for it)."""
+        running = 0
+        if self._commands is not None:
+            answer = self._commands(command)
+        elif (program := self.world.lacks(command)) is not None:
+            self._observe(
+                "command",
+                {"how": how, "command": command, "waits": waits, "line": self.line(),
+                 "world": self.world.seed, "failed": self.world.failed, "lacks": program},
+            )  # fmt: skip
+            raise ComError(FILE_NOT_FOUND_HRESULT, "The system cannot find the file specified.")
+        else:
+            code, out, running = self.world.command(command)
+            answer = (code, out)
         record: dict[str, Any] = {
             "how": how,
             "command": command,
             "waits": waits,
             "line": self.line(),
             "stand_in": self._commands is None,  # nothing said what it does: rescheck answered
+            "world": self.world.seed,
+            "failed": self.world.failed,
         }
         if answer != RUN:
             code, out = (answer[0], str(answer[1])) if isinstance(answer, tuple) else (answer, "")
-            self._observe("command", {**record, "ran": False, "exit_code": int(code)})
-            return int(code), out, ""
+            shown = {"output": out[:200]} if out else {}
+            self._observe("command", {**record, "ran": False, "exit_code": int(code), **shown})
+            return int(code), out, "", running
         self.sandbox.root.mkdir(parents=True, exist_ok=True)
         # a session of its own: what the command starts is killed with it, not left behind
         child = subprocess.Popen(
@@ -415,7 +341,7 @@ class ComWorld:
             child.communicate()
             code, out, err = 1, "", f"rescheck stopped the command after {COMMAND_TIMEOUT_S} s"
         self._observe("command", {**record, "ran": True, "exit_code": code})
-        return code, out, err
+        return code, out, err, 0
 
     def create_object(self, progid: Any, line: int | None = None) -> Any:
         name = str(progid)
@@ -425,7 +351,16 @@ class ComWorld:
         # reported); anything else the companion did not supply is missing, as on a machine
         # without it
         stand_in = key not in self._objects and key not in REAL_OBJECTS
-        self._observe("create-object", {"progid": name, "line": where, "stand_in": stand_in})
+        generated = stand_in and key in iis.PROGIDS and self.world.generated
+        self._observe(
+            "create-object",
+            {
+                "progid": name,
+                "line": where,
+                "stand_in": stand_in,
+                **({"found": 1} if generated else {}),
+            },
+        )
         if CLUSTER_API.search(name):
             self._cluster_api(name, where)
         if key in self._objects:
@@ -434,6 +369,8 @@ class ComWorld:
             return FileSystemObject(self.sandbox, self._observe)
         if key == "wscript.shell":
             return WshShell(self)
+        if generated:
+            return iis.AdminManager(self, self._observe, self.line)
         if key == "scripting.dictionary":
             from conformance.genscript.dictionary import Dictionary  # imports asppy: on first use
 
@@ -450,7 +387,11 @@ class ComWorld:
         if known is not None:
             return self._objects[known]()
         if name.strip().lower().startswith("winmgmts:"):
-            return WmiServices(self._observe, self.line)
+            services = WmiServices(self._observe, self.line, self)
+            path = re.sub(r"^\{[^}]*\}!?", "", name.strip()[len("winmgmts:") :])
+            if ":" in path:  # an object's path after the namespace: that object
+                return services.Get(path.split(":", 1)[1])
+            return services
         raise ComError(CANT_CREATE, f"ActiveX component can't create object: '{name}'")
 
     def console(self, member: str) -> ComError:

@@ -23,8 +23,8 @@ from typing import Any
 import quickjs
 
 from conformance.errors import TargetLoadError
+from conformance.genscript.com import ComError
 from conformance.genscript.engine import CallAnswer, FunctionInfo, ScriptError, ScriptWorld
-from conformance.genscript.host_objects import ComError
 
 #: The prelude's first line: its frames are told from the script's by their line numbers.
 PRELUDE_LINE = 1_000_000

@@ -4,9 +4,11 @@ short, but never its clean-up."""
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections import deque
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from conformance.errors import TargetLoadError
@@ -18,8 +20,11 @@ from conformance.genscript.engine import (
     ScriptInterrupted,
     ScriptWorld,
     new_engine,
+    read_source,
 )
 from conformance.genscript.host_objects import ComWorld
+from conformance.genscript.static import literals
+from conformance.genscript.world import World
 from conformance.runtime.script_events import report_script
 
 if TYPE_CHECKING:
@@ -87,6 +92,7 @@ class ScriptThread:
     def __init__(self, inst: Instance) -> None:
         self.inst = inst
         self.engine: ScriptEngine | None = None
+        self.com: ComWorld | None = None  # the loaded script's objects
         self.loaded = False
         self.current: Job | None = None
         self.step: str | None = None  # the step of ``current`` under way
@@ -191,6 +197,8 @@ class ScriptThread:
             if not answer.succeeded:
                 failed = True
                 self.inst.log_failure(step, answer)
+        if job.row == "Online" and not failed and self.inst.fails and self.com is not None:
+            self.com.fail(self.inst.fails)  # a world where the entity fails once it is online
 
     def _load(self) -> CallAnswer:
         if self.loaded:
@@ -211,7 +219,9 @@ class ScriptThread:
                     self.inst.observe,
                     self.inst.companion.commands,
                     self.inst.companion.objects,
+                    World(self.inst.world, _literals(path, self.engine.language)),
                 )
+                self.com = com
                 world = ScriptWorld(self.inst.resource_object(), com)
                 answer = self.engine.load(world)
                 self.loaded = answer.status == "ok"
@@ -239,5 +249,13 @@ class ScriptThread:
                 "error": str(error) if error else None,
                 "line": error.line if error else None,
                 "language": self.engine.language if self.engine is not None else None,
+                "world": self.inst.world,
+                "failed": self.com.world.failed if self.com is not None else "",
             },
         )
+
+
+@functools.cache
+def _literals(path: Path, language: str) -> tuple[str, ...]:
+    """The script's literals, read once per host (a script's text does not change in a run)."""
+    return literals(read_source(path), language)

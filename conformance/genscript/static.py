@@ -10,6 +10,7 @@ engine, no part of the script is executed.
 
 from __future__ import annotations
 
+import ast
 import io
 import re
 import tokenize
@@ -53,6 +54,23 @@ def scan(source: str, language: str) -> list[Finding]:
         for f in _findings(source, code, strings, language)
         if not any(a <= f.offset < b for a, b in dead)
     ]
+
+
+def literals(source: str, language: str) -> tuple[str, ...]:
+    """The script's string literals, once each: what a generated world draws text from
+    (`conformance.genscript.world`), so a command's output can be what the script looks for."""
+    found: dict[str, None] = {}
+    for _, text in _split(source, language)[1]:
+        if language == "Python":
+            try:
+                value = ast.literal_eval(text)
+            except (ValueError, SyntaxError):
+                continue
+            if isinstance(value, str):
+                found[value] = None
+        else:
+            found[text.replace('""', '"') if language == "VBScript" else text] = None
+    return tuple(found)
 
 
 def _findings(

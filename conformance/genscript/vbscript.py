@@ -27,6 +27,7 @@ from ASPPY.vm.interpreter import VBInterpreter
 from ASPPY.vm.values import VBEmpty
 
 from conformance.errors import TargetLoadError
+from conformance.genscript.com import ComError
 from conformance.genscript.dictionary import Dictionary, for_vbscript
 from conformance.genscript.engine import (
     CallAnswer,
@@ -37,7 +38,6 @@ from conformance.genscript.engine import (
     ThreadInterrupts,
     kind_of,
 )
-from conformance.genscript.host_objects import ComError
 from conformance.genscript.vbscript_builtins import Err, RegExp, install
 
 #: Globals of an ASP page that a scripted resource does not have.
@@ -170,11 +170,21 @@ def _com_call(fn: Any) -> Any:
     return call
 
 
+class _ComCollection(_Com):
+    """A stand-in with an ``Item`` method: ``collection(i)`` is ``collection.Item(i)``, as
+    for a COM collection's default member."""
+
+    def __vbs_index_get__(self, key: Any) -> Any:
+        return _com_call(self._target.Item)(*(key if isinstance(key, (list, tuple)) else [key]))
+
+
 def _wrap(value: Any) -> Any:
     if value is None or isinstance(value, (bool, int, float, str, list, tuple)):
         return VBEmpty if value is None else value
     if isinstance(value, Dictionary):  # scrrun's Dictionary: asppy's own, no wrapper
         return for_vbscript(value)
+    if callable(getattr(type(value), "Item", None)):
+        return _ComCollection(value)
     return _Com(value)
 
 
@@ -205,12 +215,22 @@ def _record_desktop(world: ScriptWorld, name: str, line: int | None) -> None:
 
 class _Interpreter(VBInterpreter):
     """asppy's interpreter with VBScript's ``On Error Resume Next``, which clears Err (asppy
-    keeps the last error, so a later ``If Err.Number <> 0`` would see it again)."""
+    keeps the last error, so a later ``If Err.Number <> 0`` would see it again), and with the
+    caller's statement as the current one again once a function it calls returns (asppy
+    leaves the callee's last statement there, so an error later in the caller's statement,
+    ``c(Find(c))`` with Find returning -1, was reported on a line of Find)."""
 
     def _exec_stmt_inner(self, stmt: Any) -> Any:
         if type(stmt) is OnErrorResumeNextStmt:
             self.ctx.Err.Clear()
         return super()._exec_stmt_inner(stmt)
+
+    def _invoke_user_proc(self, proc: Any, arg_exprs: Any) -> Any:
+        caller = getattr(self, "_last_stmt_pos", None)
+        try:
+            return super()._invoke_user_proc(proc, arg_exprs)
+        finally:
+            self._last_stmt_pos = caller
 
 
 #: The locale a script starts with (GetLocale), as on an en-US node.

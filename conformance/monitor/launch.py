@@ -45,8 +45,12 @@ def host_environment(extra: dict[str, str]) -> dict[str, str]:
     }
 
 
-def python_launch(ref: ModuleRef, companion_path: str | None = None) -> Launch:
-    """The Python host, for a Python DLL module or a control script's Generic Script DLL."""
+def python_launch(
+    ref: ModuleRef, companion_path: str | None = None, world: tuple[int, str] = (0, "")
+) -> Launch:
+    """The Python host, for a Python DLL module or a control script's Generic Script DLL
+    (``world``: the seed of the world a script's stand-ins answer from, and how the entity
+    fails in it once a resource is online)."""
     return Launch(
         name=ref.given,
         # the target in the command line says, in ps, whose host this is
@@ -58,6 +62,8 @@ def python_launch(ref: ModuleRef, companion_path: str | None = None) -> Launch:
             "path": str(ref.path) if ref.path else None,
             "sys_path_entry": ref.sys_path_entry,
             "companion": companion_path,
+            "world": str(world[0]),
+            "world_fails": world[1],
         },
     )
 

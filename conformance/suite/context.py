@@ -4,12 +4,13 @@ ways a check ends other than passing."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import shutil
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from conformance.clusapi import ClusterDatabase, SqliteClusterDatabase
 from conformance.monitor.monitor import (
@@ -31,6 +32,9 @@ from conformance.runtime.trace import CALL, CALLBACK, Trace, TraceEvent
 from conformance.runtime.tracebacks import is_traceback
 from conformance.suite.worlds import undecided
 from conformance.targets import Target
+
+if TYPE_CHECKING:
+    from conformance.suite.world_search import WorldChoice
 
 
 class Violation(Exception):
@@ -277,7 +281,6 @@ class RunContext:
             self._declared = None
 
     def scenario(self, name: str) -> ScenarioRun:
-        from conformance.suite.scenarios import SCENARIOS
 
         if self._declared is not None and name not in self._declared:
             raise UndeclaredScenario(
@@ -285,69 +288,87 @@ class RunContext:
                 f"(scenarios={self._declared!r}); add it there"
             )
         with self._lock:
-            if name not in self._runs:
-                run = ScenarioRun(
-                    name, self.target, self.policy, abandoned=self.abandoned, database=self.database
-                )
-                self._runs[name] = run  # run once, whatever happens
-                try:
-                    if self._never_ends is not None and name in BRINGS_ONLINE:
-                        # an operation that never ended is not waited for again (each wait
-                        # is 20 PendingTimeouts): the rules of this scenario say why
-                        raise Halt(
-                            Stop(
-                                f"{self._never_ends.reason} (in an earlier scenario; not waited "
-                                "for again)",
-                                self._never_ends.rule,
-                            )
+            return self._play(name)
+
+    def _play(self, name: str) -> ScenarioRun:
+        """Scenario ``name``, run once; a control script's world is chosen before its first
+        scenario (`world_search`), and the rest run in it."""
+        from conformance.suite.scenarios import SCENARIOS
+        from conformance.suite.world_search import WORLDS
+
+        if name not in self._runs:
+            if self.target.script is not None and name != WORLDS:
+                chosen = self._play(WORLDS).notes.get("world")
+                if chosen is not None and chosen.seed != self.target.world:
+                    self.target = dataclasses.replace(self.target, world=chosen.seed)
+            run = ScenarioRun(
+                name, self.target, self.policy, abandoned=self.abandoned, database=self.database
+            )
+            self._runs[name] = run  # run once, whatever happens
+            try:
+                if self._never_ends is not None and name in BRINGS_ONLINE:
+                    # an operation that never ended is not waited for again (each wait
+                    # is 20 PendingTimeouts): the rules of this scenario say why
+                    raise Halt(
+                        Stop(
+                            f"{self._never_ends.reason} (in an earlier scenario; not waited "
+                            "for again)",
+                            self._never_ends.rule,
                         )
-                    if self._startup_failed is not None and name not in OWN_STARTUP:
-                        # Startup is the same call in every scenario: it fails once, and the
-                        # lifecycle scenario keeps its own call as the evidence
-                        raise Halt(
-                            Stop(
-                                f"{self._startup_failed.reason} (in an earlier scenario; not "
-                                "called again)",
-                                self._startup_failed.rule,
-                            )
+                    )
+                if self._startup_failed is not None and name not in OWN_STARTUP:
+                    # Startup is the same call in every scenario: it fails once, and the
+                    # lifecycle scenario keeps its own call as the evidence
+                    raise Halt(
+                        Stop(
+                            f"{self._startup_failed.reason} (in an earlier scenario; not "
+                            "called again)",
+                            self._startup_failed.rule,
                         )
-                    SCENARIOS[name](run)
-                except Halt as halt:
-                    run.stop = halt.stop
-                except StartupFailed as exc:
-                    run.stop = self._startup_stop(exc, f"Startup failed in this scenario: {exc}")
-                except EntryPointHung as exc:
-                    entry = exc.event.name if exc.event else "an entry point"
-                    run.stop = self._startup_stop(exc, str(exc), f"{entry}.returns")
-                except EntryPointNull as exc:
-                    run.stop = Stop(str(exc), "FunctionTable.entry-points")
-                except HostCrashed as exc:
-                    run.stop = self._startup_stop(exc, str(exc), "Process.survives")
-                except RunAbandoned as exc:
-                    run.stop = Stop(str(exc))
-                except OperationPending as exc:
-                    # the scenario waited as long as it could: the operation never ended
-                    pending = (
-                        exc.event.data.get("why", "an operation is pending") if exc.event else ""
                     )
-                    entry = "Offline" if pending.startswith("Offline") else "Online"
-                    run.stop = self._never_ends = Stop(
-                        f"{pending.replace('is pending', 'never ended')}: {exc}",
-                        f"{entry}.brings-{entry.lower()}",
-                    )
-                except Exception as exc:
-                    run.failure = f"{type(exc).__name__}: {exc}"
-                    raise  # the first check reports it as an internal error, with the traceback
-                finally:
-                    for monitor in run.monitors:
-                        monitor.shutdown()
-            run = self._runs[name]
-            if run.failure is not None:
-                raise CannotJudge(
-                    f"rescheck failed inside scenario '{name}' ({run.failure}); "
-                    "please report this with the run's results.json"
+                SCENARIOS[name](run)
+            except Halt as halt:
+                run.stop = halt.stop
+            except StartupFailed as exc:
+                run.stop = self._startup_stop(exc, f"Startup failed in this scenario: {exc}")
+            except EntryPointHung as exc:
+                entry = exc.event.name if exc.event else "an entry point"
+                run.stop = self._startup_stop(exc, str(exc), f"{entry}.returns")
+            except EntryPointNull as exc:
+                run.stop = Stop(str(exc), "FunctionTable.entry-points")
+            except HostCrashed as exc:
+                run.stop = self._startup_stop(exc, str(exc), "Process.survives")
+            except RunAbandoned as exc:
+                run.stop = Stop(str(exc))
+            except OperationPending as exc:
+                # the scenario waited as long as it could: the operation never ended
+                pending = exc.event.data.get("why", "an operation is pending") if exc.event else ""
+                entry = "Offline" if pending.startswith("Offline") else "Online"
+                run.stop = self._never_ends = Stop(
+                    f"{pending.replace('is pending', 'never ended')}: {exc}",
+                    f"{entry}.brings-{entry.lower()}",
                 )
-            return run
+            except Exception as exc:
+                run.failure = f"{type(exc).__name__}: {exc}"
+                raise  # the first check reports it as an internal error, with the traceback
+            finally:
+                for monitor in run.monitors:
+                    monitor.shutdown()
+        run = self._runs[name]
+        if run.failure is not None:
+            raise CannotJudge(
+                f"rescheck failed inside scenario '{name}' ({run.failure}); "
+                "please report this with the run's results.json"
+            )
+        return run
+
+    @property
+    def world(self) -> WorldChoice | None:
+        """The world a control script's scenarios ran in (None: no script, or none ran)."""
+        from conformance.suite.world_search import WORLDS
+
+        run = self._runs.get(WORLDS)
+        return None if run is None else run.notes.get("world")
 
     def _startup_stop(self, exc: MonitorError, reason: str, rule: str | None = None) -> Stop:
         """The stop for an error of the scenario; one in Startup (the harness's own range) is

@@ -62,6 +62,8 @@ def run_suite(
                 on_result(check)
     finally:
         ctx.close()
+    if ctx.world is not None:
+        result.info["script_world"] = ctx.world.info()
     result.info["finished"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
     result.info["wall_time_s"] = round(time.perf_counter() - started, 3)
     return result

@@ -55,6 +55,7 @@ from conformance.suite.controls import (
 from conformance.suite.entity import ENTITY_WAIT_S, entity, probe_entity
 from conformance.suite.polls import FAST_POLLS, QUIET_POLLS
 from conformance.suite.quorum import quorum
+from conformance.suite.world_search import WORLDS, worlds
 
 #: Explicit LooksAlive/IsAlive samples taken while the resource is online and undisturbed.
 HEALTH_SAMPLES = 3
@@ -485,4 +486,5 @@ SCENARIOS: dict[str, Callable[[ScenarioRun], None]] = {
     "control": control,
     "stored-properties": stored_properties,
     "quorum": quorum,
+    WORLDS: worlds,
 }

@@ -29,6 +29,7 @@ from conformance.genscript.engine import (
 )
 from conformance.monitor.host import Host, InProcessHost
 from conformance.monitor.isolated import IsolatedHost
+from conformance.monitor.launch import python_launch
 from conformance.monitor.monitor import (
     EntryPointHung,
     HostCrashed,
@@ -71,6 +72,11 @@ class Target:
     #: The DLL names this type itself (its text holds the name): a Startup that refuses it is
     #: a finding (Startup.returns-table); any other refused name is the user's to correct.
     type_named: bool = True
+    #: A control script's world: the seed its stand-ins answer from where the companion says
+    #: nothing (`conformance.genscript.world`; 0, the stand-in world), and how the entity fails
+    #: in it once a resource is online ("": it does not).
+    world: int = 0
+    world_fails: str = ""
 
     def new_host(self) -> Host:
         """A host with a fresh copy of the target, as a new Resource Monitor process has."""
@@ -78,13 +84,14 @@ class Target:
             start = time.perf_counter()
             module = load_fresh(self.ref)
             loaded = (start, time.perf_counter())
-            give_companion(module, self.companion)
+            give_companion(module, self.companion, self.world, self.world_fails)
             return InProcessHost(module, loaded, self.companion)
         if self.dll is not None:
             return IsolatedHost(
                 launch=native_launch(self.dll, (self.resource_type,)), companion=self.companion
             )
-        return IsolatedHost(self.ref, self.companion_path)
+        world = (self.world, self.world_fails)
+        return IsolatedHost(launch=python_launch(self.ref, self.companion_path, world))
 
     def properties_for(self, host: Host, resource_name: str) -> dict[str, Any]:
         """An instance's private properties: the companion's (where it lives), then ``-o``."""
@@ -258,11 +265,11 @@ def _script_target(
     return target
 
 
-def give_companion(module: Any, companion: Companion) -> None:
+def give_companion(module: Any, companion: Companion, world: int = 0, fails: str = "") -> None:
     """Hand the companion to a DLL of rescheck's own that asks for it (the Generic Script DLL
-    takes its commands and stand-in objects); a target's module is never asked."""
+    takes its commands, stand-in objects and world); a target's module is never asked."""
     if getattr(module, "__name__", None) == genscript_dll.__name__:
-        module.rescheck_companion(companion)
+        module.rescheck_companion(companion, world, fails)
 
 
 def _runs_in_host(context: ProbeContext) -> bool:

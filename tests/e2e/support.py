@@ -1,11 +1,13 @@
 """What end-to-end tests share: the repository, a small conforming DLL, running the installed
-``rescheck`` command, and the rules a simple target has nothing to judge for. (A module, not
+``rescheck`` command, how the plugin ends the item of a check, and the rules a simple target
+has nothing to judge for. (A module, not
 conftest.py: tests import it by name.)"""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -108,3 +110,30 @@ NO_TYPE_PROPERTIES = frozenset(
 #: A target that always knows its state never reports ClusterResourceStateUnknown, so RS-6
 #: has nothing to judge (fixtures.conforming_async takes that path).
 NEVER_UNKNOWN = frozenset({"SetResourceStatus.unknown-last-error"})
+
+
+def as_pytest(outcome: str, level: str, strict: bool = False) -> str:
+    """How the plugin must end the item of a check that ``rescheck run`` counts so: a failure
+    that decides the verdict fails it, one that does not is a warning."""
+    if outcome == "error":
+        return "failed"
+    if outcome == "failed":
+        fatal = {"required", "recommended"} if strict else {"required"}
+        return "failed" if level in fatal else "warning"
+    return outcome
+
+
+def junit_outcomes(path: Path) -> dict[str, str]:
+    """Each rule's item in a JUnit file the plugin wrote: failed, skipped, warning or passed."""
+    found = {}
+    for case in ET.parse(path).getroot().iter("testcase"):
+        rule = case.attrib["name"].split("[", 1)[1].rstrip("]")
+        if case.find("failure") is not None or case.find("error") is not None:
+            found[rule] = "failed"
+        elif case.find("skipped") is not None:
+            found[rule] = "skipped"
+        elif case.find("properties/property[@name='warning']") is not None:
+            found[rule] = "warning"
+        else:
+            found[rule] = "passed"
+    return found

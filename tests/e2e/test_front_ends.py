@@ -9,7 +9,6 @@ import argparse
 import collections
 import json
 import re
-import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,7 @@ import pytest
 
 from conformance import options
 from conformance.arguments import build_parser
-from tests.e2e.support import REPO, rescheck
+from tests.e2e.support import REPO, as_pytest, junit_outcomes, rescheck
 
 #: A value each option of both front ends takes, and one it refuses (None: it has none).
 GOOD: dict[str, str | None] = {
@@ -126,31 +125,6 @@ CASES = [
 ]
 
 
-def as_pytest_counts(check: dict[str, Any], strict: bool) -> str:
-    """How the plugin must end the item of a check of `rescheck run`."""
-    if check["outcome"] == "error":
-        return "failed"
-    if check["outcome"] == "failed":
-        fatal = {"required", "recommended"} if strict else {"required"}
-        return "failed" if check["level"] in fatal else "warning"
-    return str(check["outcome"])
-
-
-def junit_outcomes(path: Path) -> dict[str, str]:
-    found = {}
-    for case in ET.parse(path).getroot().iter("testcase"):
-        rule = case.attrib["name"].split("[", 1)[1].rstrip("]")
-        if case.find("failure") is not None or case.find("error") is not None:
-            found[rule] = "failed"
-        elif case.find("skipped") is not None:
-            found[rule] = "skipped"
-        elif case.find("properties/property[@name='warning']") is not None:
-            found[rule] = "warning"
-        else:
-            found[rule] = "passed"
-    return found
-
-
 @pytest.mark.parametrize(
     ("target", "select", "strict"),
     CASES,
@@ -174,7 +148,7 @@ def test_rescheck_run_and_the_plugin_reach_the_same_verdict(
     assert tested.ret == ran.returncode, (
         f"rescheck run exit {ran.returncode}, pytest exit {tested.ret}\n{tested.stdout.str()}"
     )
-    wanted = {c["id"]: as_pytest_counts(c, strict) for c in checks}
+    wanted = {c["id"]: as_pytest(c["outcome"], c["level"], strict) for c in checks}
     assert junit_outcomes(pytester.path / "out.xml") == wanted
     assert wanted, "the selection judged nothing"
 

@@ -12,7 +12,8 @@ from conformance.rules import WORLD
 from conformance.suite.catalogue import rule
 from conformance.suite.runner import check_resource_type
 
-#: IsAlive compares a command's output, which the stand-in leaves empty.
+#: IsAlive compares a command's output with a text it builds, which no world prints (a
+#: generated world prints the script's own literals, and "RUN" & "NING" is neither).
 SERVICE = """Function Online()
   Online = 0
 End Function
@@ -25,7 +26,7 @@ End Function
 Function IsAlive()
   Set sh = CreateObject("WScript.Shell")
   Set running = sh.Exec("sc query MySvc")
-  IsAlive = InStr(running.StdOut.ReadAll, "RUNNING") > 0
+  IsAlive = InStr(running.StdOut.ReadAll, "RUN" & "NING") > 0
 End Function
 """
 
@@ -163,3 +164,105 @@ def test_a_fresh_resources_unset_properties_do_not_excuse_a_world_rule(tmp_path:
     found = {c.id: c for c in result.checks}
     assert found["Script.runtime-errors"].outcome == "failed"
     assert found["IsAlive.healthy"].outcome == "failed", found["IsAlive.healthy"]
+
+
+#: Online starts a service that WMI shows, the health checks look at it, and Offline has a
+#: bug that only a resource that came online reaches.
+WMI_SERVICE = """Function Online()
+  Set svc = GetObject("winmgmts:\\\\.\\root\\cimv2").Get("Win32_Service.Name='FTPSVC'")
+  If svc.State = "Running" Then
+    Online = True
+  Else
+    Online = (svc.StartService() = 0)
+  End If
+End Function
+Function Offline()
+  Resource.LogInformation "stopping " & 1 / 0
+End Function
+Function LooksAlive()
+  LooksAlive = IsAlive()
+End Function
+Function IsAlive()
+  On Error Resume Next
+  Set svc = GetObject("winmgmts:\\\\.\\root\\cimv2").Get("Win32_Service.Name='FTPSVC'")
+  IsAlive = (Err.Number = 0) And (svc.State = "Running")
+End Function
+"""
+
+
+def test_the_suite_runs_in_a_world_where_the_script_comes_online(tmp_path: Path) -> None:
+    """In the stand-in world WMI finds no service and Online rightly fails; in a generated
+    world the service is there and running, so the scenarios reach Offline's bug."""
+    script = tmp_path / "ftp.vbs"
+    script.write_text(WMI_SERVICE, encoding="utf-8")
+    result = check_resource_type(
+        str(script), select=["Online.brings-online", "IsAlive.healthy", "Script.runtime-errors"]
+    )
+    world = result.info["script_world"]
+    assert world["came_online"] and world["seed"] != 0, world
+    assert world["tried"][0].startswith("the stand-in world: Online did not succeed"), world
+    found = {c.id: c for c in result.checks}
+    assert found["Online.brings-online"].outcome == "passed", found["Online.brings-online"]
+    assert found["IsAlive.healthy"].outcome == "passed", found["IsAlive.healthy"]
+    errors = found["Script.runtime-errors"]
+    assert errors.outcome == "failed", errors
+    assert errors.message.startswith("Offline stopped with a runtime error: "), errors.message
+    assert f"{script}:10:" in errors.message and "division by zero" in errors.message.lower()
+    assert f"in generated world {world['seed']}" in errors.message, errors.message
+
+
+def test_a_script_that_comes_online_in_the_stand_in_world_stays_there(tmp_path: Path) -> None:
+    script = tmp_path / "plain.js"
+    script.write_text(
+        "function Online() { return true; }\nfunction Offline() { return true; }\n"
+        "function LooksAlive() { return true; }\nfunction IsAlive() { return true; }\n",
+        encoding="utf-8",
+    )
+    result = check_resource_type(str(script), select=["Online.brings-online"])
+    assert result.info["script_world"] == {
+        "seed": 0,
+        "world": "the stand-in world",
+        "came_online": True,
+        "tried": [],
+        "after_failure": {},
+    }
+
+
+#: IIS's own configuration objects, as Microsoft's KB 970759 script reads them: the index of
+#: the site is -1 where the site is missing, and the script uses it anyway.
+IIS_SITE = """Function FindSite(collection)
+  FindSite = -1
+  For i = 0 To CInt(collection.Count) - 1
+    If collection.Item(i).GetPropertyByName("name").Value = "Web" Then FindSite = i
+  Next
+End Function
+Function SiteState()
+  Set admin = CreateObject("Microsoft.ApplicationHost.AdminManager")
+  Set sites = admin.GetAdminSection("system.applicationHost/sites", "MACHINE/WEBROOT/APPHOST")
+  Set site = sites.Collection(FindSite(sites.Collection))
+  SiteState = site.GetPropertyByName("state").Value
+End Function
+Function Online()
+  Online = (SiteState() = 1)
+End Function
+Function LooksAlive()
+  LooksAlive = True
+End Function
+Function IsAlive()
+  IsAlive = (SiteState() = 1)
+End Function
+"""
+
+
+def test_a_site_that_is_missing_in_some_world_reaches_the_scripts_bug(tmp_path: Path) -> None:
+    script = tmp_path / "iis.vbs"
+    script.write_text(IIS_SITE, encoding="utf-8")
+    result = check_resource_type(str(script), select=["Script.runtime-errors"])
+    world = result.info["script_world"]
+    assert world["came_online"] and world["seed"] != 0, world
+    [errors] = result.checks
+    assert errors.outcome == "failed", errors
+    assert f"{script}:10:" in errors.message and "parameter is incorrect" in errors.message
+    assert "IIS section 'system.applicationHost/sites' held 0 element(s)" in errors.message
+    listed = [line for line in errors.evidence if line.startswith("  IsAlive: ")]
+    assert any("after the entity was removed" in line for line in listed), errors.evidence

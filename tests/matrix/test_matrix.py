@@ -5,6 +5,11 @@ that violates exactly that rule: the suite must report that rule failed (with a 
 no other rule failed or errored. ``fixtures/conforming.py`` must pass every rule. The rules
 of control scripts (``Script.*``) have one violating script per language in
 ``fixtures/scripts/``, and the reference scripts must pass every rule.
+
+Each of those verdicts is also asked of the pytest plugin (``pytest --resource-type``, run in
+this process by ``pytester``): its items must end as ``rescheck run`` counts the checks, on
+every fixture. The plugin runs a violating fixture with ``--select`` of its rule, so the test
+also shows that selecting a rule does not change its verdict.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from conformance.report.model import RunResult
 from conformance.rules import NOT_FOR_SCRIPTS, Rule
 from conformance.suite.catalogue import COMPILED_ONLY, QUORUM_RULES, catalogue
 from conformance.suite.runner import check_resource_type
+from tests.e2e.support import as_pytest, junit_outcomes
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 SCRIPT_FIXTURES = FIXTURES / "scripts"
@@ -77,6 +83,30 @@ def describe(checks: list) -> str:
     return "\n".join(lines)
 
 
+def assert_the_plugin_agrees(
+    pytester: pytest.Pytester, path: Path, result: RunResult, select: str | None = None
+) -> None:
+    """The plugin's items on ``path`` end as the suite's checks in ``result`` count (only
+    ``select``'s item, when given), and its exit status is the suite's."""
+    chosen = [c for c in result.checks if select is None or c.id == select]
+    wanted = {c.id: as_pytest(c.outcome, c.level) for c in chosen}
+    selection = [] if select is None else [f"--select={select}"]
+    ran = pytester.runpytest(
+        "-p", "no:cacheprovider", f"--resource-type={path}", "--junitxml=plugin.xml", *selection
+    )
+    got = junit_outcomes(pytester.path / "plugin.xml")
+    apart = {rule: (wanted.get(rule), got.get(rule)) for rule in wanted.keys() | got.keys()}
+    apart = {rule: pair for rule, pair in apart.items() if pair[0] != pair[1]}
+    assert not apart, (
+        f"expected the plugin's items on {path.name} to end as rescheck run counts its checks; "
+        "(rescheck run, plugin) differ for:\n  "
+        + "\n  ".join(f"{rule}: {pair}" for rule, pair in sorted(apart.items()))
+        + f"\n{ran.stdout.str()[-3000:]}"
+    )
+    status = 1 if "failed" in wanted.values() else 0
+    assert ran.ret == status, f"expected the plugin to exit {status}; it exited {ran.ret}"
+
+
 def fixture_paths(rule: Rule) -> list[Path]:
     name = fixture_name(rule.id)
     if rule in SCRIPT_RULES:
@@ -112,7 +142,9 @@ def test_every_rule_has_a_fixture() -> None:
     [(rule, path) for rule in RULES for path in fixture_paths(rule)],
     ids=lambda value: value.id if isinstance(value, Rule) else value.suffix,
 )
-def test_fixture_violates_exactly_its_rule(rule: Rule, path: Path) -> None:
+def test_fixture_violates_exactly_its_rule(
+    pytester: pytest.Pytester, rule: Rule, path: Path
+) -> None:
     name = str(path) if rule in SCRIPT_RULES else fixture_name(rule.id)
     if not path.is_file():
         pytest.fail(f"expected {path} violating {rule.id}; there is no such file")
@@ -135,6 +167,7 @@ def test_fixture_violates_exactly_its_rule(rule: Rule, path: Path) -> None:
         f"expected verdict {expected_verdict!r} for {name}, whose only failure is the "
         f"{rule.level} rule {rule.id}; got {result.verdict!r} ({result.counts()})"
     )
+    assert_the_plugin_agrees(pytester, path, result, select=rule.id)
 
 
 #: Conforming fixtures: the base, and the base with asynchronous failure detection. A rule
@@ -158,7 +191,7 @@ def applicable(name: str) -> list[Rule]:
 
 
 @pytest.mark.parametrize("name", EVERY_CONFORMING, ids=lambda n: Path(n).name)
-def test_conforming_fixture_fails_nothing(name: str) -> None:
+def test_conforming_fixture_fails_nothing(pytester: pytest.Pytester, name: str) -> None:
     result = run_fixture(name)
     bad = [c for c in result.checks if c.outcome in BAD_OUTCOMES]
     assert not bad, f"expected {name} to fail no rule; {len(bad)} did:\n" + describe(bad)
@@ -168,6 +201,8 @@ def test_conforming_fixture_fails_nothing(name: str) -> None:
     assert result.verdict == "compliant", (
         f"expected verdict 'compliant' for {name}; got {result.verdict!r} ({result.counts()})"
     )
+    path = Path(name) if "/" in name else FIXTURES / f"{name}.py"
+    assert_the_plugin_agrees(pytester, path, result)
 
 
 def test_every_rule_passes_for_a_conforming_fixture() -> None:

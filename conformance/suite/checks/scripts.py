@@ -21,7 +21,7 @@ from conformance.runtime.trace import CALLBACK, Trace, TraceEvent
 from conformance.suite.checks.entry_points import ALL
 from conformance.suite.context import NotApplicable, RunContext, Violation, counted
 from conformance.suite.registry import SCRIPTS, check
-from conformance.suite.worlds import missing_object, stand_in_at
+from conformance.suite.worlds import missing_object, stand_in_at, world_at
 
 
 def _script(ctx: RunContext) -> tuple[str, str]:
@@ -34,11 +34,36 @@ def _script(ctx: RunContext) -> tuple[str, str]:
 
 #: The scenarios a script's own rules read: every one that runs it, and its Open on a
 #: resource as the cluster creates it.
-SCRIPT_SCENARIOS = (*ALL, "fresh")
+#: ``worlds``: the short cycles that chose the script's world (`world_search`), last.
+SCRIPT_SCENARIOS = (*ALL, "fresh", "worlds")
+
+
+#: Runtime errors listed in a finding's evidence.
+EVIDENCE_ERRORS = 10
 
 
 def _events(ctx: RunContext, name: str) -> list[tuple[Trace, TraceEvent]]:
     return [pair for run in ctx.scenarios(*SCRIPT_SCENARIOS) for pair in run.events(CALLBACK, name)]
+
+
+def _in_world(ctx: RunContext, event: TraceEvent, seen: list[TraceEvent]) -> str:
+    """Where a runtime error happened, for its message: on a fresh resource, or in a world
+    rescheck made up (with what its stand-ins answered the call), or nowhere to mention."""
+    world = stand_in_at(event, seen)
+    if _fresh(ctx, event):
+        return (
+            ", on a resource as the cluster creates it (none of the script's private "
+            f"properties set yet{': ' + world if world else ''})"
+        )
+    elsewhere = event.data.get("world") or event.data.get("failed")
+    in_world = f", in {world_at(event, seen)}" if world or elsewhere else ""
+    return in_world + (f", where {world}" if world else "")
+
+
+def _also(same: list[TraceEvent], seen: list[TraceEvent]) -> str:
+    """The other worlds the error ``same[0]`` happened in too."""
+    worlds = list(dict.fromkeys(world_at(e, seen) for e in same))[1:]
+    return f" (also in {', '.join(worlds)})" if worlds else ""
 
 
 def _fresh(ctx: RunContext, event: TraceEvent) -> bool:
@@ -239,21 +264,25 @@ def runtime_errors(ctx: RunContext) -> str:
     if errors:
         trace, event = errors[0]
         where = "script-level code" if event.name == "ScriptLoad" else event.data["step"]
+        alike: dict[tuple[object, ...], list[TraceEvent]] = {}
+        for _, e in errors:  # one line per error, with every world it happened in
+            alike.setdefault(
+                (e.data.get("step"), e.data.get("line"), e.data.get("error")), []
+            ).append(e)
+        listed = [
+            f"  {same[0].data.get('step')}: {same[0].data.get('error')}"
+            f"{_in_world(ctx, same[0], seen)}{_also(same, seen)}"
+            for same in list(alike.values())[:EVIDENCE_ERRORS]
+        ]
         others = (
-            f" ({counted(len(errors) - 1, 'more error')} in the evidence)" if errors[1:] else ""
+            f" ({counted(len(alike) - 1, 'more error')} in the evidence)" if len(alike) > 1 else ""
         )
-        world = stand_in_at(event, seen)
-        if _fresh(ctx, event):
-            in_world = (
-                ", on a resource as the cluster creates it (none of the script's private "
-                f"properties set yet{': ' + world if world else ''})"
-            )
-        else:
-            in_world = f", in rescheck's stand-in world, where {world}" if world else ""
         raise Violation(
-            f"{where} stopped with a runtime error: {event.data.get('error')}{in_world}{others}",
+            f"{where} stopped with a runtime error: {event.data.get('error')}"
+            f"{_in_world(ctx, event, seen)}{others}",
             trace,
-            [e for _, e in errors[:10]],
+            [e for t, e in errors[:EVIDENCE_ERRORS] if t is trace],
+            lines=["Each runtime error, and the world it happened in:", *listed],
         )
     skipped = sum(1 for _, e in ran if e.data.get("status") == "error" and takes_parameters(e))
     also = (
