@@ -9,13 +9,15 @@ monitor, not the fuzzer, knows what the Resource Monitor would call.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from conformance.companion import ProbeContext
 from conformance.fuzz.model import STOPPED
-from conformance.monitor.monitor import MonitorError, Resource
+from conformance.monitor.monitor import MonitorError, Resource, ResourceMonitor
 from conformance.monitor.policy import Policy
 from conformance.report.model import FAILED, CheckResult
 from conformance.resapi import (
@@ -25,10 +27,12 @@ from conformance.resapi import (
     state_name,
 )
 from conformance.rules import Rule
-from conformance.suite.catalogue import DECLARED
+from conformance.runtime.trace import TraceEvent
+from conformance.suite.catalogue import DECLARED, applies
 from conformance.suite.checks.entry_points import returns
 from conformance.suite.context import RunContext, ScenarioRun
 from conformance.suite.registry import judge
+from conformance.suite.worlds import undecided
 from conformance.targets import Target
 
 #: The rules whose checks read only the calls and callbacks of a trace (declared
@@ -58,7 +62,8 @@ class Step:
     ``pause`` lets a little time pass, and ``break`` has the companion's breaker crash the
     entity of an online instance. ``terminate`` with an ``arg`` of N first waits until the
     pending operation has made N status reports (or ended): Terminate at a chosen
-    checkpoint."""
+    checkpoint. ``world``, first and only for a control script, chooses the world its
+    stand-ins answer from (`conformance.genscript.world`; ``arg`` its seed)."""
 
     op: str
     instance: int = 0
@@ -89,9 +94,14 @@ class _FuzzContext:
         """Every scenario a check declares is the one sequence: nothing to refuse."""
         return contextlib.nullcontext()
 
-    def world_undecided(self) -> None:
-        """A sequence's violations stand as found: the fuzzers set none aside for the world."""
-        return None
+    def events_so_far(self, but: tuple[str, ...] = ()) -> Iterator[TraceEvent]:
+        """Every event of the sequence (it is every scenario)."""
+        return (e for trace in self.run.traces for e in trace)
+
+    def world_undecided(self) -> str | None:
+        """Why a world rule's violation is not judged: a control script asked rescheck's
+        stand-ins (docs/design.md principle 8), as in `rescheck run`; None: it stands."""
+        return undecided(self.target, self.events_so_far())
 
     nothing_to_judge = RunContext.nothing_to_judge
 
@@ -103,18 +113,24 @@ class Driver:
     def __init__(self, target: Target, policy: Policy) -> None:
         self.target, self.policy = target, policy
         self.run = ScenarioRun("fuzz", target, policy)
-        self.monitor = self.run.monitor()
+        self._monitor: ResourceMonitor | None = None  # started by the first step but `world`
         self.steps: list[Step] = []
         self.resources: dict[int, Resource] = {}
         self.opened = 0
         self.closed = False
-        self.monitor.startup()
+
+    @property
+    def monitor(self) -> ResourceMonitor:
+        if self._monitor is None:
+            self._monitor = self.run.monitor()
+            self._monitor.startup()
+        return self._monitor
 
     def state(self, instance: int) -> str:
         """Where ``instance`` is, as the state model (`model.may_see`) names it: a state
         without its ``ClusterResource`` prefix, ``none`` (not open), ``closed`` or
         ``stopped`` (the monitor can call nothing more)."""
-        if self.monitor.wedged is not None:
+        if self._monitor is not None and self._monitor.wedged is not None:
             return STOPPED
         resource = self.resources.get(instance)
         if resource is None or not resource.opened:
@@ -146,6 +162,11 @@ class Driver:
             self._do(step)
 
     def _do(self, step: Step) -> None:
+        if step.op == "world":
+            if self._monitor is None and self.target.script is not None:
+                self.target = dataclasses.replace(self.target, world=int(step.arg))
+                self.run.target = self.target
+            return
         if self.monitor.wedged is not None:
             return  # the host process ended or a call hung: nothing more can be called
         if step.op == "open":
@@ -224,7 +245,7 @@ class Driver:
         they judge the whole run, Close and shutdown included."""
         ctx = _FuzzContext(self.run, self.target, self.policy)
         results = []
-        for rule in TRACE_RULES:
+        for rule in (r for r in TRACE_RULES if applies(r, self.target)):
             result = judge(rule, ctx, raise_bugs=True)  # type: ignore[arg-type]
             results.append(result)
             if to_first_failure and result.outcome == FAILED:
@@ -241,8 +262,9 @@ class Driver:
         if self.closed:
             return
         self.closed = True
-        self.monitor.shutdown()
-        self.monitor.host.close()
+        if self._monitor is not None:
+            self._monitor.shutdown()
+            self._monitor.host.close()
 
 
 #: States a settled instance is in: nothing pending.

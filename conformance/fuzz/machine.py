@@ -29,6 +29,7 @@ from conformance.fuzz import model
 from conformance.fuzz.driver import INSTANCES, Driver, Step
 from conformance.fuzz.profiles import CONFORMANCE
 from conformance.fuzz.stats import Transition, note_transition, note_verdict
+from conformance.genscript.world import STAND_IN
 from conformance.monitor.policy import Policy
 from conformance.report.model import FAILED, CheckResult
 from conformance.resapi import (
@@ -39,6 +40,7 @@ from conformance.resapi import (
     CLUSCTL_RESOURCE_VALIDATE_PRIVATE_PROPERTIES,
 )
 from conformance.suite.context import ScenarioRun
+from conformance.suite.world_search import SEEDS
 from conformance.targets import Target
 
 
@@ -215,8 +217,27 @@ class OperationsWithBreaker(Operations):
         self.step("break", instance)
 
 
-def operations(breaker: bool) -> type[Operations]:
-    """The rules of a target (with ``breaker``: its companion's breaker among them)."""
+class ScriptOperations(Operations):
+    """The operations of a control script: a sequence first chooses the world the script's
+    stand-ins answer from (the stand-in world 0, or one of `rescheck run`'s generated worlds),
+    so that hypothesis explores worlds and steps together and shrinks both, towards the
+    stand-in world."""
+
+    @initialize(target=Operations.opened, world=st.integers(STAND_IN, len(SEEDS)))
+    def open_first(self, world: int) -> int:  # type: ignore[override]
+        self.step("world", 0, world)
+        return self.open()
+
+
+class ScriptOperationsWithBreaker(ScriptOperations, OperationsWithBreaker):
+    """A control script's operations, its companion's breaker among them."""
+
+
+def operations(breaker: bool, script: bool = False) -> type[Operations]:
+    """The rules of a target (with ``breaker``: its companion's breaker among them; with
+    ``script``: the world first)."""
+    if script:
+        return ScriptOperationsWithBreaker if breaker else ScriptOperations
     return OperationsWithBreaker if breaker else Operations
 
 
@@ -225,7 +246,9 @@ def machine_for(target: Target, policy: Policy | None = None) -> type[Operations
     targets never mix, with its ``TestCase`` for unittest, pytest or HypoFuzz."""
     policy = policy or Policy()
 
-    class Machine(operations(target.companion.breaker is not None)):  # type: ignore[misc]
+    breaker, script = target.companion.breaker is not None, target.script is not None
+
+    class Machine(operations(breaker, script)):  # type: ignore[misc]
         def __init__(self) -> None:
             super().__init__()
             self.driver = Driver(target, policy)
@@ -239,6 +262,9 @@ def machine_for(target: Target, policy: Policy | None = None) -> type[Operations
         def step(self, op: str, instance: int = 0, arg: Any = None) -> Transition:
             """One step on the reference monitor, checked against the documented state
             model: here and not in an invariant, as a rule may make several steps."""
+            if op == "world":  # before any host: no state to move
+                self.driver.do(Step(op, instance, arg))
+                return ("none", op, "none")
             before = self.driver.state(instance)
             self.driver.do(Step(op, instance, arg))
             after = self.driver.state(instance)

@@ -10,7 +10,7 @@ example database, which would turn every campaign into the same one.
 
 from __future__ import annotations
 
-from hypothesis import settings
+from hypothesis import Phase, settings
 
 #: Steps per example: enough for three Online/Offline cycles of two instances.
 STEPS_PER_EXAMPLE = 30
@@ -25,6 +25,9 @@ _BASE = {
     "stateful_step_count": STEPS_PER_EXAMPLE,
     "deadline": None,  # entry points have their own budgets (the .timing rules)
     "print_blob": False,  # the reproducer file is the way to replay
+    # no explain phase: it traces every line the failing example runs, which a script engine
+    # written in Python (asppy) makes take minutes; the reproducer and its trace explain
+    "phases": tuple(phase for phase in Phase if phase is not Phase.explain),
 }
 settings.register_profile(
     "rescheck-conformance",

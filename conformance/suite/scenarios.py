@@ -76,6 +76,8 @@ CONCURRENT_STAGGER_S = 0.0005
 #: How long a loop of polls waits for the Terminate that ends it.
 POLL_LOOP_S = 2.0
 
+#: The resource the ``fresh`` scenario opens as the cluster creates it.
+FRESH_RESOURCE = "rescheck-fresh"
 #: Version ranges that contain no Resource API version (above V4, below V1).
 FOREIGN_RANGES = ((CLRES_VERSION_V4_00 + 0x100, 0xFFFF), (0x001, CLRES_VERSION_V1_00 - 1))
 
@@ -313,13 +315,16 @@ def leak_audit(run: ScenarioRun) -> None:
     require(monitor, "Open", "Online", "Offline", "Close")
     before = monitor.host.thread_baseline()
     usage: list[Usage] = []
+    came_online: list[bool] = []
     for cycle in range(LEAK_CYCLES + 1):
         resource = run.open(monitor, f"rescheck-leak-{cycle}", QUIET_POLLS)
-        if resource.online() == ClusterResourceOnline:
+        came_online.append(resource.online() == ClusterResourceOnline)
+        if came_online[-1]:
             resource.offline()
         resource.close()
         usage.append(monitor.host.usage(before, usage[0] if usage else None))
     run.notes["usage"] = usage
+    run.notes["came_online"] = came_online
     run.notes["leftover_stacks"] = monitor.host.lingering(before)
 
 
@@ -469,7 +474,7 @@ def fresh(run: ScenarioRun) -> None:
         return
     monitor = run.monitor()
     monitor.startup()
-    resource = monitor.open("rescheck-fresh", {SCRIPT_FILE_PATH: str(run.target.script)})
+    resource = monitor.open(FRESH_RESOURCE, {SCRIPT_FILE_PATH: str(run.target.script)})
     if resource.opened:
         resource.close()
 

@@ -4,10 +4,7 @@ RESID, a documented status, the state asked for, with the properties read afresh
 from __future__ import annotations
 
 from conformance.resapi import (
-    ERROR_IO_PENDING,
     ERROR_RESOURCE_NOT_AVAILABLE,
-    ERROR_SUCCESS,
-    ClusterResourceFailed,
     error_name,
 )
 from conformance.rules import RECOMMENDED, REQUIRED, WORLD
@@ -19,7 +16,7 @@ from conformance.suite.checks.entry_points import (
     is_quorum_capable,
     returned,
 )
-from conformance.suite.checks.terminate import onlines_after_terminate
+from conformance.suite.checks.outcomes import brought
 from conformance.suite.context import RunContext, Violation, counted
 from conformance.suite.registry import check
 
@@ -95,42 +92,18 @@ def online_return_code(ctx: RunContext) -> str:
 
 
 def _brings(ctx: RunContext, entry: str, target: str) -> str:
-    run = ctx.scenario("lifecycle")
+    """Every ``entry`` call of the run brought the resource ``target``: those after a
+    Terminate are Terminate.instance-usable's, and those a Terminate cut short no one's."""
+    runs = ctx.scenarios(*ALL)
     judged = 0
-    restarts = {
-        e.seq for trace in run.traces for e in onlines_after_terminate(trace, came_online=True)
-    }
-    for trace, event in run.calls(entry):
-        if event.seq in restarts:
-            continue  # Terminate.instance-usable judges Online after Terminate
-        if event.end is None or event.error or not is_dword(event.result):
-            continue  # raising, hanging and odd values are other rules' business
-        if entry == "Online" and event.result == ERROR_RESOURCE_NOT_AVAILABLE:
-            continue  # not a failure to come online but "another node owns it" (AR-7)
-        judged += 1
-        if event.result not in (ERROR_SUCCESS, ERROR_IO_PENDING):
-            raise Violation(
-                f"{entry} returned {error_name(event.result)} instead of bringing the resource {target}",
-                trace,
-                [event],
-            )
-        op = event.data.get("op")
-        failed = [
-            e
-            for e in trace.callbacks("SetResourceStatus")
-            if e.data.get("op") == op and e.args.get("ResourceState") == ClusterResourceFailed
-        ]
-        if failed:
-            raise Violation(
-                f"the pending {entry} ended with ClusterResourceFailed instead of {target}",
-                trace,
-                [event, failed[0]],
-            )
-    stop = run.stop
+    for run in runs:
+        for trace in run.traces:
+            judged += brought(trace, entry, target)
+    stop = runs[0].stop  # the lifecycle's: the other scenarios' stops cite it
     if stop is not None and stop.rule == f"{entry}.brings-{target}":
         raise Violation(f"{entry} never brought the resource {target}: {stop.reason}")
     if not judged:
-        raise ctx.nothing_to_judge(f"no {entry} call returned a status", [run])
+        raise ctx.nothing_to_judge(f"no {entry} call returned a status", runs)
     return f"{counted(judged, f'{entry} call')} brought the resource {target}"
 
 
@@ -145,7 +118,7 @@ def _brings(ctx: RunContext, entry: str, target: str) -> str:
     doc="W:implementing-online",
     contract=("ON-9", "ON-3"),
     script_class=WORLD,
-    scenarios=("lifecycle",),
+    scenarios=ALL,
     trace_only=True,
 )
 def brings_online(ctx: RunContext) -> str:
@@ -274,7 +247,7 @@ def offline_return_code(ctx: RunContext) -> str:
     doc="W:implementing-offline",
     contract=("OF-3", "OF-2"),
     script_class=WORLD,
-    scenarios=("lifecycle",),
+    scenarios=ALL,
     trace_only=True,
 )
 def brings_offline(ctx: RunContext) -> str:

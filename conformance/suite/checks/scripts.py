@@ -21,6 +21,7 @@ from conformance.runtime.trace import CALLBACK, Trace, TraceEvent
 from conformance.suite.checks.entry_points import ALL
 from conformance.suite.context import NotApplicable, RunContext, Violation, counted
 from conformance.suite.registry import SCRIPTS, check
+from conformance.suite.scenarios import FRESH_RESOURCE
 from conformance.suite.worlds import missing_object, stand_in_at, world_at
 
 
@@ -67,8 +68,11 @@ def _also(same: list[TraceEvent], seen: list[TraceEvent]) -> str:
 
 
 def _fresh(ctx: RunContext, event: TraceEvent) -> bool:
-    """Whether ``event`` happened on the resource opened as the cluster creates it."""
-    return any(e is event for trace in ctx.scenario("fresh").traces for e in trace)
+    """Whether ``event`` happened on the resource opened as the cluster creates it (the
+    ``fresh`` scenario's: a fuzzed sequence has none)."""
+    return event.resource == FRESH_RESOURCE and any(
+        e is event for trace in ctx.scenario("fresh").traces for e in trace
+    )
 
 
 def _returning_true(language: str, function: str) -> str:
@@ -168,6 +172,7 @@ def no_parameters(ctx: RunContext) -> str:
         "world where it succeeds, reached or not."
     ),
     scenarios=SCRIPT_SCENARIOS,
+    trace_only=True,
     applies_to=SCRIPTS,
 )
 def boolean_health(ctx: RunContext) -> str:
@@ -226,6 +231,7 @@ def boolean_health(ctx: RunContext) -> str:
         "cannot run twice in one load (GS-21) show up here."
     ),
     scenarios=SCRIPT_SCENARIOS,
+    trace_only=True,
     applies_to=SCRIPTS,
 )
 def runtime_errors(ctx: RunContext) -> str:

@@ -7,7 +7,8 @@ from conformance.resapi import ERROR_IO_PENDING, ERROR_SUCCESS, error_name
 from conformance.rules import REQUIRED, WORLD
 from conformance.runtime.trace import CALL, MONITOR, Trace, TraceEvent, short_repr
 from conformance.suite.checks.entry_points import ALL, is_bool, is_dword
-from conformance.suite.context import RunContext, Violation, counted
+from conformance.suite.checks.outcomes import onlines_after_terminate, reached_online, refused
+from conformance.suite.context import NotApplicable, RunContext, Violation, counted
 from conformance.suite.registry import check
 
 #: Threads that outlive Terminate, as rescheck counts them.
@@ -16,29 +17,6 @@ LINGER_POLICY = (
     "running 1 s after Terminate returned are the violation. Threads the DLL started before "
     "the operation (in Open, say) are not counted."
 )
-
-
-def onlines_after_terminate(trace: Trace, came_online: bool = False) -> list[TraceEvent]:
-    """The first Online of each resource after each of its Terminate calls; with
-    ``came_online``, only for resources that had been online before that Terminate."""
-    found: list[TraceEvent] = []
-    waiting: set[str | None] = set()
-    online_before: set[str | None] = set()
-    for event in trace:
-        if event.kind == MONITOR and _reached_online(event):
-            online_before.add(event.resource)
-        if event.kind != CALL:
-            continue
-        if event.name == "Terminate" and (not came_online or event.resource in online_before):
-            waiting.add(event.resource)
-        elif event.name == "Online" and event.resource in waiting:
-            waiting.discard(event.resource)
-            found.append(event)
-    return found
-
-
-def _reached_online(event: TraceEvent) -> bool:
-    return event.name == "state" and event.data.get("state") == "ClusterResourceOnline"
 
 
 @check(
@@ -171,6 +149,10 @@ def concurrent(ctx: RunContext) -> str:
 )
 def instance_usable(ctx: RunContext) -> str:
     runs = ctx.scenarios(*ALL)
+    refusal = next(
+        (found for run in runs for t in run.traces if (found := refused(t, "Online", "online"))),
+        None,
+    )
     judged = 0
     for run in runs:
         for trace in run.traces:
@@ -179,23 +161,31 @@ def instance_usable(ctx: RunContext) -> str:
                 if online.end is None or online.error or not is_dword(online.result):
                     continue  # Online.returns and Online.return-code judge those
                 judged += 1
+                op = online.data.get("op")
+                reached = any(
+                    e.kind == MONITOR and reached_online(e) and e.data.get("op") == op
+                    for e in events
+                )
+                if reached:
+                    continue
+                if refusal is not None:  # it refuses without a Terminate too: Online's finding
+                    raise NotApplicable(
+                        "not judged: an Online after Terminate did not bring the instance "
+                        "online, but Online also failed where no Terminate came before it "
+                        f"({refusal.describe()}): that is Online's finding (see "
+                        "Online.brings-online), not Terminate's"
+                    )
                 if online.result not in (ERROR_SUCCESS, ERROR_IO_PENDING):
                     raise Violation(
                         f"after Terminate, Online returned {error_name(online.result)}",
                         trace,
                         [online],
                     )
-                op = online.data.get("op")
-                reached = any(
-                    e.kind == MONITOR and _reached_online(e) and e.data.get("op") == op
-                    for e in events
+                raise Violation(
+                    "after Terminate, Online did not bring the instance online again",
+                    trace,
+                    [online],
                 )
-                if not reached:
-                    raise Violation(
-                        "after Terminate, Online did not bring the instance online again",
-                        trace,
-                        [online],
-                    )
     if not judged:
         raise ctx.nothing_to_judge(
             "no Online followed a Terminate of an instance that had been online", runs
