@@ -259,7 +259,7 @@ class IsolatedHost:
         elif name == "ClusterDatabaseAccess":
             observer = self._keys[args["key"]].observer
             if observer is not None:
-                observer(args["op"], args["path"], args["name"], args["write"])
+                observer(args["op"], args["path"], args["name"], args["write"], args.get("result"))
         elif name == "ClusterDatabase":
             return remote_db.serve(self._keys[args["key"]], args)
         elif callbacks is None:

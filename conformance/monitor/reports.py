@@ -186,7 +186,8 @@ class Reports:
         """The observer of one key's accesses (the cluster root's, or a resource's)."""
         trace = self.rm.trace
 
-        def observe(op: str, path: str, name: str | None, write: bool) -> None:
+        def observe(op: str, path: str, name: str | None, write: bool, result: Any = None) -> None:
+            """One access (``result``: what it answered, where the host says)."""
             context = current_entry()
             trace.instant(
                 CALLBACK,
@@ -194,7 +195,7 @@ class Reports:
                 resource=resource,
                 context=context[0] if context else None,
                 args={"key": path, "name": name},
-                data={"write": write},
+                data={"write": write, **({} if result is None else {"result": result})},
             )
 
         return observe

@@ -2,7 +2,10 @@
 
 ``python3 -m conformance.native.build`` builds the host once into this package's ``bin/``
 (git-ignored: a wheel carries it), where rescheck finds it; it is rebuilt when a source is
-newer. The C sources are compiled with the project's force-included header
+newer. Beside it goes rescheck's own ``clusapi.dll`` (``clusapi/``: the Cluster API functions
+of `provided_functions`, served from the run's cluster database through the host), which the
+host loads from its own directory before the resource DLL, so that the DLL's imports bind to
+it rather than to Wine's stubs. The C sources are compiled with the project's force-included header
 (``include/rescheck_sdk.h``), so that code written against the Windows SDK's ``resapi.h``
 builds unchanged.
 """
@@ -22,6 +25,12 @@ HERE = Path(__file__).parent
 SOURCES = HERE / "host"
 SDK_HEADER = HERE / "include" / "rescheck_sdk.h"
 HOST_EXE = HERE / "bin" / "rescheck-host.exe"
+CLUSAPI = HERE / "clusapi"
+CLUSAPI_DLL = HOST_EXE.with_name("clusapi.dll")
+#: The exports of clusapi.dll: the Windows SDK's functions it provides, and rescheck's own.
+CLUSAPI_DEF = CLUSAPI / "clusapi.def"
+#: clusapi.dll's exports that are rescheck's, for the host (include/rescheck_link.h).
+LINK_EXPORTS = ("RescheckAttach", "RescheckMonitorKey", "RescheckConnect")
 COMPILER = "x86_64-w64-mingw32-gcc"
 #: What to install when the compiler is missing, and how to build by hand.
 HOW_TO_GET = (
@@ -44,17 +53,41 @@ def _newest(paths: Iterable[Path]) -> float:
     return max(p.stat().st_mtime for p in paths)
 
 
+def provided_functions() -> dict[str, tuple[str, ...]]:
+    """What rescheck provides to compiled DLLs, by DLL: the Windows SDK functions its own
+    ``clusapi.dll`` exports (a DLL that imports others of these DLLs cannot load yet)."""
+    lines = CLUSAPI_DEF.read_text("utf-8").split("EXPORTS", 1)[1].splitlines()
+    names = [line.strip() for line in lines if line.strip() and not line.startswith(";")]
+    return {"clusapi.dll": tuple(name for name in names if name not in LINK_EXPORTS)}
+
+
+def _sources() -> list[Path]:
+    return [
+        *SOURCES.glob("*.[ch]"),
+        *CLUSAPI.glob("*.[ch]"),
+        CLUSAPI_DEF,
+        *(HERE / "include").glob("*.h"),
+    ]
+
+
 def host_exe() -> Path:
-    """The native host, built now if it is missing or older than its sources."""
-    sources = sorted(SOURCES.glob("*.[ch]"))
-    if HOST_EXE.exists() and HOST_EXE.stat().st_mtime >= _newest([*sources, SDK_HEADER]):
+    """The native host (and its clusapi.dll), built now if missing or older than a source."""
+    built = [HOST_EXE, CLUSAPI_DLL]
+    if all(p.exists() for p in built) and min(p.stat().st_mtime for p in built) >= _newest(
+        _sources()
+    ):
         return HOST_EXE
     return build_host()
 
 
 def build_host() -> Path:
     HOST_EXE.parent.mkdir(exist_ok=True)
-    # one file per builder (pytest-xdist workers may build at once), renamed whole into place
+    # one file per builder (pytest-xdist workers may build at once), renamed whole into place;
+    # the DLL first: a host that finds no clusapi.dll beside it leaves DLLs Wine's
+    partial = CLUSAPI_DLL.with_suffix(f".{os.getpid()}.partial.dll")
+    clusapi = [*sorted(CLUSAPI.glob("*.c")), SOURCES / "mpack.c", CLUSAPI_DEF]
+    _compile(clusapi, partial, ["-shared"])
+    partial.replace(CLUSAPI_DLL)
     partial = HOST_EXE.with_suffix(f".{os.getpid()}.partial.exe")
     _compile([*sorted(SOURCES.glob("*.c"))], partial, [])
     partial.replace(HOST_EXE)

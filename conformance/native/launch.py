@@ -1,5 +1,6 @@
 """The native host's launch: rescheck's host ``.exe`` under Wine (on Windows, as it is),
-with the DLL to load named as Windows names it."""
+with the DLL to load named as Windows names it. rescheck's own ``clusapi.dll`` sits beside the
+host, and Wine is told to prefer it to its builtin one (`DLL_OVERRIDES`)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,10 @@ def windows_path(path: Path) -> str:
     resolved = str(path.resolve())
     return resolved if sys.platform == "win32" else "Z:" + resolved.replace("/", "\\")
 
+
+#: WINEDLLOVERRIDES for the host: the native clusapi.dll (rescheck's, found first in the host's
+#: directory) before Wine's builtin, whose functions other than OpenCluster are stubs.
+DLL_OVERRIDES = {"clusapi": "n,b"}
 
 _server_lock = threading.Lock()
 
@@ -39,7 +44,7 @@ def native_launch(dll: Path, type_names: tuple[str, ...] = ()) -> Launch:
     else:
         with _server_lock:  # one server per run, also when two threads start hosts
             server = _wine_server()
-        argv, env = wine.wine_argv(exe, []), server.env()  # type: ignore[attr-defined]
+        argv, env = wine.wine_argv(exe, []), server.env(dll_overrides=DLL_OVERRIDES)  # type: ignore[attr-defined]
     return Launch(
         name=str(dll),
         argv=lambda _fd: argv,

@@ -337,7 +337,14 @@ CALLBACKS: dict[str, tuple[bool, Check]] = {
     ),
     "ClusterDatabaseAccess": (
         False,
-        record(key=integer, op=NAME, path=NAME, name=optional(NAME), write=boolean),
+        record(
+            key=integer,
+            op=NAME,
+            path=NAME,
+            name=optional(NAME),
+            write=boolean,
+            result=optional(integer),  # 1.x: the call's status, once it is known
+        ),
     ),
 }
 

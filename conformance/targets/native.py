@@ -9,11 +9,13 @@ from pathlib import Path
 
 from conformance.companion import Companion
 from conformance.errors import UsageError
+from conformance.native.build import provided_functions
 from conformance.targets.pydll import resolve
 
 IMAGE_FILE_MACHINE_AMD64 = 0x8664
 IMAGE_FILE_DLL = 0x2000
-#: DLLs whose functions rescheck does not provide to the native host yet (Wine's are stubs).
+#: DLLs whose functions Wine has only as stubs: rescheck provides some of them itself
+#: (`conformance.native.build.provided_functions`), and refuses a DLL that imports others.
 NOT_PROVIDED = ("clusapi.dll", "resutils.dll")
 #: The most of a DLL read to find its imports (a resource DLL is far smaller).
 PE_READ_LIMIT = 64 << 20
@@ -55,11 +57,17 @@ def check_dll(given: str) -> Path:
         )
     if not characteristics & IMAGE_FILE_DLL:
         raise UsageError(f"{given} is an executable, not a DLL")
-    missing = [f"{name} ({dll})" for dll, name in imports(path) if dll.lower() in NOT_PROVIDED]
+    provided = provided_functions()
+    missing = [
+        f"{name} ({dll})"
+        for dll, name in imports(path)
+        if dll.lower() in NOT_PROVIDED and name not in provided.get(dll.lower(), ())
+    ]
     if missing:
         raise UsageError(
             f"{given} imports {', '.join(missing)}, which rescheck does not provide to compiled "
-            "DLLs yet (only kernel32, msvcrt and the other system DLLs Wine has)"
+            "DLLs yet (of clusapi.dll it provides "
+            f"{', '.join(provided['clusapi.dll'])}; of resutils.dll nothing yet)"
         )
     return path
 

@@ -2,13 +2,17 @@
 
 ``fixtures/native/resource.c`` is one conforming resource DLL in C (the "Marker File" type: a
 marker file per instance under %TEMP%, made on an Online worker thread, removed by Offline,
-Terminate and Close; kernel32 and msvcrt only). Built with ``-DBREAK_<RULE>`` (the rule id in
+Terminate and Close; kernel32 and msvcrt only), built with ``parameters.c`` (its private
+property through rescheck's clusapi.dll). Built with ``-DBREAK_<RULE>`` (the rule id in
 snake case, in capitals: ``Online.return-code`` is ``BREAK_ONLINE_RETURN_CODE``) it violates
 exactly that rule, as ``fixtures/<rule>.py`` does in Python: the suite must report that rule
 failed, with a message, and no other rule failed or errored. The conforming builds must fail
 nothing: the base, ``-DASYNC_FAILURE`` (Online hands back a failure event; its companion claims
-``async-failure``) and ``-DREPORT_UNKNOWN`` (a first report of ClusterResourceStateUnknown after
-SetLastError); between them every rule with a variant passes. Every build is checked with its
+``async-failure``), ``-DREPORT_UNKNOWN`` (a first report of ClusterResourceStateUnknown after
+SetLastError) and ``-DPRIVATE_PROPERTIES`` (the Online worker reads its private property,
+Onlines, and stores it counted up, through the Cluster API); between them every rule with a
+variant passes. The breaks of ``Online.reads-properties`` and
+``ClusterDatabase.no-writes-in-entry-points`` build on ``-DPRIVATE_PROPERTIES``. Every build is checked with its
 companion (``fixtures/native/resource_companion.py``, which finds the marker under rescheck's
 Wine prefix), so the rules that need a probe are judged for every variant.
 
@@ -25,15 +29,14 @@ Rules without a variant, and why:
   accept; only the Python mapping can return something else (the Python fixtures' -1 is
   0xFFFFFFFF in C). ``Online.return-code`` is broken the one way C can break it
   (ERROR_RESOURCE_NOT_AVAILABLE from a type that is not quorum-capable).
-* ``Online.reads-properties``, ``ResourceControl.private-properties``,
-  ``ResourceControl.set-private-properties``, ``ResourceControl.malformed-input``,
-  ``ResourceControl.stored-properties``, ``ResourceControl.declares-read-properties``,
-  ``ResourceTypeControl.private-properties``,
+* ``ResourceControl.private-properties``, ``ResourceControl.set-private-properties``,
+  ``ResourceControl.malformed-input``, ``ResourceControl.stored-properties``,
+  ``ResourceControl.declares-read-properties``, ``ResourceTypeControl.private-properties``,
   ``ResourceTypeControl.set-private-properties``, ``ResourceTypeControl.malformed-input``:
-  private properties need ClusterReg* (clusapi.dll) and the ResUtil property-list functions
-  (resutils.dll), which rescheck does not provide to the native host yet (a DLL importing them
-  gets Wine's stubs); a type without private properties has them skipped.
-* ``ClusterDatabase.no-writes-in-entry-points``: a write is ClusterRegSetValue (clusapi.dll).
+  the private-property control codes need the ResUtil property-list functions (resutils.dll),
+  which rescheck does not provide to the native host yet (a DLL importing them gets Wine's
+  stubs); ``declares-read-properties`` is judged only for a DLL that answers
+  ENUM_PRIVATE_PROPERTIES itself. A type that answers none of them has them skipped.
 * ``ClusWorker.fresh-structure``: ClusWorkerCreate is in resutils.dll.
 * ``Arbitrate.exclusive``, ``Arbitrate.takeover``, ``Release.lets-go``,
   ``LostQuorumResource.prompt``, ``Online.not-available``: the quorum rules judge a
@@ -77,6 +80,8 @@ except UsageError as exc:
 
 NATIVE = Path(__file__).resolve().parents[2] / "fixtures" / "native"
 SOURCE = NATIVE / "resource.c"
+#: Built with every variant: the private property through the Cluster API.
+SOURCES = (SOURCE, NATIVE / "parameters.c")
 COMPANION = NATIVE / "resource_companion.py"
 ASYNC_COMPANION = NATIVE / "resource_async_companion.py"
 BAD_OUTCOMES = ("failed", "error")
@@ -86,16 +91,14 @@ LEFT_OUT = {
     "Offline.return-code": "a C Offline always returns a DWORD",
     "ResourceControl.return-code": "C returns status and BytesReturned as DWORDs",
     "ResourceTypeControl.return-code": "C returns status and BytesReturned as DWORDs",
-    "Online.reads-properties": "private properties need clusapi.dll",
     "ResourceControl.private-properties": "property lists need resutils.dll",
     "ResourceControl.set-private-properties": "property lists need resutils.dll",
     "ResourceControl.malformed-input": "property lists need resutils.dll",
-    "ResourceControl.stored-properties": "private properties need clusapi.dll",
-    "ResourceControl.declares-read-properties": "private properties need clusapi.dll",
+    "ResourceControl.stored-properties": "property lists need resutils.dll",
+    "ResourceControl.declares-read-properties": "property lists need resutils.dll",
     "ResourceTypeControl.private-properties": "property lists need resutils.dll",
     "ResourceTypeControl.set-private-properties": "property lists need resutils.dll",
     "ResourceTypeControl.malformed-input": "property lists need resutils.dll",
-    "ClusterDatabase.no-writes-in-entry-points": "ClusterRegSetValue is in clusapi.dll",
     "ClusWorker.fresh-structure": "ClusWorkerCreate is in resutils.dll",
     "Arbitrate.exclusive": "a quorum rule across nodes",
     "Arbitrate.takeover": "a quorum rule across nodes",
@@ -142,20 +145,28 @@ class Build:
 #: The variants' rules that only a conforming build other than the base judges.
 ASYNC_ONLY = "Online.failure-event"
 UNKNOWN_ONLY = "SetResourceStatus.unknown-last-error"
+PROPERTIES_ONLY = "Online.reads-properties"
+#: The rules whose breaks start from the build with a private property.
+ON_PROPERTIES = (PROPERTIES_ONLY, "ClusterDatabase.no-writes-in-entry-points")
 
 
 def variant(rule: Rule) -> Build:
     if rule.id == ASYNC_ONLY:  # it breaks the asynchronous detection, so it starts from it
         return Build(fixture_name(rule.id), ("ASYNC_FAILURE", macro(rule.id)), ASYNC_COMPANION)
+    if rule.id in ON_PROPERTIES:  # it breaks how the property is read or written
+        return Build(fixture_name(rule.id), ("PRIVATE_PROPERTIES", macro(rule.id)))
     return Build(fixture_name(rule.id), (macro(rule.id),))
 
 
 COVERED = [rule for rule in DLL_RULES if rule.id not in LEFT_OUT]
 BASE = Build("resource", ())
 CONFORMING = {
-    BASE: [rule.id for rule in COVERED if rule.id not in (ASYNC_ONLY, UNKNOWN_ONLY)],
+    BASE: [
+        rule.id for rule in COVERED if rule.id not in (ASYNC_ONLY, UNKNOWN_ONLY, PROPERTIES_ONLY)
+    ],
     Build("resource_async", ("ASYNC_FAILURE",), ASYNC_COMPANION): [ASYNC_ONLY],
     Build("resource_unknown", ("REPORT_UNKNOWN",)): [UNKNOWN_ONLY],
+    Build("resource_properties", ("PRIVATE_PROPERTIES",)): [PROPERTIES_ONLY],
 }
 
 
@@ -169,7 +180,7 @@ class Builds:
     def dll(self, build: Build) -> Path:
         if build not in self.built:
             out = self.where / f"{build.name}.dll"
-            self.built[build] = build_dll([SOURCE], out, build.defines)
+            self.built[build] = build_dll(SOURCES, out, build.defines)
         return self.built[build]
 
     def check(self, build: Build, select: list[str] | None = None) -> RunResult:

@@ -24,8 +24,8 @@ requires_native = pytest.mark.skipif(
 
 
 def assert_plain_dll(dll: Path) -> None:
-    """The DLL needs only kernel32 and msvcrt (rescheck provides no clusapi.dll or
-    resutils.dll yet) and exports only Startup."""
+    """The DLL needs only kernel32 and msvcrt (rescheck refuses a DLL that imports
+    clusapi.dll or resutils.dll before the run, for now) and exports only Startup."""
     imported = {name.lower() for name, _ in imports(dll)}
     assert imported == {"kernel32.dll", "msvcrt.dll"}, f"{dll.name} imports {imported}"
     objdump = shutil.which("x86_64-w64-mingw32-objdump")

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <wchar.h>
 
 #include "host.h"
@@ -13,7 +14,10 @@
 typedef struct {
     int64_t id; /* 0: free */
     HANDLE done;
-    int64_t value;
+    int64_t value;   /* the reply's value as an int (nil and non-ints: 0) */
+    uint8_t *raw;    /* and encoded, when the caller asked for it (callback_ask) */
+    size_t raw_size;
+    int wants_raw;
 } reply_slot;
 
 static DWORD context_slot;
@@ -94,22 +98,61 @@ void callback_head(mp_writer *w, int64_t id, const char *name, uint32_t args) {
     SetLastError(last_error);
 }
 
-int64_t callback_call(mp_writer *w, int64_t id, const char *name) {
-    (void)name;
+static reply_slot *wait_for_reply(mp_writer *w, int64_t id, int wants_raw) {
     reply_slot *slot = NULL;
     EnterCriticalSection(&lock);
     for (int i = 0; i < REPLY_SLOTS && !slot; i++)
         if (!slots[i].id) slot = &slots[i];
-    if (slot) slot->id = id;
+    if (slot) {
+        slot->id = id;
+        slot->wants_raw = wants_raw;
+        slot->raw = NULL;
+        slot->raw_size = 0;
+    }
     LeaveCriticalSection(&lock);
     if (!slot) fail("more than 256 threads wait for the monitor's reply at once");
     channel_send(w);
     WaitForSingleObject(slot->done, INFINITE);
+    return slot;
+}
+
+int64_t callback_call(mp_writer *w, int64_t id, const char *name) {
+    (void)name;
+    reply_slot *slot = wait_for_reply(w, id, 0);
     EnterCriticalSection(&lock);
     int64_t value = slot->value;
     slot->id = 0;
     LeaveCriticalSection(&lock);
     return value;
+}
+
+uint8_t *callback_ask(mp_writer *w, int64_t id, size_t *size) {
+    reply_slot *slot = wait_for_reply(w, id, 1);
+    EnterCriticalSection(&lock);
+    uint8_t *raw = slot->raw;
+    *size = slot->raw_size;
+    slot->raw = NULL;
+    slot->id = 0;
+    LeaveCriticalSection(&lock);
+    return raw;
+}
+
+/* The encoding of the message's value field (nil when it has none), malloc'd. */
+static uint8_t *copy_value(const mp_reader *message, size_t *size) {
+    static const uint8_t nil = 0xc0;
+    mp_reader at, end;
+    const uint8_t *from = &nil;
+    *size = 1;
+    if (mp_find(message, "value", &at)) {
+        end = at;
+        if (!mp_skip(&end)) fail("a reply with a malformed value");
+        from = at.data + at.pos;
+        *size = end.pos - at.pos;
+    }
+    uint8_t *out = malloc(*size);
+    if (!out) fail("out of memory");
+    memcpy(out, from, *size);
+    return out;
 }
 
 void reply_arrived(const mp_reader *message) {
@@ -120,6 +163,8 @@ void reply_arrived(const mp_reader *message) {
     for (int i = 0; i < REPLY_SLOTS; i++)
         if (slots[i].id == id) {
             slots[i].value = value;
+            if (slots[i].wants_raw && !slots[i].raw)
+                slots[i].raw = copy_value(message, &slots[i].raw_size);
             SetEvent(slots[i].done);
         }
     LeaveCriticalSection(&lock);

@@ -216,6 +216,7 @@ static DWORD WINAPI startup_thread(LPVOID parameter) {
     mp_find_int(&message, "MinVersionSupported", &low);
     mp_find_int(&message, "MaxVersionSupported", &high);
     if (!mp_find_str(&message, "ResourceType", &name, &name_length)) fail("a bad startup");
+    clusapi_connect(&message);
     WCHAR *type = utf16(name, name_length);
     PSTARTUP_ROUTINE startup = (PSTARTUP_ROUTINE)(void *)GetProcAddress(target, "Startup");
     PCLRES_FUNCTION_TABLE table = NULL;
@@ -280,7 +281,9 @@ static void entry_point(answer *a, const char *entry, arguments *args) {
     RESID resid = (RESID)arg_pointer(&args->v[0]);
     if (!strcmp(entry, "Open")) {
         WCHAR *name = utf16(args->v[0].bytes, args->v[0].type == MP_STR ? args->v[0].length : 0);
-        HKEY key = (HKEY)arg_pointer(&args->v[1]);
+        mp_value *given = &args->v[1];
+        HKEY key = given->type == MP_EXT && given->ext == EXT_HKEY ? monitor_key(given)
+                                                                   : (HKEY)arg_pointer(given);
         RESOURCE_HANDLE handle = (RESOURCE_HANDLE)arg_pointer(&args->v[2]);
         SetLastError(0);
         a->start = host_clock();

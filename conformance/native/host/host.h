@@ -31,6 +31,7 @@ void context_enter(const call_context *context);
 void context_leave(void);
 void callback_head(mp_writer *w, int64_t id, const char *name, uint32_t args);
 int64_t callback_call(mp_writer *w, int64_t id, const char *name); /* waits for the reply */
+uint8_t *callback_ask(mp_writer *w, int64_t id, size_t *size); /* the reply's value, encoded */
 int64_t next_id(void);
 void reply_arrived(const mp_reader *message);
 void note_last_error(unsigned long code);
@@ -51,6 +52,11 @@ extern HMODULE target;
 /* Run on the calling thread, which owns the frame's body from then on. */
 void run_startup(uint8_t *body, uint32_t length);
 void run_call(uint8_t *body, uint32_t length);
+
+/* clusapi_link.c: rescheck's clusapi.dll, loaded from the host's directory */
+void clusapi_link(void);
+HKEY monitor_key(const mp_value *value); /* Open's ResourceKey, as the DLL gets it */
+void clusapi_connect(const mp_reader *startup); /* the startup message's cluster root */
 
 /* audit.c */
 void run_audit(const mp_reader *message);

@@ -131,6 +131,7 @@ static DWORD WINAPI follow(LPVOID unused) {
 int main(void) {
     channel_open();
     callbacks_init();
+    clusapi_link();
     InitializeCriticalSection(&reading);
     host_thread(GetCurrentThreadId());
     hello();
