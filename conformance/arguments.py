@@ -61,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="fuzz for this long instead, e.g. 90s, 30m, 2h",
     )
     fuzz.add_argument("--seed", type=int, metavar="S", help="make the campaign repeatable")
+    _campaign_options(fuzz, "examples")
 
     quorum = commands.add_parser(
         "quorum", help="play generated arbitration schedules across nodes (quorum-capable types)"
@@ -86,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="nodes per schedule (default 3-8)",
     )
     quorum.add_argument("--seed", type=int, metavar="S", help="make the campaign repeatable")
+    _campaign_options(quorum, "schedules")
 
     rules = commands.add_parser("rules", help="print the rule catalogue")
     rules.add_argument("--format", choices=("json", "text"), default="text")
@@ -99,6 +101,18 @@ def build_parser() -> argparse.ArgumentParser:
         "report", help="render reports again from a report directory's results"
     )
     report.add_argument("directory", metavar="DIR")
+    report.add_argument(
+        "--database",
+        type=options.database,
+        metavar="URL|DIR",
+        help="merge the campaign recorded there into DIR's reports (default: DIR's campaign)",
+    )
+    report.add_argument(
+        "--campaign",
+        type=options.campaign,
+        metavar="NAME",
+        help="the campaign to merge from --database (default: default)",
+    )
 
     new = commands.add_parser(
         "new",
@@ -128,3 +142,30 @@ def build_parser() -> argparse.ArgumentParser:
         help="where the files go (default: the current directory; created if missing)",
     )
     return parser
+
+
+def _campaign_options(parser: argparse.ArgumentParser, counted: str) -> None:
+    """``fuzz``'s and ``quorum``'s options for a campaign of several workers (issue 22)."""
+    parser.add_argument(
+        "--workers",
+        type=options.positive_int,
+        default=1,
+        metavar="N",
+        help=f"worker processes on this machine, each its own hypothesis run with its own "
+        f"seed, on one example database; the {counted} are shared among them (default 1)",
+    )
+    parser.add_argument(
+        "--database",
+        type=options.database,
+        metavar="URL|DIR",
+        help="the campaign's example database: redis://HOST:PORT/DB for workers on several "
+        "machines (needs rescheck[distributed]), or a directory (default: the report "
+        "directory's hypothesis-db)",
+    )
+    parser.add_argument(
+        "--campaign",
+        type=options.campaign,
+        metavar="NAME",
+        help="the campaign's name in the database: the workers of one campaign, started "
+        "anywhere, share what they find and make one report (default: default)",
+    )

@@ -306,7 +306,10 @@ def _cmd_fuzz(args: argparse.Namespace) -> int:
 
     policy = Policy()
     directory = _report_dir(args, "fuzz-")
+    plan = _plan(args, "fuzz", directory)
     target = _load(args, policy)
+    if plan is not None:
+        return _campaign(plan, target, directory)
     print(f"rescheck fuzz: {target.given} (resource type {target.resource_type!r}), in {directory}")
     try:
         result = fuzz(
@@ -326,6 +329,39 @@ def _cmd_fuzz(args: argparse.Namespace) -> int:
     return _exit_code(result)
 
 
+def _plan(args: argparse.Namespace, mode: str, directory: Path) -> Any:
+    """A campaign of several workers or in a named database (issue 22), or None for a plain
+    one; checked (its database answers) before the target is loaded."""
+    from conformance.fuzz.workers import plan_of
+
+    return plan_of(args, mode, directory)
+
+
+def _campaign(plan: Any, target: Any, directory: Path) -> int:
+    """Run a campaign's workers and report the campaign as a whole."""
+    from conformance.fuzz.database import shown
+    from conformance.fuzz.interrupt import Interrupted
+    from conformance.fuzz.workers import run
+
+    what = "workers" if plan.workers > 1 else "worker"
+    print(
+        f"rescheck {plan.mode}: {target.given} (resource type {target.resource_type!r}), "
+        f"{plan.workers} {what} of campaign {plan.campaign!r} in {shown(plan.database)}, "
+        f"reports in {directory}"
+    )
+    try:
+        result = run(plan, target, lambda line: print(line, flush=True))
+    except Interrupted as stop:
+        return _interrupted(stop.result, directory)
+    _print_checks(result, passed=plan.mode == "quorum")
+    workers = result.info.get("workers", [])
+    print(
+        f"verdict: {result.verdict} (campaign {plan.campaign!r}, {len(workers)} workers so far); "
+        f"results in {directory / 'results.json'}"
+    )
+    return _exit_code(result)
+
+
 def _cmd_quorum(args: argparse.Namespace) -> int:
     from conformance.fuzz.interrupt import Interrupted
     from conformance.fuzz.quorum import campaign
@@ -333,6 +369,7 @@ def _cmd_quorum(args: argparse.Namespace) -> int:
 
     policy = Policy()
     directory = _report_dir(args, "quorum-")
+    plan = _plan(args, "quorum", directory)
     target = _load(args, policy)
     if not target.quorum_capable:
         raise UsageError(
@@ -340,6 +377,8 @@ def _cmd_quorum(args: argparse.Namespace) -> int:
             "and Release (see `rescheck run`, Arbitrate.with-release), so there is nothing to "
             "arbitrate"
         )
+    if plan is not None:
+        return _campaign(plan, target, directory)
     print(
         f"rescheck quorum: {target.given} (resource type {target.resource_type!r}), "
         f"{args.schedules} schedules of {args.nodes[0]}-{args.nodes[1]} nodes, in {directory}"
@@ -366,6 +405,9 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from conformance.report.model import UNREADABLE, ResultsLog, read_log
 
     directory = Path(args.directory)
+    campaign = _campaign_of(args, directory)
+    if campaign is not None:
+        return _report_campaign(campaign, directory)
     if not (directory / ResultsLog.NAME).is_file():
         raise UsageError(
             f"no {ResultsLog.NAME} in {directory}; give the --report-dir of a `rescheck run`"
@@ -381,6 +423,32 @@ def _cmd_report(args: argparse.Namespace) -> int:
     else:
         state = "" if run.complete else " (INCOMPLETE: the run was interrupted)"
     print(f"{run.target}: {run.verdict}{state}, {len(run.checks)} checks; {paths['html']}")
+    return _exit_code(run)
+
+
+def _campaign_of(args: argparse.Namespace, directory: Path) -> Any:
+    """The campaign ``rescheck report`` merges: named by --database/--campaign, or the one
+    DIR reports on (its campaign.json); None for a plain run's directory."""
+    from conformance.fuzz.merge import Campaign
+
+    if args.database is None and args.campaign is None:
+        return Campaign.load(directory)
+    return Campaign.named(args.database, args.campaign, directory)
+
+
+def _report_campaign(campaign: Any, directory: Path) -> int:
+    """A campaign's merged report, from its records, into ``directory``."""
+    from conformance.fuzz.merge import report
+
+    options.check_report_dir(directory, option=None)
+    campaign.save(directory)
+    run = report(campaign, directory)
+    workers = run.info.get("workers", [])
+    state = "" if run.complete else " (INCOMPLETE: a worker is running, or did not finish)"
+    print(
+        f"{run.target}: {run.verdict}{state}, {len(run.checks)} checks, campaign "
+        f"{campaign.name!r} of {len(workers)} workers; {directory / 'report.html'}"
+    )
     return _exit_code(run)
 
 

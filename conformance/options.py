@@ -98,6 +98,36 @@ def node_range(text: str) -> tuple[int, int]:
     return nodes
 
 
+#: A campaign's name: part of a Redis key and of a directory name.
+_CAMPAIGN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+#: The URL schemes of a Redis server (`conformance.fuzz.database.REDIS_SCHEMES`).
+_REDIS_SCHEMES = ("redis", "rediss", "unix")
+
+
+def campaign(text: str) -> str:
+    """``--campaign NAME``: letters, digits, ``_``, ``.`` and ``-``, at most 64."""
+    if not _CAMPAIGN_NAME.fullmatch(text):
+        raise argparse.ArgumentTypeError(
+            "expected letters, digits, '_', '.' or '-' (at most 64, the first a letter or "
+            f"digit), got {text!r}"
+        )
+    return text
+
+
+def database(text: str) -> str:
+    """``--database``: a Redis URL, or a directory for hypothesis's directory database."""
+    scheme, sep, rest = text.partition("://")
+    if sep and scheme.lower() not in _REDIS_SCHEMES:
+        raise argparse.ArgumentTypeError(
+            f"expected redis://HOST:PORT/DB (or rediss://, unix://) or a directory, got {text!r}"
+        )
+    if sep and not rest.strip("/"):
+        raise argparse.ArgumentTypeError(f"expected redis://HOST:PORT/DB, got {text!r}")
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected redis://HOST:PORT/DB or a directory")
+    return text
+
+
 def check_report_dir(directory: Path, option: str | None = "--report-dir") -> None:
     """Raise `UsageError` unless the reports can be written in ``directory`` (created if
     missing): every part of it that exists is a directory, and the deepest one is writable.

@@ -1,40 +1,55 @@
 """`rescheck fuzz`: run a target's state machine for a number of examples (or a duration),
 keep the example database in the report directory (a campaign resumes), and write for each
-violation a standalone pytest reproducer and the JSON trace of the failing run."""
+violation a standalone pytest reproducer and the JSON trace of the failing run.
+
+A campaign runs in rounds, each a hypothesis run. The first replays what the example database
+holds (hypothesis's reuse phase: what this campaign, or another worker of it, found before),
+then generates; a later round replays the database again only when a worker of the campaign
+has recorded a rule this run does not hold yet (`conformance.fuzz.ledger`), and otherwise
+only generates, where a rule this run holds already ends its sequence quietly instead of being
+shrunk again (hypothesis would replay the database, take the failures there as shrunk and
+stop, or shrink the same bug once more)."""
 
 from __future__ import annotations
 
-import json
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
-from hypothesis import seed, settings
-from hypothesis.database import DirectoryBasedExampleDatabase
+from hypothesis import Phase, seed, settings
+from hypothesis.database import DirectoryBasedExampleDatabase, ExampleDatabase
 from hypothesis.errors import Flaky
 from hypothesis.stateful import get_state_machine_test
 from hypothesis.statistics import collector  # hypothesis's statistics, events included
 
+from conformance.fuzz.database import lost
 from conformance.fuzz.driver import TRACE_RULES
 from conformance.fuzz.interrupt import Interrupted, Watch
+from conformance.fuzz.ledger import FAILED as WORKER_FAILED
+from conformance.fuzz.ledger import FINISHED, INTERRUPTED, Recorder, step_json
 from conformance.fuzz.machine import ContractViolation, ModelBroken, Operations, machine_for
 from conformance.fuzz.profiles import CAMPAIGN
 from conformance.fuzz.progress import time_left
+from conformance.fuzz.reproducer import about, write_files
 from conformance.fuzz.stats import Tally, Transition
 from conformance.monitor.policy import Policy
 from conformance.report import write_reports
 from conformance.report.model import FAILED, PASSED, CheckResult, RunResult
-from conformance.resapi import control_code_name
 from conformance.targets import Target
 
 __all__ = ["ModelBroken", "Progress", "fuzz", "write_reproducer"]
 
-#: Examples per round of a --duration campaign (each round has its own seed).
+#: Examples per round of a --duration campaign at most (each round has its own seed); a
+#: round is cut to what the time left holds at the pace so far, the first to FIRST_ROUND.
 ROUND = 100
+FIRST_ROUND = 10
+#: How often the progress line (and a worker's status) is brought up to date (s).
+SHOW_EVERY_S = 2.0
+#: The phases of a round that only generates: no replay of the database.
+GENERATING = tuple(p for p in CAMPAIGN.phases if p is not Phase.reuse)
 
 
 @dataclass
@@ -59,6 +74,8 @@ class Progress:
     #: judged), and the round under way as the machine saw it, until those come.
     tally: Tally = field(default_factory=Tally)
     live: Tally = field(default_factory=Tally)
+    #: The rules whose violations end a sequence quietly in this round: held already.
+    quiet: frozenset[str] = frozenset()
 
     def noted(self, statistics: Any) -> None:
         """A round has ended and hypothesis gives its statistics: they replace the live
@@ -70,19 +87,33 @@ class Progress:
         """Every round: a round that Ctrl-C ended has no statistics, only the live count."""
         return self.tally.merged(self.live)
 
+    def shown_examples(self) -> int:
+        """The examples the line counts: while hypothesis shrinks, its runs are not
+        examples of the campaign."""
+        return self.examples if self.broken_at is None else self.broken_at
+
     def line(self) -> str:
         took = max(time.perf_counter() - self.started, 1e-9)
         of = "" if self.goal is None else f" of {self.goal}"
         if self.broken_at is None:
-            examples = self.examples
             left = time_left(self.started, self.examples, self.goal, self.deadline)
-        else:  # hypothesis shrinks what broke: its runs are not examples of the campaign
-            examples = self.broken_at
+        else:
             left = f", shrinking ({self.examples - self.broken_at} sequences so far)"
         return (
-            f"fuzz: {examples}{of} examples, {self.steps / took:.0f} steps/s, "
+            f"fuzz: {self.shown_examples()}{of} examples, {self.steps / took:.0f} steps/s, "
             f"{len(self.distinct)} transitions, {len(self.failing)} rules broken{left}"
         )
+
+    def figures(self) -> dict[str, Any]:
+        """What a worker records of itself for a campaign's merged progress and report."""
+        return {
+            "examples": self.shown_examples(),
+            "steps": self.steps,
+            "shrinking": self.broken_at is not None,
+            "distinct": sorted(list(t) for t in self.distinct),
+            "failing": sorted(self.failing),
+            "tally": self.total().to_json(),
+        }
 
 
 def fuzz(
@@ -95,13 +126,17 @@ def fuzz(
     policy: Policy | None = None,
     strict: bool = False,
     progress: Callable[[str], None] = print,
+    database: ExampleDatabase | None = None,
+    recorder: Recorder | None = None,
 ) -> RunResult:
     """Fuzz ``target``; write the reports (``results.json``, ``junit.xml``, ``report.html``),
     reproducers and traces under ``report_dir``. With ``strict``, a recommended rule broken
     makes the verdict non-compliant, as `rescheck run --strict` does. Ctrl-C ends the
     campaign with the reports of what it found, marked incomplete, and raises `Interrupted`.
     A transition outside the monitor's state model raises `ModelBroken` once the reports
-    are written."""
+    are written. ``database`` is the example database (default: the report directory's);
+    a worker of a campaign records its progress and findings with ``recorder``, and a
+    database that stops answering ends the campaign as Ctrl-C does (``recorder.lost``)."""
     from conformance import __version__
 
     policy = policy or Policy()
@@ -109,39 +144,62 @@ def fuzz(
     deadline = None if duration is None else time.perf_counter() + duration
     state = Progress(goal=max_examples if deadline is None else None, deadline=deadline)
     watch = Watch()
-    machine = _instrumented(machine_for(target, policy), state, progress, watch)
-    database = DirectoryBasedExampleDatabase(str(report_dir / "hypothesis-db"))
+    machine = _instrumented(machine_for(target, policy), state, progress, watch, recorder)
+    if database is None:
+        database = DirectoryBasedExampleDatabase(str(report_dir / "hypothesis-db"))
     found: dict[str, ContractViolation] = {}
     model_breaks: list[ModelBroken] = []
+    tried: set[str] = set()  # rules of other workers this run has replayed the database for
     round_ = 0
     try:
         with watch.installed():
             while True:
                 state.broken_at = None  # a new round generates examples again
-                examples = ROUND if deadline is not None else max_examples
+                news = set() if recorder is None else recorder.refresh() - found.keys() - tried
+                tried |= news
+                replaying = round_ == 0 or bool(news)
+                state.quiet = frozenset() if replaying else frozenset(found)
+                examples = (
+                    max_examples - state.tally.generated
+                    if deadline is None
+                    else _round_size(state, deadline)
+                )
+                generated = state.tally.generated
                 test = get_state_machine_test(
                     machine,
-                    settings=settings(CAMPAIGN, max_examples=examples, database=database),
+                    settings=settings(
+                        CAMPAIGN,
+                        max_examples=max(examples, 1),
+                        database=database,
+                        phases=CAMPAIGN.phases if replaying else GENERATING,
+                    ),
                 )
                 if seed_value is not None:
-                    test = seed(seed_value + round_)(test)
+                    test = _seeded(test, seed_value + round_, database if recorder else None)
                 try:
                     with collector.with_value(state.noted):
                         test()
                 except Exception as exc:
                     watch.check()  # a Ctrl-C that cleanup turned into another exception
+                    if recorder is not None and lost(exc):
+                        recorder.lost = exc
+                        raise KeyboardInterrupt from exc
                     violations = _found(exc, ContractViolation)
                     breaks = _found(exc, ModelBroken)
                     if not violations and not breaks:
                         raise
                     for violation in violations:
-                        found.setdefault(violation.rule_id, violation)
-                        state.failing.add(violation.rule_id)
+                        _keep(found, violation, state, recorder)
                     model_breaks += breaks
                 watch.check()
                 round_ += 1
-                if deadline is None or time.perf_counter() >= deadline:
-                    break
+                if recorder is not None:
+                    recorder.status(state.figures())
+                if deadline is not None:
+                    if time.perf_counter() >= deadline:
+                        break
+                elif not replaying or state.tally.generated > generated:
+                    break  # hypothesis generated, and decided when to stop, as it does
     except KeyboardInterrupt:
         watch.seen = True
     if state.line() != state.last:
@@ -169,6 +227,8 @@ def fuzz(
         ],
         "rules_judged": {rule.id: tally.judged[rule.id] for rule in TRACE_RULES},
     }
+    if recorder is not None:
+        result.info["worker"] = recorder.id
     for rule in TRACE_RULES:
         violation = found.get(rule.id) or state.first.get(rule.id)
         if violation is None:
@@ -194,12 +254,67 @@ def fuzz(
     if not state.examples:
         result.errors.append("no example ran: the campaign judged nothing")
     write_reports(result, report_dir)
+    if recorder is not None:
+        ended = INTERRUPTED if watch.seen else WORKER_FAILED if model_breaks else FINISHED
+        errors = result.errors + [f"internal error: {b}" for b in model_breaks[:1]]
+        recorder.status({**state.figures(), "errors": errors}, ended)
     if watch.seen:
         raise Interrupted(result)
     if model_breaks:  # after the reports: what the target broke is kept
         transitions = sorted({t for broken in model_breaks for t in broken.transitions})
         raise ModelBroken(transitions, model_breaks[0].steps)
     return result
+
+
+def _round_size(state: Progress, deadline: float) -> int:
+    """The examples of a --duration campaign's next round: what the time left holds at the
+    pace so far, so that the campaign ends near its deadline (hypothesis stops only at the
+    end of a run)."""
+    now = time.perf_counter()
+    done = state.tally.examples
+    if not done:
+        return FIRST_ROUND
+    pace = done / max(now - state.started, 1e-9)
+    return max(1, min(ROUND, round(pace * (deadline - now))))
+
+
+def _seeded(test: Any, value: int, database: ExampleDatabase | None) -> Any:
+    """``test`` with hypothesis's `seed`, which also leaves the example database out (a
+    seed reproduces); a worker of a campaign keeps it (``database``), as its examples are
+    the campaign's, and each worker has a seed of its own. `seed` keeps its settings in the
+    attribute set here (hypothesis is pinned by the test extra; the Redis campaign tests
+    replay through it)."""
+    test = seed(value)(test)
+    if database is not None:
+        test._hypothesis_internal_use_settings = settings(
+            test._hypothesis_internal_use_settings, database=database
+        )
+    return test
+
+
+def _keep(
+    found: dict[str, ContractViolation],
+    violation: ContractViolation,
+    state: Progress,
+    recorder: Recorder | None,
+) -> None:
+    """A violation hypothesis reported: the shortest sequence of each rule is kept."""
+    kept = found.get(violation.rule_id)
+    if kept is None or len(violation.steps) < len(kept.steps):
+        found[violation.rule_id] = violation
+    state.failing.add(violation.rule_id)
+    if recorder is not None:
+        recorder.reported(violation.rule_id, _fields(violation, state))
+
+
+def _fields(violation: ContractViolation, state: Progress) -> dict[str, Any]:
+    """A finding as a worker records it: enough for another machine to write its files."""
+    return {
+        "message": violation.message,
+        "examples": state.shown_examples(),
+        "steps": [step_json(s) for s in violation.steps],
+        "trace": _events(violation),
+    }
 
 
 def _found(exc: BaseException, kind: type[AssertionError]) -> list[Any]:
@@ -218,10 +333,15 @@ def _found(exc: BaseException, kind: type[AssertionError]) -> list[Any]:
 
 
 def _instrumented(
-    machine: type[Operations], state: Progress, progress: Callable[[str], None], watch: Watch
+    machine: type[Operations],
+    state: Progress,
+    progress: Callable[[str], None],
+    watch: Watch,
+    recorder: Recorder | None = None,
 ) -> type[Operations]:
     """The machine, extended (not patched) to keep the progress line and the live count of
-    its round, and to stop at its next step once Ctrl-C was pressed."""
+    its round, to stop at its next step once Ctrl-C was pressed, and to end a sequence
+    quietly on a rule the round holds already (`Progress.quiet`)."""
 
     class Counted(machine):  # type: ignore[misc, valid-type]
         def __init__(self) -> None:
@@ -231,25 +351,38 @@ def _instrumented(
 
         def step(self, op: str, instance: int = 0, arg: Any = None) -> Transition:
             watch.check()
+            if self.ended:  # quietly, on a rule held already: the rest of it is no step
+                return (op, op, op)
             transition: Transition = super().step(op, instance, arg)
             state.steps += 1
             state.distinct.add(transition)
             now = time.perf_counter()
-            if now - state.shown >= 2.0:
+            if now - state.shown >= SHOW_EVERY_S:
                 state.shown = now
                 state.last = state.line()
                 progress(state.last)
+                if recorder is not None:
+                    recorder.status(state.figures())
+                    if recorder.lost is not None:
+                        watch.seen = True
+                        watch.check()
             return transition
 
-        def broken(self, found: CheckResult) -> NoReturn:
+        def broken(self, found: CheckResult) -> None:
             watch.check()  # a sequence cut short by Ctrl-C proves nothing
+            if found.id in state.quiet:
+                self.ended = True
+                return
             try:
                 super().broken(found)
             except ContractViolation as violation:
                 if state.broken_at is None:
                     state.broken_at = state.examples
                 state.failing.add(violation.rule_id)  # shown while hypothesis shrinks
-                state.first.setdefault(violation.rule_id, violation)
+                if violation.rule_id not in state.first:
+                    state.first[violation.rule_id] = violation
+                    if recorder is not None:
+                        recorder.met(violation.rule_id, _fields(violation, state))
                 raise
 
         def teardown(self) -> None:
@@ -269,59 +402,15 @@ def write_reproducer(
     seed_value: int | None,
 ) -> tuple[Path, Path]:
     """A pytest file that replays the steps without hypothesis, and the failing run's trace."""
-    from conformance import __version__
-
-    slug = re.sub(r"[^0-9a-z]+", "_", violation.rule_id.lower()).strip("_")
-    test_file = report_dir / f"test_repro_{slug}.py"
-    steps = "\n".join(
-        f"    {step!r},  # {control_code_name(step.arg[0])}"
-        if step.op == "control"
-        else f"    {step!r},"
-        for step in violation.steps
+    return write_files(
+        about(target),
+        violation.rule_id,
+        violation.steps,
+        _events(violation),
+        seed_value,
+        report_dir,
     )
-    # What comes from the target (its name and path) is written only as repr() data: a name
-    # is never pasted into the docstring or the code, where a quote or newline would run it.
-    test_file.write_text(
-        f'''"""Reproducer written by `rescheck fuzz`: {violation.rule_id} broken by {len(violation.steps)} steps.
-
-The target, its sha256, the seed and rescheck's version are below. Run it with plain pytest:
-it fails while the target breaks the rule, and passes once fixed.
-"""
-
-from conformance.fuzz import Step, replay
-from conformance.targets import load_target
-
-RESCHECK_VERSION = {__version__!r}
-GIVEN = {target.given!r}
-TARGET = {str(target.path)!r}
-TARGET_SHA256 = {target.sha256()!r}
-TYPE_NAME = {target.resource_type!r}
-SEED = {seed_value!r}
-STEPS = [
-{steps}
-]
 
 
-def test_{slug}() -> None:
-    replay(load_target(TARGET, type_name=TYPE_NAME, hosting={target.hosting!r}), STEPS)
-''',
-        encoding="utf-8",
-    )
-    trace_file = report_dir / f"trace_{slug}.json"
-    events = [event.to_json() for trace in violation.run.traces for event in trace]
-    trace_file.write_text(
-        json.dumps(
-            {
-                "rule": violation.rule_id,
-                "rescheck_version": __version__,
-                "target_sha256": target.sha256(),
-                "seed": seed_value,
-                "steps": [repr(s) for s in violation.steps],
-                "trace": events,
-            },
-            indent=2,
-            default=str,
-        ),
-        encoding="utf-8",
-    )
-    return test_file, trace_file
+def _events(violation: ContractViolation) -> list[dict[str, Any]]:
+    return [event.to_json() for trace in violation.run.traces for event in trace]

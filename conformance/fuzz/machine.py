@@ -191,6 +191,18 @@ class Operations(RuleBasedStateMachine):
             self.step("await_report", instance, at)
         self.step("control", instance, (code, in_buffer, size))
 
+    @rule(instance=opened, other=opened, op=st.sampled_from(("online", "offline", "terminate")))
+    def isolation(self, instance: int, other: int, op: str) -> None:
+        """Both online, IsAlive of one instance, ``op`` on the other, IsAlive again: what
+        instance isolation (ID-1, Instances.isolated) is about, which random steps seldom
+        line up."""
+        if instance != other:
+            self.step("online", instance)
+            self.step("online", other)
+            self.step("is_alive", instance)
+            self.step(op, other)
+            self.step("is_alive", instance)
+
     @rule(instance=opened)
     def looks_alive(self, instance: int) -> None:
         self.step("looks_alive", instance)

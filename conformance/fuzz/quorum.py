@@ -4,6 +4,9 @@
 A schedule is plain data (`conformance.suite.quorum.Schedule`): the campaign reports each
 violating one, with the seed that generates the campaign again. Schedules are not shrunk:
 each costs seconds of real arbitration, and the history slice already shows what happened.
+A worker of a campaign (issue 22) records each schedule's verdicts and each violating schedule
+as it goes (`conformance.fuzz.ledger`), and first plays again the violating schedules the
+campaign has recorded, whoever found them.
 """
 
 from __future__ import annotations
@@ -15,12 +18,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from hypothesis import Phase, given, seed, settings
+from hypothesis import Phase, example, given, seed, settings
 from hypothesis import strategies as st
 
 from conformance.clusapi import InMemoryClusterDatabase
 from conformance.fuzz.driver import _FuzzContext
 from conformance.fuzz.interrupt import Interrupted, Watch
+from conformance.fuzz.ledger import FINISHED, FOUND, INTERRUPTED, REPLAYED, Recorder
 from conformance.fuzz.progress import time_left
 from conformance.monitor.monitor import MonitorError
 from conformance.monitor.policy import Policy
@@ -65,6 +69,17 @@ class Verdicts:
     unjudged: dict[str, Counter[str]] = field(default_factory=dict)
     #: Each schedule played, with each rule's outcome there (the report's table).
     log: list[dict[str, object]] = field(default_factory=list)
+
+    def figures(self) -> dict[str, object]:
+        """What a worker records of itself for a campaign's merged progress and report."""
+        return {
+            "played": self.played,
+            "passed": dict(self.passed),
+            "failing": sorted(self.failed),
+            "unjudged": {rule_id: dict(reasons) for rule_id, reasons in self.unjudged.items()},
+            "log": self.log,
+            "errors": self.errors[:1],
+        }
 
     def line(self) -> str:
         rate = self.played / max(time.perf_counter() - self.started, 1e-9) * 60
@@ -129,10 +144,12 @@ def campaign(
     nodes: tuple[int, int] = (MIN_NODES, MAX_NODES),
     policy: Policy | None = None,
     progress: Callable[[str], None] = print,
+    recorder: Recorder | None = None,
 ) -> RunResult:
     """Play ``count`` generated schedules against ``target``; write the reports. Ctrl-C ends
     the campaign with the reports of the schedules played, marked incomplete, and raises
-    `Interrupted`."""
+    `Interrupted`. A worker of a campaign records with ``recorder``, and first plays the
+    violating schedules recorded there."""
     from conformance import __version__
 
     policy = policy or Policy()
@@ -141,9 +158,13 @@ def campaign(
     shown = [time.perf_counter()]
     watch = Watch()
 
+    replays = [] if recorder is None else recorded(recorder)
+
     # No health check suppressed: a schedule is a few small draws (the seconds a schedule
     # takes are its playing, which no health check times), and `play` is no pytest test.
-    @settings(max_examples=count, phases=[Phase.generate], database=None, deadline=None)
+    @settings(
+        max_examples=count, phases=[Phase.explicit, Phase.generate], database=None, deadline=None
+    )
     @given(schedules(*nodes))
     def play(schedule: Schedule) -> None:
         watch.check()
@@ -154,6 +175,9 @@ def campaign(
         for rule_id, verdict in verdicts.items():
             outcomes[rule_id] = verdict.outcome
             if verdict.outcome == FAILED:
+                if recorder is not None and rule_id not in state.failed:
+                    kind = REPLAYED if schedule in replays else FOUND
+                    recorder.finding(kind, rule_id, _finding(schedule, verdict, state.played))
                 state.failed.setdefault(rule_id, (schedule, verdict))
                 reasons[rule_id] = verdict.message
             elif verdict.outcome == ERROR:
@@ -166,10 +190,16 @@ def campaign(
                 state.passed[rule_id] = state.passed.get(rule_id, 0) + 1
         state.log.append({"schedule": str(schedule), "outcomes": outcomes, "reasons": reasons})
         state.played += 1
+        if recorder is not None:
+            recorder.status(state.figures())
+            if recorder.lost is not None:
+                raise KeyboardInterrupt
         if time.perf_counter() - shown[0] >= 2.0 and state.played < count:
             shown[0] = time.perf_counter()
             progress(state.line())
 
+    for replay in replays:
+        play = example(replay)(play)
     if seed_value is not None:
         play = seed(seed_value)(play)
     try:
@@ -224,6 +254,29 @@ def campaign(
             )
     result.errors.extend(state.errors[:1])
     write_reports(result, report_dir)
+    if recorder is not None:
+        recorder.status(state.figures(), INTERRUPTED if watch.seen else FINISHED)
     if watch.seen:
         raise Interrupted(result)
     return result
+
+
+def recorded(recorder: Recorder) -> list[Schedule]:
+    """The violating schedules the campaign has recorded, each once, as plain data."""
+    found: dict[Schedule, None] = {}
+    for record in recorder.findings():
+        plan = record.get("plan")
+        if isinstance(plan, dict) and set(plan.get("steps") or ()) <= set(STEPS):
+            found[Schedule(int(plan.get("nodes", MIN_NODES)), tuple(plan["steps"]))] = None
+    return list(found)
+
+
+def _finding(schedule: Schedule, verdict: CheckResult, played: int) -> dict[str, object]:
+    return {
+        "schedule": str(schedule),
+        "plan": {"nodes": schedule.nodes, "steps": list(schedule.steps)},
+        "message": verdict.message,
+        "evidence": verdict.evidence,
+        "timeline": verdict.timeline,
+        "examples": played + 1,
+    }

@@ -53,6 +53,8 @@ class Tally:
     examples: int = 0
     #: Every sequence run, the ones that shrink a failure included.
     sequences: int = 0
+    #: The examples hypothesis generated (the others it replayed from its database).
+    generated: int = 0
     #: How often each transition was made, over every sequence.
     transitions: Counter[Transition] = field(default_factory=Counter)
     #: For each rule, the sequences it judged (passed or failed, not "nothing to judge").
@@ -72,6 +74,7 @@ class Tally:
                 self.sequences += 1
                 if phase in _EXAMPLE_PHASES and case.get("status") in ("valid", "interesting"):
                     self.examples += 1
+                    self.generated += phase == "generate-phase"
                 self._add_events(case.get("events", []))
 
     def _add_events(self, events: Iterable[str]) -> None:
@@ -91,6 +94,7 @@ class Tally:
         (Ctrl-C ends it before), where every sequence is counted as an example."""
         self.examples += 1
         self.sequences += 1
+        self.generated += 1
         self.transitions.update(transitions)
         self.judged.update(rule for rule, outcome in outcomes.items() if outcome in JUDGED)
 
@@ -98,6 +102,32 @@ class Tally:
         return Tally(
             self.examples + other.examples,
             self.sequences + other.sequences,
+            self.generated + other.generated,
             self.transitions + other.transitions,
             self.judged + other.judged,
         )
+
+    def to_json(self) -> dict[str, Any]:
+        """As a campaign's worker records it (`conformance.fuzz.ledger`), for the merge."""
+        return {
+            "examples": self.examples,
+            "sequences": self.sequences,
+            "generated": self.generated,
+            "transitions": [[*t, n] for t, n in sorted(self.transitions.items())],
+            "judged": dict(sorted(self.judged.items())),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Tally:
+        """What `to_json` wrote; a figure another worker recorded badly counts as none."""
+        tally = cls()
+        for name in ("examples", "sequences", "generated"):
+            value = data.get(name)
+            setattr(tally, name, value if isinstance(value, int) else 0)
+        for row in data.get("transitions") or []:
+            if isinstance(row, list) and len(row) == 4 and isinstance(row[3], int):
+                tally.transitions[str(row[0]), str(row[1]), str(row[2])] += row[3]
+        judged = data.get("judged")
+        if isinstance(judged, Mapping):
+            tally.judged.update({str(k): v for k, v in judged.items() if isinstance(v, int)})
+        return tally

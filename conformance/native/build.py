@@ -5,7 +5,8 @@
 newer. Beside it goes rescheck's own ``clusapi.dll`` (``clusapi/``: the Cluster API functions
 of `provided_functions`, served from the run's cluster database through the host), which the
 host loads from its own directory before the resource DLL, so that the DLL's imports bind to
-it rather than to Wine's stubs. The C sources are compiled with the project's force-included header
+it rather than to Wine's stubs; and its own ``resutils.dll`` (``resutils/``: the Resource Utility
+functions of `provided_functions`, reading values through that clusapi.dll), loaded the same way. The C sources are compiled with the project's force-included header
 (``include/rescheck_sdk.h``), so that code written against the Windows SDK's ``resapi.h``
 builds unchanged.
 """
@@ -31,6 +32,10 @@ CLUSAPI_DLL = HOST_EXE.with_name("clusapi.dll")
 CLUSAPI_DEF = CLUSAPI / "clusapi.def"
 #: clusapi.dll's exports that are rescheck's, for the host (include/rescheck_link.h).
 LINK_EXPORTS = ("RescheckAttach", "RescheckMonitorKey", "RescheckConnect")
+RESUTILS = HERE / "resutils"
+RESUTILS_DLL = HOST_EXE.with_name("resutils.dll")
+#: The exports of resutils.dll: the Windows SDK's functions it provides, and RescheckAttach.
+RESUTILS_DEF = RESUTILS / "resutils.def"
 COMPILER = "x86_64-w64-mingw32-gcc"
 #: What to install when the compiler is missing, and how to build by hand.
 HOW_TO_GET = (
@@ -55,10 +60,15 @@ def _newest(paths: Iterable[Path]) -> float:
 
 def provided_functions() -> dict[str, tuple[str, ...]]:
     """What rescheck provides to compiled DLLs, by DLL: the Windows SDK functions its own
-    ``clusapi.dll`` exports (a DLL that imports others of these DLLs cannot load yet)."""
-    lines = CLUSAPI_DEF.read_text("utf-8").split("EXPORTS", 1)[1].splitlines()
-    names = [line.strip() for line in lines if line.strip() and not line.startswith(";")]
-    return {"clusapi.dll": tuple(name for name in names if name not in LINK_EXPORTS)}
+    ``clusapi.dll`` and ``resutils.dll`` export (a DLL that imports others of these DLLs cannot
+    load yet)."""
+    return {"clusapi.dll": _exports(CLUSAPI_DEF), "resutils.dll": _exports(RESUTILS_DEF)}
+
+
+def _exports(definition: Path) -> tuple[str, ...]:
+    lines = definition.read_text("utf-8").split("EXPORTS", 1)[1].splitlines()
+    names = [line.strip() for line in lines if line.strip() and not line.strip().startswith(";")]
+    return tuple(name for name in names if name not in LINK_EXPORTS)
 
 
 def _sources() -> list[Path]:
@@ -66,13 +76,16 @@ def _sources() -> list[Path]:
         *SOURCES.glob("*.[ch]"),
         *CLUSAPI.glob("*.[ch]"),
         CLUSAPI_DEF,
+        *RESUTILS.glob("*.[ch]"),
+        RESUTILS_DEF,
         *(HERE / "include").glob("*.h"),
     ]
 
 
 def host_exe() -> Path:
-    """The native host (and its clusapi.dll), built now if missing or older than a source."""
-    built = [HOST_EXE, CLUSAPI_DLL]
+    """The native host (and its clusapi.dll and resutils.dll), built now if missing or older
+    than a source."""
+    built = [HOST_EXE, CLUSAPI_DLL, RESUTILS_DLL]
     if all(p.exists() for p in built) and min(p.stat().st_mtime for p in built) >= _newest(
         _sources()
     ):
@@ -83,11 +96,16 @@ def host_exe() -> Path:
 def build_host() -> Path:
     HOST_EXE.parent.mkdir(exist_ok=True)
     # one file per builder (pytest-xdist workers may build at once), renamed whole into place;
-    # the DLL first: a host that finds no clusapi.dll beside it leaves DLLs Wine's
+    # the DLLs first: a host that finds no clusapi.dll beside it leaves DLLs Wine's
     partial = CLUSAPI_DLL.with_suffix(f".{os.getpid()}.partial.dll")
     clusapi = [*sorted(CLUSAPI.glob("*.c")), SOURCES / "mpack.c", CLUSAPI_DEF]
     _compile(clusapi, partial, ["-shared"])
     partial.replace(CLUSAPI_DLL)
+    # resutils.dll imports clusapi.dll by name: the one the host has loaded
+    partial = RESUTILS_DLL.with_suffix(f".{os.getpid()}.partial.dll")
+    resutils = [*sorted(RESUTILS.glob("*.c")), SOURCES / "mpack.c", RESUTILS_DEF]
+    _compile(resutils, partial, ["-shared", "-lclusapi"])
+    partial.replace(RESUTILS_DLL)
     partial = HOST_EXE.with_suffix(f".{os.getpid()}.partial.exe")
     _compile([*sorted(SOURCES.glob("*.c"))], partial, [])
     partial.replace(HOST_EXE)

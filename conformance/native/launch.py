@@ -1,6 +1,7 @@
 """The native host's launch: rescheck's host ``.exe`` under Wine (on Windows, as it is),
-with the DLL to load named as Windows names it. rescheck's own ``clusapi.dll`` sits beside the
-host, and Wine is told to prefer it to its builtin one (`DLL_OVERRIDES`)."""
+with the DLL to load named as Windows names it. rescheck's own ``clusapi.dll`` and
+``resutils.dll`` sit beside the host, and Wine is told to prefer them to its builtins
+(`DLL_OVERRIDES`)."""
 
 from __future__ import annotations
 
@@ -19,9 +20,9 @@ def windows_path(path: Path) -> str:
     return resolved if sys.platform == "win32" else "Z:" + resolved.replace("/", "\\")
 
 
-#: WINEDLLOVERRIDES for the host: the native clusapi.dll (rescheck's, found first in the host's
-#: directory) before Wine's builtin, whose functions other than OpenCluster are stubs.
-DLL_OVERRIDES = {"clusapi": "n,b"}
+#: WINEDLLOVERRIDES for the host: the native clusapi.dll and resutils.dll (rescheck's, found
+#: first in the host's directory) before Wine's builtins, whose functions are mostly stubs.
+DLL_OVERRIDES = {"clusapi": "n,b", "resutils": "n,b"}
 
 _server_lock = threading.Lock()
 

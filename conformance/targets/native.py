@@ -14,8 +14,8 @@ from conformance.targets.pydll import resolve
 
 IMAGE_FILE_MACHINE_AMD64 = 0x8664
 IMAGE_FILE_DLL = 0x2000
-#: DLLs whose functions Wine has only as stubs: rescheck provides some of them itself
-#: (`conformance.native.build.provided_functions`), and refuses a DLL that imports others.
+#: DLLs whose functions Wine has only as stubs: rescheck provides part of each itself
+#: (`conformance.native.build.provided_functions`), and refuses a DLL that imports the rest.
 NOT_PROVIDED = ("clusapi.dll", "resutils.dll")
 #: The most of a DLL read to find its imports (a resource DLL is far smaller).
 PE_READ_LIMIT = 64 << 20
@@ -66,8 +66,8 @@ def check_dll(given: str) -> Path:
     if missing:
         raise UsageError(
             f"{given} imports {', '.join(missing)}, which rescheck does not provide to compiled "
-            "DLLs yet (of clusapi.dll it provides "
-            f"{', '.join(provided['clusapi.dll'])}; of resutils.dll nothing yet)"
+            f"DLLs yet (of clusapi.dll it provides {', '.join(provided['clusapi.dll'])}; of "
+            f"resutils.dll {', '.join(provided['resutils.dll'])})"
         )
     return path
 

@@ -24,8 +24,9 @@ requires_native = pytest.mark.skipif(
 
 
 def assert_plain_dll(dll: Path) -> None:
-    """The DLL needs only kernel32 and msvcrt (rescheck refuses a DLL that imports
-    clusapi.dll or resutils.dll before the run, for now) and exports only Startup."""
+    """The DLL needs only kernel32 and msvcrt (the plainest a resource DLL can be: the
+    builds that use rescheck's clusapi.dll and resutils.dll say so) and exports only
+    Startup."""
     imported = {name.lower() for name, _ in imports(dll)}
     assert imported == {"kernel32.dll", "msvcrt.dll"}, f"{dll.name} imports {imported}"
     objdump = shutil.which("x86_64-w64-mingw32-objdump")

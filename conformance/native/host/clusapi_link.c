@@ -2,7 +2,8 @@
  * before the resource DLL, so that the DLL's imports of clusapi.dll bind to it rather than to
  * Wine's stubs, and linked to the channel: its Cluster API calls become ClusterDatabase
  * callbacks and notes of the protocol, made on the DLL's calling thread. The monitor's HKEY
- * values become keys of clusapi.dll's. Without it (not built), the DLL gets the numbers. */
+ * values become keys of clusapi.dll's. Without it (not built), the DLL gets the numbers.
+ * rescheck's resutils.dll is loaded and linked the same way, after it. */
 #include <stdlib.h>
 #include <string.h>
 #include <wchar.h>
@@ -34,20 +35,29 @@ static void link_callback(const char *name, const uint8_t *args, size_t size, ui
 
 static const rescheck_link link = {RESCHECK_LINK_VERSION, link_callback, free};
 
-void clusapi_link(void) {
+/* A DLL of rescheck's from the host's directory, loaded for the life of the process (as the
+ * resource DLL's import) and attached to the channel; NULL: not there, or it refused. */
+static HMODULE load_beside(LPCWSTR name) {
     WCHAR path[MAX_PATH + 32];
     DWORD length = GetModuleFileNameW(NULL, path, MAX_PATH);
-    if (length == 0 || length >= MAX_PATH) return;
+    if (length == 0 || length >= MAX_PATH) return NULL;
     WCHAR *slash = wcsrchr(path, L'\\');
-    if (!slash) return;
-    wcscpy(slash + 1, L"clusapi.dll");
-    if (GetFileAttributesW(path) == INVALID_FILE_ATTRIBUTES) return;
-    HMODULE module = LoadLibraryW(path); /* for the life of the process, as the DLL's import */
-    if (!module) return;
+    if (!slash) return NULL;
+    wcscpy(slash + 1, name);
+    if (GetFileAttributesW(path) == INVALID_FILE_ATTRIBUTES) return NULL;
+    HMODULE module = LoadLibraryW(path);
+    if (!module) return NULL;
     RESCHECK_ATTACH attach = (RESCHECK_ATTACH)(void *)GetProcAddress(module, "RescheckAttach");
-    if (!attach || !attach(&link)) return;
+    return attach && attach(&link) ? module : NULL;
+}
+
+void clusapi_link(void) {
+    HMODULE module = load_beside(L"clusapi.dll");
+    if (!module) return;
     make_key = (RESCHECK_MONITOR_KEY)(void *)GetProcAddress(module, "RescheckMonitorKey");
     connect_root = (RESCHECK_CONNECT)(void *)GetProcAddress(module, "RescheckConnect");
+    /* rescheck's resutils.dll (conformance/native/resutils/) after it: it imports clusapi.dll */
+    load_beside(L"resutils.dll");
 }
 
 /* An HKEY value [key, path] as clusapi.dll's key; nil is NULL. */

@@ -53,7 +53,7 @@ extern HMODULE target;
 void run_startup(uint8_t *body, uint32_t length);
 void run_call(uint8_t *body, uint32_t length);
 
-/* clusapi_link.c: rescheck's clusapi.dll, loaded from the host's directory */
+/* clusapi_link.c: rescheck's clusapi.dll and resutils.dll, loaded from the host's directory */
 void clusapi_link(void);
 HKEY monitor_key(const mp_value *value); /* Open's ResourceKey, as the DLL gets it */
 void clusapi_connect(const mp_reader *startup); /* the startup message's cluster root */

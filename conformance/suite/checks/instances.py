@@ -8,6 +8,7 @@ from conformance.resapi import BOOL_is_TRUE
 from conformance.rules import NOT_FOR_SCRIPTS, OPTIONAL, REQUIRED, WORLD
 from conformance.runtime.trace import CALL, MONITOR, Trace, TraceEvent, short_repr
 from conformance.suite.checks.entry_points import ALL
+from conformance.suite.checks.sharing import isolated_in, same, true
 from conformance.suite.context import NotApplicable, RunContext, ScenarioRun, Violation
 from conformance.suite.entity import ENTITY_WAIT_S, SETTLE_S
 from conformance.suite.policies import PROBE_POLICY
@@ -28,13 +29,6 @@ def _open_call(trace: Trace, name: str) -> TraceEvent:
     return next(e for e in trace.calls("Open") if e.resource == name)
 
 
-def _same(a: object, b: object) -> bool:
-    try:
-        return a is b or bool(a == b)
-    except Exception:  # a RESID with a hostile __eq__ is not ours to judge here
-        return a is b
-
-
 @check(
     "Instances.isolated",
     REQUIRED,
@@ -47,21 +41,24 @@ def _same(a: object, b: object) -> bool:
     contract=("ID-1", "ID-2"),
     script_class=NOT_FOR_SCRIPTS,
     scenarios=("instances",),
+    trace_only=True,
 )
 def isolated(ctx: RunContext) -> str:
     run = ctx.scenario("instances")
+    if "samples" not in run.notes and run.name == "fuzz":  # a fuzzed sequence: its trace
+        return isolated_in(run)
     if "opened" not in run.notes:
         raise ctx.nothing_to_judge("two instances could not be opened", [run])
     trace = run.traces[0]
     first, second = (_open_call(trace, name) for name in run.notes["opened"])
-    if _same(first.result, second.result):
+    if same(first.result, second.result):
         raise Violation(
             f"Open returned the same RESID ({short_repr(first.result)}) for two instances",
             trace,
             [first, second],
         )
     samples: list[tuple[str, TraceEvent]] = run.notes.get("samples", [])
-    healthy = {call.resource for _, call in samples[:2] if _true(call)}
+    healthy = {call.resource for _, call in samples[:2] if true(call)}
     judged = [
         (after, call)
         for after, call in samples[2:]
@@ -82,10 +79,6 @@ def isolated(ctx: RunContext) -> str:
             [run],
         )
     return f"distinct RESIDs; {len(judged)} IsAlive samples unaffected by the other instance"
-
-
-def _true(call: TraceEvent) -> bool:
-    return call.end is not None and call.error is None and BOOL_is_TRUE(call.result)
 
 
 #: Cycles of the leak audit that must come online for it to pass: more than half.
