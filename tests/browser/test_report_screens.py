@@ -137,7 +137,7 @@ def test_a_fuzz_campaign_links_its_reproducer_and_folds_its_passes(
         "--max-examples",
         "3",
         "--seed",
-        "1",
+        "2",  # a seed whose first three examples call Online (hypothesis is pinned)
         expected=1,
     )
     _look(browser, page, "fuzz", record_property)

@@ -16,6 +16,7 @@ from conformance.fuzz.campaign import fuzz
 from conformance.fuzz.model import may_see
 from conformance.suite.runner import check_resource_type
 from conformance.targets import load_target
+from tests.fuzz.support import run_reproducer
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -47,23 +48,7 @@ def test_a_bug_behind_a_sequence_is_found_and_its_reproducer_fails_alone(
     slug = rule_id.lower().replace(".", "_").replace("-", "_")
     reproducer = tmp_path / f"test_repro_{slug}.py"
     assert reproducer.is_file() and (tmp_path / f"trace_{slug}.json").is_file()
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:randomly",
-            "-p",
-            "no:cacheprovider",
-            str(reproducer),
-        ],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = run_reproducer(reproducer)
     assert done.returncode == 1, f"the reproducer must fail on its own:\n{done.stdout}"
     assert says in done.stdout, f"expected {says!r} in the reproducer's failure:\n{done.stdout}"
     trace = json.loads((tmp_path / f"trace_{slug}.json").read_text())

@@ -3,12 +3,11 @@ instances share one "running" flag is found within 300 examples, with a reproduc
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 from conformance.fuzz.campaign import fuzz
 from conformance.targets import load_target
+from tests.fuzz.support import run_reproducer
 
 
 def quiet(line: str) -> None:
@@ -22,12 +21,6 @@ def test_instances_that_share_state_are_found_by_the_fuzzer(tmp_path: Path) -> N
     assert [c.id for c in failed] == ["Instances.isolated"], failed
     assert "operating on one instance changed what another reports" in failed[0].message
     reproducer = tmp_path / "test_repro_instances_isolated.py"
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(reproducer)],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = run_reproducer(reproducer)
     assert done.returncode == 1, f"the reproducer must fail on its own:\n{done.stdout}"
     assert "Instances.isolated" in done.stdout, done.stdout

@@ -5,12 +5,11 @@ world, and the reproducer replays it (issue 18)."""
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 from conformance.fuzz.campaign import fuzz
 from conformance.targets import load_target
+from tests.fuzz.support import run_reproducer
 
 #: Online copes with a missing service, but once it finds one it divides by zero: only a
 #: world where the service exists reaches the bug.
@@ -54,13 +53,7 @@ def test_a_bug_only_a_generated_world_reaches_is_found_shrunk_and_replayed(
     text = reproducer.read_text()
     world = re.search(r"Step\('world', 0, arg=(\d+)\)", text)
     assert world is not None and int(world.group(1)) != 0, text
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(reproducer)],
-        cwd=reports,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = run_reproducer(reproducer)
     assert done.returncode == 1, f"the reproducer must fail on its own:\n{done.stdout}"
     assert "Script.runtime-errors" in done.stdout, done.stdout
 
