@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import queue
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -75,6 +78,31 @@ def echo_round_trip_us(calls: int) -> float:
         child.wait()
 
 
+def hand_off_us(calls: int) -> float:
+    """A job handed to a waiting thread and its end handed back: the in-process floor, the
+    two thread wake-ups every contained call costs (`CallRunner`'s queue and lock, no work)."""
+    inbox: queue.SimpleQueue[threading.Lock | None] = queue.SimpleQueue()
+
+    def worker() -> None:
+        while (done := inbox.get()) is not None:
+            done.release()
+
+    thread = threading.Thread(target=worker, daemon=True)
+    thread.start()
+
+    def once() -> None:
+        done = threading.Lock()
+        done.acquire()
+        inbox.put(done)
+        done.acquire()
+
+    try:
+        return per_call_us(once, calls)
+    finally:
+        inbox.put(None)
+        thread.join()
+
+
 def online(host: Host) -> tuple[ResourceMonitor, Resource]:
     # Polls far apart so the monitor's own polling does not compete with the measurement.
     monitor = ResourceMonitor(host, "Trivial", Policy(time_scale=1.0))
@@ -124,6 +152,8 @@ def main() -> None:
             n = per_call_us(_through(native_resource, method), calls)
             print(f"{name:16} {'':10} {'':11} {'':12} {n:12.2f}   (native host, under Wine)")
         native_monitor.shutdown()
+    hand_off = hand_off_us(args.calls)
+    print(f"{'bare hand-off':16} {'':10} {'':11} {hand_off:12.2f}   (the in-process floor)")
     floor = echo_round_trip_us(args.calls)
     print(f"{'bare echo':16} {'':10} {'':11} {'':12} {floor:12.2f}   (the isolated floor)")
     print(
@@ -136,15 +166,14 @@ def main() -> None:
 
 def _native_monitor() -> tuple[ResourceMonitor, Resource] | None:
     """The trivial DLL in C, in the native host (None where mingw-w64 or Wine is missing)."""
-    import tempfile
-
     from conformance.errors import UsageError
     from conformance.native.build import build_dll
     from conformance.native.launch import native_launch
 
     try:
-        dll = build_dll([TRIVIAL.with_suffix(".c")], Path(tempfile.mkdtemp()) / "trivial.dll")
-        return online(IsolatedHost(launch=native_launch(dll)))
+        with tempfile.TemporaryDirectory(prefix="rescheck-bench-") as where:
+            dll = build_dll([TRIVIAL.with_suffix(".c")], Path(where) / "trivial.dll")
+            return online(IsolatedHost(launch=native_launch(dll)))
     except UsageError as exc:
         print(f"(no native figures: {exc})")
         return None
