@@ -8,10 +8,17 @@ in Python uses `conformance.resapi` (constants, FunctionTable, SetLastError),
 
 from __future__ import annotations
 
-from conformance.companion import RUN, Companion, ProbeContext
+from conformance.companion import RUN, Companion, ProbeContext, scratch_dir
 
 __version__ = "0.1.0"
-__all__ = ["RUN", "Companion", "ProbeContext", "__version__", "check_resource_type"]
+__all__ = [
+    "RUN",
+    "Companion",
+    "ProbeContext",
+    "__version__",
+    "check_resource_type",
+    "scratch_dir",
+]
 
 
 def __getattr__(name: str) -> object:

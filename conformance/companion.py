@@ -19,7 +19,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
+
+from conformance.rundir import run_dir
 
 #: What `Companion.commands` answers to have a script's command run for real.
 RUN = "run"
@@ -27,6 +30,13 @@ RUN = "run"
 KNOWN_FEATURES = frozenset(
     {"pending", "quorum", "private-properties", "control-codes", "async-failure"}
 )
+
+
+def scratch_dir(prefix: str) -> Path:
+    """A new directory for a companion's own files (witnesses, lock files, markers), removed
+    with the run, also when the run was killed (`conformance.rundir`): a directory of
+    ``tempfile.mkdtemp`` would outlive the run wherever the companion is loaded."""
+    return run_dir().mkdtemp(prefix)
 
 
 @dataclass(frozen=True)

@@ -26,10 +26,10 @@ Private properties: ``WitnessPath`` (REG_SZ, required), ``LeaseMs`` (REG_DWORD, 
 
 from __future__ import annotations
 
-import itertools
 import os
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -76,7 +76,6 @@ CHARACTERISTICS = CLUS_CHAR_QUORUM
 
 _SetResourceStatus: Any = None
 _LogEvent: Any = None
-_nodes = itertools.count(1)
 
 
 class Instance:
@@ -84,7 +83,10 @@ class Instance:
 
     def __init__(self, name: str, parameters: HKEY, handle: Any) -> None:
         self.name, self.parameters, self.handle = name, parameters, handle
-        self.node = f"{os.getpid()}-{next(_nodes)}"  # this node's identity in the lease
+        #: This node's identity in the lease: unique across machines and within a process
+        #: (a process id alone repeats on other machines, and a fresh load of this module in
+        #: the same process would count from 1 again).
+        self.node = uuid.uuid4().hex
         self.lock = threading.Lock()
         self.token: int | None = None  # the lease's token while this node holds it
         self.defender = CLUS_WORKER()

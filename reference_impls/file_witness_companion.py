@@ -6,13 +6,12 @@ the cluster) take the lease over for a few seconds."""
 from __future__ import annotations
 
 import os
-import tempfile
 import time
 from pathlib import Path
 
-from conformance import Companion, ProbeContext
+from conformance import Companion, ProbeContext, scratch_dir
 
-WITNESSES = Path(tempfile.mkdtemp(prefix="rescheck-witness-"))
+WITNESSES = scratch_dir("witness-")
 INTRUDER = "intruder"
 #: How long the intruder keeps the witness.
 INTRUDER_S = 5.0

@@ -4,16 +4,12 @@ to probe and break the real lock (docs/design.md, "How a target tells the harnes
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import itertools
 import os
 import re
-import shutil
-import tempfile
-from pathlib import Path
 
-from conformance.companion import Companion, ProbeContext
+from conformance.companion import Companion, ProbeContext, scratch_dir
 from reference_impls._lock_entity import is_locked, ping
 from reference_impls.process_app_companion import free_port
 
@@ -21,8 +17,7 @@ from reference_impls.process_app_companion import free_port
 PROBE_SECONDS = 0.5
 
 #: One folder per run for the lock files (the DLL deletes each file when it lets go of it).
-LOCK_DIR = Path(tempfile.mkdtemp(prefix="rescheck-lock-holder-"))
-atexit.register(shutil.rmtree, LOCK_DIR, ignore_errors=True)
+LOCK_DIR = scratch_dir("lock-holder-")
 _serial = itertools.count(1)
 
 

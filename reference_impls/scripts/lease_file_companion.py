@@ -3,12 +3,11 @@ file lives in a private temporary directory; the probe reads it, the breaker rem
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
-from conformance import Companion, ProbeContext
+from conformance import Companion, ProbeContext, scratch_dir
 
-LEASES = Path(tempfile.mkdtemp(prefix="rescheck-leases-"))
+LEASES = scratch_dir("leases-")
 
 
 def lease(resource_name: str) -> Path:
