@@ -4,6 +4,9 @@ rules; the conformance run's own quorum scenario is in the matrix."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -39,6 +42,28 @@ def test_the_reference_witness_holds_across_generated_schedules(tmp_path: Path) 
     outcomes = {c["id"]: c["outcome"] for c in results["checks"]}
     assert outcomes["Arbitrate.exclusive"] == "passed", outcomes
     assert "failed" not in outcomes.values(), outcomes
+
+
+def test_in_one_process_the_nodes_stay_apart_and_leave_no_files(tmp_path: Path) -> None:
+    """--in-process loads the DLL afresh for every node in rescheck's own process: the nodes
+    must still be told apart (the reference once named itself after its process and each
+    node kept the others' lease), and the companion's witness directories go with the run."""
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    done = subprocess.run(
+        [
+            *(sys.executable, "-m", "conformance.cli", "quorum", "--in-process"),
+            *("--resource-type", str(WITNESS), "--schedules", "4", "--nodes", "3-5"),
+            *("--seed", "1", "--report-dir", str(tmp_path / "q")),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        env={**os.environ, "TMPDIR": str(tmp)},
+    )
+    assert done.returncode == 0, f"expected exit 0, got {done.returncode}:\n{done.stdout}"
+    assert list(tmp.iterdir()) == [], "the run left files in its TMPDIR"
 
 
 def test_a_witness_that_always_wins_is_caught_with_its_schedule(tmp_path: Path) -> None:
