@@ -12,6 +12,7 @@ from conformance.logformat import format_message
 from conformance.monitor import states
 from conformance.monitor.host import current_entry
 from conformance.resapi import (
+    ERROR_CALL_NOT_IMPLEMENTED,
     ClusterResourceFailed,
     ClusterResourceOffline,
     ClusterResourceOnline,
@@ -160,16 +161,22 @@ class Reports:
         )
 
     def resutils_call(self, function: str, result: int, why: str | None) -> None:
+        """A call of rescheck's ResUtil or Cluster API functions; one that answered
+        ERROR_CALL_NOT_IMPLEMENTED is marked ``unprovided``: rescheck's own functions answer it
+        only for what they do not provide yet (`conformance.suite.unprovided`)."""
         context = current_entry()
         if context is not None and context[1] not in self._ours():
             return  # another monitor's target; a worker thread's call is kept (RM-7, WK-1)
+        data: dict[str, Any] = {"refused": why} if why else {}
+        if result == ERROR_CALL_NOT_IMPLEMENTED:
+            data["unprovided"] = True
         self.rm.trace.instant(
             CALLBACK,
             function,
             resource=context[1] if context else None,
             context=context[0] if context else None,
             result=result,
-            data={"refused": why} if why else {},
+            data=data,
         )
 
     def script(self, resource: str, what: str, data: dict[str, Any]) -> None:

@@ -14,6 +14,7 @@ builds unchanged.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -36,6 +37,12 @@ RESUTILS = HERE / "resutils"
 RESUTILS_DLL = HOST_EXE.with_name("resutils.dll")
 #: The exports of resutils.dll: the Windows SDK's functions it provides, and RescheckAttach.
 RESUTILS_DEF = RESUTILS / "resutils.def"
+#: Each DLL's list of the Windows SDK functions it exports but does not provide yet: they answer
+#: ERROR_CALL_NOT_IMPLEMENTED, and the run says which verdicts rest on that answer.
+UNPROVIDED_LISTS = {
+    "clusapi.dll": CLUSAPI / "unprovided.h",
+    "resutils.dll": RESUTILS / "unprovided.h",
+}
 COMPILER = "x86_64-w64-mingw32-gcc"
 #: What to install when the compiler is missing, and how to build by hand.
 HOW_TO_GET = (
@@ -63,6 +70,15 @@ def provided_functions() -> dict[str, tuple[str, ...]]:
     ``clusapi.dll`` and ``resutils.dll`` export (a DLL that imports others of these DLLs cannot
     load yet)."""
     return {"clusapi.dll": _exports(CLUSAPI_DEF), "resutils.dll": _exports(RESUTILS_DEF)}
+
+
+def stubbed_functions() -> dict[str, tuple[str, ...]]:
+    """The Windows SDK functions rescheck's DLLs export without providing them yet, by DLL: a
+    DLL that imports them loads, and each call answers ERROR_CALL_NOT_IMPLEMENTED."""
+    return {
+        dll: tuple(re.findall(r"^\s*UNPROVIDED\(\w+, (\w+)\)", path.read_text("utf-8"), re.M))
+        for dll, path in UNPROVIDED_LISTS.items()
+    }
 
 
 def _exports(definition: Path) -> tuple[str, ...]:

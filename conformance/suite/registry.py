@@ -13,6 +13,8 @@ from typing import Any
 
 from conformance.report.model import ERROR, FAILED, PASSED, SKIPPED, CheckResult
 from conformance.rules import CONTRACT, LEVELS, SCRIPT_CLASSES, WORLD, Rule
+from conformance.runtime.trace import TraceEvent
+from conformance.suite import unprovided
 from conformance.suite.context import CannotJudge, NotApplicable, RunContext, Violation
 
 #: Which targets a rule judges (its declaration's ``applies_to``). Every target by default: a
@@ -103,7 +105,8 @@ def judge(rule: Rule, ctx: RunContext, *, raise_bugs: bool = False) -> CheckResu
     when the rule depends on the world and rescheck's stand-in world decided it; skipped when
     `NotApplicable`; an error when it `CannotJudge`, or on a bug of rescheck's (with its
     traceback), which ``raise_bugs`` raises instead, for a fuzzer that has no report to put it
-    in."""
+    in. A failure that may rest on a function rescheck does not provide yet is not judged, and
+    a pass on such a run says so (`conformance.suite.unprovided`)."""
     import conformance.suite.checks  # noqa: F401  (declares every rule)
 
     declared = CHECKS[rule.id]
@@ -114,12 +117,22 @@ def judge(rule: Rule, ctx: RunContext, *, raise_bugs: bool = False) -> CheckResu
         with ctx.checking(declared.scenarios):
             message = declared(ctx)
         outcome = PASSED
+        stubs = unprovided.stub_calls(_declared_events(ctx, declared))
+        if stubs:
+            message = unprovided.passed_with(stubs, message)
     except Violation as violation:
         outcome, message, evidence = FAILED, str(violation), violation.evidence()
         timeline = violation.timeline
         why = ctx.world_undecided() if rule.script_class == WORLD else None
+        stubs = (
+            unprovided.before_violation(violation.trace, violation.events)
+            if violation.trace is not None
+            else unprovided.stub_calls(_declared_events(ctx, declared))
+        )
         if why is not None:
             outcome, message = SKIPPED, f"not judged: {message}; {why}"
+        elif stubs:
+            outcome, message = SKIPPED, unprovided.not_judged(stubs, message)
     except NotApplicable as reason:
         outcome, message = SKIPPED, str(reason)
     except CannotJudge as reason:
@@ -138,3 +151,11 @@ def judge(rule: Rule, ctx: RunContext, *, raise_bugs: bool = False) -> CheckResu
         duration=round(time.perf_counter() - started, 4),
         timeline=timeline,
     )
+
+
+def _declared_events(ctx: RunContext, declared: Check) -> list[TraceEvent]:
+    """The events of the scenarios the check declares, as far as they have run (a fuzzed
+    sequence is every scenario)."""
+    from conformance.suite.scenarios import SCENARIOS
+
+    return list(ctx.events_so_far(but=tuple(set(SCENARIOS) - set(declared.scenarios))))

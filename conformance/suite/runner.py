@@ -10,6 +10,7 @@ from typing import Any
 from conformance.monitor.policy import Policy
 from conformance.report.model import ERROR, CheckResult, RunResult
 from conformance.rules import Rule
+from conformance.suite import unprovided
 from conformance.suite.catalogue import applies, catalogue, select_rules
 from conformance.suite.context import RunContext
 from conformance.suite.registry import judge
@@ -60,8 +61,11 @@ def run_suite(
             result.checks.append(check)
             if on_result is not None:
                 on_result(check)
+        stubs = unprovided.info(ctx.events_so_far())
     finally:
         ctx.close()
+    if stubs:  # what the verdicts marked "not judged" or "held with" rest on
+        result.info["unprovided_calls"] = stubs
     if ctx.world is not None:
         result.info["script_world"] = ctx.world.info()
     result.info["finished"] = datetime.now(timezone.utc).isoformat(timespec="seconds")

@@ -9,13 +9,15 @@ from pathlib import Path
 
 from conformance.companion import Companion
 from conformance.errors import UsageError
-from conformance.native.build import provided_functions
+from conformance.native.build import provided_functions, stubbed_functions
 from conformance.targets.pydll import resolve
 
 IMAGE_FILE_MACHINE_AMD64 = 0x8664
 IMAGE_FILE_DLL = 0x2000
 #: DLLs whose functions Wine has only as stubs: rescheck provides part of each itself
-#: (`conformance.native.build.provided_functions`), and refuses a DLL that imports the rest.
+#: (`conformance.native.build.provided_functions`), exports most of the rest as stubs that
+#: answer ERROR_CALL_NOT_IMPLEMENTED (`stubbed_functions`: the verdicts that rest on them are
+#: not judged), and refuses a DLL that imports any other.
 NOT_PROVIDED = ("clusapi.dll", "resutils.dll")
 #: The most of a DLL read to find its imports (a resource DLL is far smaller).
 PE_READ_LIMIT = 64 << 20
@@ -57,17 +59,20 @@ def check_dll(given: str) -> Path:
         )
     if not characteristics & IMAGE_FILE_DLL:
         raise UsageError(f"{given} is an executable, not a DLL")
-    provided = provided_functions()
+    provided, stubbed = provided_functions(), stubbed_functions()
     missing = [
         f"{name} ({dll})"
         for dll, name in imports(path)
-        if dll.lower() in NOT_PROVIDED and name not in provided.get(dll.lower(), ())
+        if dll.lower() in NOT_PROVIDED
+        and name not in provided.get(dll.lower(), ())
+        and name not in stubbed.get(dll.lower(), ())
     ]
     if missing:
         raise UsageError(
-            f"{given} imports {', '.join(missing)}, which rescheck does not provide to compiled "
-            f"DLLs yet (of clusapi.dll it provides {', '.join(provided['clusapi.dll'])}; of "
-            f"resutils.dll {', '.join(provided['resutils.dll'])})"
+            f"{given} imports {', '.join(missing)}, which rescheck neither provides to compiled "
+            f"DLLs nor answers yet (of clusapi.dll it provides {', '.join(provided['clusapi.dll'])}; "
+            f"of resutils.dll {', '.join(provided['resutils.dll'])}; "
+            f"{sum(map(len, stubbed.values()))} more answer ERROR_CALL_NOT_IMPLEMENTED)"
         )
     return path
 

@@ -116,11 +116,12 @@ def test_a_file_that_is_no_x64_dll_is_one_line_and_exit_2(
 
 
 CLUSAPI_USER = """
+DWORD WINAPI ClusterRegQueryAllValues(void); /* exported by Windows, not documented */
 __declspec(dllexport) DWORD WINAPI Startup(LPCWSTR t, DWORD a, DWORD b,
         PSET_RESOURCE_STATUS_ROUTINE s, PLOG_EVENT_ROUTINE l, PCLRES_FUNCTION_TABLE *f) {
     HKEY key = NULL;
     ClusterRegOpenKey((HKEY)OpenCluster(NULL), L"x", 0, &key);
-    return ResUtilStopResourceService(L"x");
+    return ResUtilStopResourceService(L"x") + ClusterRegQueryAllValues();
 }
 """
 
@@ -136,8 +137,9 @@ def test_a_dll_that_imports_what_rescheck_does_not_provide_is_named_in_one_line(
     done = rescheck("run", "--resource-type", str(dll), cwd=tmp_path, cache=cache)
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     assert done.returncode == 2 and len(lines) == 1, done.stdout + done.stderr
-    refused = lines[0].split(", which rescheck does not provide", 1)[0]
-    assert refused.lower().endswith("imports resutilstopresourceservice (resutils.dll)"), lines[0]
+    refused = lines[0].split(", which rescheck neither provides", 1)[0]
+    # a documented function rescheck only stubs (ResUtilStopResourceService) is not refused
+    assert refused.lower().endswith("imports clusterregqueryallvalues (clusapi.dll)"), lines[0]
     assert "ClusterRegOpenKey" in lines[0].split("provides", 1)[1], "it says what it provides"
 
 
