@@ -36,7 +36,7 @@ from conformance.genscript import GENERIC_SCRIPT, SCRIPT_FILE_PATH
 from conformance.genscript.engine import (
     CallAnswer,
 )
-from conformance.genscript.host_objects import ResourceObject, Sandbox
+from conformance.genscript.host_objects import ComWorld, ResourceObject, Sandbox
 from conformance.genscript.script_thread import Job, ScriptThread
 from conformance.genscript.world import STAND_IN
 from conformance.resapi import (
@@ -142,8 +142,10 @@ class Instance:
             return None
         return Path(value)
 
-    def resource_object(self) -> ResourceObject:
-        return ResourceObject(self.name, self.parameters, self.log_information, self.observe)
+    def resource_object(self, world: ComWorld | None = None) -> ResourceObject:
+        """The script's Resource; ``world`` answers for properties nobody set for the run (a
+        generated world's administrator may have)."""
+        return ResourceObject(self.name, self.parameters, self.log_information, self.observe, world)
 
     def log_information(self, message: str) -> None:
         _LogEvent(self.handle, LOG_INFORMATION, message.replace("%", "%%"))

@@ -51,7 +51,7 @@ from conformance.genscript.com import (
     ComError,
 )
 from conformance.genscript.files import FileSystemObject, Sandbox
-from conformance.genscript.world import World
+from conformance.genscript.world import STAND_IN, World
 from conformance.resapi import ERROR_SUCCESS, REG_DWORD, REG_SZ
 
 __all__ = ["ComError", "ComWorld", "ResourceObject", "Sandbox"]
@@ -71,9 +71,17 @@ class ResourceObject:
     """The script's `Resource` (GS-30): one per instance, backed by its Parameters key."""
 
     def __init__(
-        self, name: str, parameters: HKEY, log: Callable[[str], None], observe: Observe
+        self,
+        name: str,
+        parameters: HKEY,
+        log: Callable[[str], None],
+        observe: Observe,
+        world: ComWorld | None = None,
     ) -> None:
         self._name, self._key, self._log, self._observe = name, parameters, log, observe
+        #: Where a property the run did not set may have been set by the world's administrator.
+        self._world = world
+        self._removed: set[str] = set()  # RemoveProperty of a property only the world set
 
     @property
     def Name(self) -> str:  # GS-33: read-only
@@ -90,9 +98,13 @@ class ResourceObject:
         actual = self._actual(str(strName))
         if actual is not None:
             ClusterRegDeleteValue(self._key, actual)
+        self._removed.add(str(strName).lower())
 
     def PropertyExists(self, strName: Any) -> bool:  # GS-37 (used by the docs' example)
-        return self._actual(str(strName)) is not None
+        name = str(strName)
+        if self._actual(name) is not None:
+            return True
+        return self._world_value(name, exists=False) is not None  # nobody set it for the run
 
     def get(self, name: str) -> Any:
         """``Resource.<name>`` (GS-36); ComError 438 when there is no such property."""
@@ -100,7 +112,9 @@ class ResourceObject:
             return self._name
         actual = self._actual(name)
         if actual is None:
-            self._observe("property-unset", {"name": name, "exists": False})
+            configured = self._world_value(name, exists=False)
+            if configured is not None:
+                return configured
             raise ComError(
                 NOT_SUPPORTED, f"Object doesn't support this property or method: 'Resource.{name}'"
             )
@@ -108,8 +122,24 @@ class ResourceObject:
         if status != ERROR_SUCCESS:
             raise ComError(NOT_SUPPORTED, f"Resource.{name} cannot be read ({status})")
         if value in ("", [], None):  # AddProperty's empty value: nobody configured it yet
-            self._observe("property-unset", {"name": actual, "exists": True})
+            configured = self._world_value(actual, exists=True)
+            if configured is not None:
+                return configured
         return "\n".join(value) if isinstance(value, list) else value
+
+    def _world_value(self, name: str, exists: bool) -> Any:
+        """What the world says of a property the run left unset (None: unset there too),
+        reported as a question to the world."""
+        world = self._world
+        value = None
+        if world is not None and name.lower() not in self._removed:
+            value = world.property(name)
+        seed, failed = (world.world.seed, world.world.failed) if world else (STAND_IN, "")
+        self._observe(
+            "property-unset",
+            {"name": name, "exists": exists, "value": value, "world": seed, "failed": failed},
+        )
+        return value
 
     def set(self, name: str, value: Any) -> None:
         if name.lower() == "name":
@@ -286,6 +316,20 @@ class ComWorld:
         (`World.failing`)."""
         self.world = self.world.failing(how)
         self._observe("world-failed", {"world": self.world.seed, "how": how, "line": None})
+
+    def property(self, name: str) -> Any:
+        """A private property's value in this world, where nobody configured it for the run
+        (None: unset here too); a file or folder it names exists as the world has it."""
+        value = self.world.property(name)
+        if isinstance(value, str) and value.startswith("C:\\") and self.world.present(value):
+            with contextlib.suppress(ComError, OSError):
+                path = self.sandbox.path(value)
+                if re.search("file", name, re.IGNORECASE):
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    path.touch()
+                else:
+                    path.mkdir(parents=True, exist_ok=True)
+        return value
 
     def waited(self, command: str, line: int | None) -> None:
         """The script read what an Exec'd command produced: on Windows, it waited for it."""

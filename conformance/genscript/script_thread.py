@@ -23,7 +23,7 @@ from conformance.genscript.engine import (
     read_source,
 )
 from conformance.genscript.host_objects import ComWorld
-from conformance.genscript.static import literals
+from conformance.genscript.static import literals, numeric_properties
 from conformance.genscript.world import World
 from conformance.runtime.script_events import report_script
 
@@ -219,10 +219,14 @@ class ScriptThread:
                     self.inst.observe,
                     self.inst.companion.commands,
                     self.inst.companion.objects,
-                    World(self.inst.world, _literals(path, self.engine.language)),
+                    World(
+                        self.inst.world,
+                        _literals(path, self.engine.language),
+                        numeric=_numeric(path, self.engine.language),
+                    ),
                 )
                 self.com = com
-                world = ScriptWorld(self.inst.resource_object(), com)
+                world = ScriptWorld(self.inst.resource_object(com), com)
                 answer = self.engine.load(world)
                 self.loaded = answer.status == "ok"
         self._report("load", "load", answer, None)
@@ -259,3 +263,9 @@ class ScriptThread:
 def _literals(path: Path, language: str) -> tuple[str, ...]:
     """The script's literals, read once per host (a script's text does not change in a run)."""
     return literals(read_source(path), language)
+
+
+@functools.cache
+def _numeric(path: Path, language: str) -> frozenset[str]:
+    """The private properties the script uses as numbers, read once per host."""
+    return numeric_properties(read_source(path), language)

@@ -73,6 +73,27 @@ def literals(source: str, language: str) -> tuple[str, ...]:
     return tuple(found)
 
 
+#: A private property the script turns into a number or does arithmetic or an ordered
+#: comparison with: ``CInt(Resource.Port)``, ``Resource.Timeout * 1000``, ``Resource.Max > 3``.
+_NUMERIC_USES = (
+    re.compile(
+        r"\b(?:CInt|CLng|CDbl|CSng|CByte|CCur|Int|Fix|Abs|parseInt|parseFloat|Number|int|float)"
+        r"\s*\(\s*Resource\s*\.\s*(\w+)",
+        re.IGNORECASE,
+    ),
+    re.compile(r"\bResource\s*\.\s*(\w+)\s*(?:[<>]=?|[-*/\\]|\bMod\b)\s*[\w(]", re.IGNORECASE),
+    re.compile(r"(?:[<>]=?|[-*/\\]|\bMod\b)\s*Resource\s*\.\s*(\w+)", re.IGNORECASE),
+)
+
+
+def numeric_properties(source: str, language: str) -> frozenset[str]:
+    """The private properties (lower-case names) the script uses as numbers: a generated
+    world that configures one gives it a number (`conformance.genscript.world`), since a
+    text there would blame the script for what the world's administrator typed."""
+    code = _split(source, language)[0]
+    return frozenset(m.group(1).lower() for p in _NUMERIC_USES for m in p.finditer(code))
+
+
 def _findings(
     source: str, code: str, strings: list[tuple[int, str]], language: str
 ) -> list[Finding]:

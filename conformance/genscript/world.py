@@ -106,6 +106,15 @@ CLASSES: dict[str, WmiClass] = {
         }
     ),
 }
+#: Words of a private property's name that say it holds a number, or a file system path.
+NUMERIC_NAMES = re.compile(
+    r"port|timeout|interval|count|retr|delay|second|sec$|ms$|max|min|size|limit|wait|period|"
+    r"pid|number|num$",
+    re.IGNORECASE,
+)
+PATH_NAMES = re.compile(r"path|dir|folder|file|root", re.IGNORECASE)
+#: Numbers an administrator gives a numeric private property (ports, seconds, milliseconds).
+PROPERTY_NUMBERS = (1, 3, 5, 10, 30, 60, 80, 443, 1000, 5000, 8080)
 _NOT_A_NAME = re.compile(r"[\\/:=.%&'\"]|^\s|\s$")
 _KEYS = re.compile(r"(\w+)\s*=\s*(?:'([^']*)'|\"([^\"]*)\"|(\d+))")
 
@@ -140,6 +149,8 @@ class World:
     literals: tuple[str, ...] = ()
     #: How the entity has failed ("": it has not): `STOPPED` or `GONE`.
     failed: str = ""
+    #: The private properties the script uses as numbers (`static.numeric_properties`).
+    numeric: frozenset[str] = frozenset()
 
     @property
     def generated(self) -> bool:
@@ -166,6 +177,25 @@ class World:
     def names(self) -> tuple[str, ...]:
         """The literals that could name something (a site, a share): short, no path."""
         return tuple(t for t in self.literals if 0 < len(t) <= 40 and not _NOT_A_NAME.search(t))
+
+    def property(self, name: str) -> Any:
+        """The value this world's administrator gave a private property nobody configured
+        for the run (None: unset here too): a number where the script uses it as one or its
+        name says so, a path (``C:\\...``) where the name says that, else a name drawn from
+        the script's literals. Set in four worlds of five, independently by name."""
+        if not self.generated:
+            return None
+        rng = self._draw("property", name)
+        if rng.random() >= 0.8:
+            return None
+        if name.lower() in self.numeric or NUMERIC_NAMES.search(name):
+            return rng.choice(PROPERTY_NUMBERS)
+        text = rng.choice(self.names() or ("Cluster",))
+        return f"C:\\{text}" if PATH_NAMES.search(name) else text
+
+    def present(self, path: str) -> bool:
+        """Whether the file or folder a generated property names exists in this world."""
+        return self._draw("present", path).random() < 0.75
 
     def lacks(self, command: str) -> str | None:
         """The program ``command`` starts, if this world does not have it (None: it does)."""

@@ -62,6 +62,8 @@ def _answer(data: dict[str, object]) -> str:
             f"command {data.get('command')!r} {ran} exit code {data.get('exit_code')}"
             f"{printed}{line}"
         )
+    if use == "property-unset" and data.get("value") is not None:
+        return f"Resource.{data.get('name')} was {data['value']!r}, as this world configured it"
     if use == "property-unset":
         state = "is empty" if data.get("exists") else "does not exist"
         return f"Resource.{data.get('name')} {state}: nobody configured it"

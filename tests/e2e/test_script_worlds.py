@@ -74,7 +74,8 @@ def test_a_script_that_asked_nothing_answers_for_itself(tmp_path: Path) -> None:
 
 def test_an_unconfigured_private_property_is_the_worlds_answer(tmp_path: Path) -> None:
     """As the cluster creates a resource, its private properties are empty: an Online that
-    then refuses to start is not blamed for the world nobody configured."""
+    then refuses to start is not blamed for the world nobody configured, and the suite runs
+    in a world whose administrator configured the property."""
     script = tmp_path / "configured.vbs"
     script.write_text(
         'Function Open()\n  Resource.AddProperty "Port"\n  Open = 0\nEnd Function\n'
@@ -85,9 +86,12 @@ def test_an_unconfigured_private_property_is_the_worlds_answer(tmp_path: Path) -
         "Function IsAlive()\n  IsAlive = True\nEnd Function\n",
         encoding="utf-8",
     )
-    check = _check(script, "Online.brings-online")
-    assert check.outcome == "skipped", check
-    assert "Resource.Port is empty: nobody configured it" in check.message, check.message
+    result = check_resource_type(str(script), select=["Online.brings-online"])
+    world = result.info["script_world"]
+    assert world["came_online"] and world["seed"] != 0, world
+    assert world["tried"][0].startswith("the stand-in world: Online did not succeed"), world
+    [check] = result.checks
+    assert check.outcome == "passed", check
 
 
 def test_an_object_this_machine_lacks_is_no_runtime_error_of_the_script(tmp_path: Path) -> None:
@@ -266,3 +270,48 @@ def test_a_site_that_is_missing_in_some_world_reaches_the_scripts_bug(tmp_path: 
     assert "IIS section 'system.applicationHost/sites' held 0 element(s)" in errors.message
     listed = [line for line in errors.evidence if line.startswith("  IsAlive: ")]
     assert any("after the entity was removed" in line for line in listed), errors.evidence
+
+
+#: Online refuses while nobody configured the file it reads, then opens it unguarded: only a
+#: world whose administrator set ConfigFile reaches the open, and only one without the file
+#: reaches the bug.
+CONFIG_FILE = """Function Online()
+  If Not Resource.PropertyExists("ConfigFile") Then
+    Resource.LogInformation "ConfigFile is not set"
+    Online = False
+    Exit Function
+  End If
+  Set fso = CreateObject("Scripting.FileSystemObject")
+  Set config = fso.OpenTextFile(Resource.ConfigFile, 1)
+  config.Close
+  Online = True
+End Function
+Function Offline()
+  Offline = True
+End Function
+Function LooksAlive()
+  LooksAlive = True
+End Function
+Function IsAlive()
+  IsAlive = CreateObject("Scripting.FileSystemObject").FileExists(Resource.ConfigFile)
+End Function
+"""
+
+
+def test_worlds_configure_private_properties_and_have_their_files_or_not(tmp_path: Path) -> None:
+    script = tmp_path / "config.vbs"
+    script.write_text(CONFIG_FILE, encoding="utf-8")
+    result = check_resource_type(
+        str(script), select=["Online.brings-online", "IsAlive.healthy", "Script.runtime-errors"]
+    )
+    world = result.info["script_world"]
+    assert world["came_online"] and world["seed"] != 0, world
+    found = {c.id: c for c in result.checks}
+    assert found["Online.brings-online"].outcome == "passed", found["Online.brings-online"]
+    assert found["IsAlive.healthy"].outcome == "passed", found["IsAlive.healthy"]
+    errors = found["Script.runtime-errors"]
+    assert errors.outcome == "failed", errors
+    assert f"{script}:8:" in errors.message and "file not found" in errors.message.lower()
+    assert "resource.configfile was 'c:\\\\" in errors.message.lower(), errors.message
+    assert f"in generated world {world['seed']}" not in errors.message, "not the world it broke in"
+    assert "in generated world" in errors.message, errors.message

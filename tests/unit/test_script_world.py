@@ -8,14 +8,16 @@ from pathlib import Path
 
 import pytest
 
+from conformance.clusapi import HKEY, InMemoryClusterDatabase
 from conformance.genscript.com import INPUT_PAST_END, WBEM_E_NOT_FOUND, ComError
-from conformance.genscript.host_objects import ComWorld, Sandbox
+from conformance.genscript.host_objects import ComWorld, ResourceObject, Sandbox
 from conformance.genscript.iis import E_INVALIDARG
-from conformance.genscript.static import literals
+from conformance.genscript.static import literals, numeric_properties
 from conformance.genscript.world import CLASSES, GONE, STAND_IN, STOPPED, World, wmi_class
 
 SEEDS = range(1, 40)
 SERVICE = "Win32_Service.Name='ftpsvc'"
+PARAMETERS = "Resources\\r\\Parameters"
 
 
 @pytest.mark.parametrize(
@@ -176,3 +178,69 @@ def test_reading_past_the_end_of_a_commands_output_is_an_error(tmp_path: Path) -
     with pytest.raises(ComError) as past:
         out.ReadLine()
     assert past.value.number == INPUT_PAST_END
+
+
+def test_a_generated_world_configures_properties_by_what_they_hold() -> None:
+    """Four worlds of five set a property nobody configured: a number where the script uses
+    it as one or its name says so, a path where the name says that, else one of its names."""
+    literals = ("ftpsite", "Running")
+    worlds = [World(s, literals, numeric=frozenset({"limit2"})) for s in SEEDS]
+    assert World(STAND_IN).property("Port") is None
+    ports = [w.property("Port") for w in worlds]
+    assert 0.6 < sum(p is not None for p in ports) / len(ports) < 0.95, ports
+    assert all(isinstance(p, int) for p in ports if p is not None)
+    assert all(isinstance(w.property("Limit2"), int | None) for w in worlds)
+    paths = {w.property("DataPath") for w in worlds} - {None}
+    assert paths and all(p.startswith("C:\\") for p in paths), paths
+    names = {w.property("SiteName") for w in worlds} - {None}
+    assert names and names <= set(literals), names
+    assert all(w.property("SiteName") == w.property("sitename") for w in worlds)
+
+
+@pytest.mark.parametrize(
+    ("source", "language", "expected"),
+    [
+        (
+            'x = CInt(Resource.Port)\nIf Resource.Timeout > 3 Then\ny = 5 * Resource.Tries\n'
+            'z = Resource.Name & "-" & Resource.Path\n',
+            "VBScript",
+            {"port", "timeout", "tries"},
+        ),
+        ("var p = parseInt(Resource.Port); if (Resource.Max >= 2) { s = 'Resource.X * 2'; }",
+         "JScript", {"port", "max"}),
+    ],
+)  # fmt: skip
+def test_the_properties_a_script_uses_as_numbers(
+    source: str, language: str, expected: set[str]
+) -> None:
+    assert numeric_properties(source, language) == expected
+
+
+def test_the_scripts_resource_reads_the_worlds_configuration(tmp_path: Path) -> None:
+    """A property the run did not set reads as the world configured it, exists, and names a
+    folder the world has or not; the stand-in world leaves it unset (error 438)."""
+    said: list[tuple[str, dict[str, object]]] = []
+    seed = next(
+        s for s in SEEDS
+        if (v := World(s, ("Data",)).property("SharePath")) and World(s).present(v)
+    )  # fmt: skip
+    com = ComWorld(
+        Sandbox(tmp_path), lambda w, d: said.append((w, d)), world=World(seed, ("Data",))
+    )
+    db = InMemoryClusterDatabase()
+    db.create_key(PARAMETERS)
+    key = HKEY(db, PARAMETERS, None)
+    resource = ResourceObject("r", key, lambda _m: None, lambda w, d: said.append((w, d)), com)
+    assert resource.get("SharePath") == "C:\\Data" and resource.PropertyExists("SharePath")
+    assert (tmp_path / "C" / "Data").is_dir()
+    asked = {"name": "SharePath", "exists": False, "value": "C:\\Data", "world": seed, "failed": ""}
+    assert ("property-unset", asked) in said
+    resource.RemoveProperty("SharePath")
+    assert not resource.PropertyExists("SharePath")
+    resource.set("SharePath", "C:\\Other")
+    assert resource.get("SharePath") == "C:\\Other"
+    stand_in_world = ComWorld(Sandbox(tmp_path), lambda w, d: None)
+    stand_in = ResourceObject("r2", key, lambda _m: None, lambda w, d: None, stand_in_world)
+    with pytest.raises(ComError) as error:
+        stand_in.get("Missing")
+    assert error.value.number == 438
