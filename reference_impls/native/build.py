@@ -1,5 +1,6 @@
-"""Builds the C reference DLL with mingw-w64, laid out as a user ships it: the DLL, the
-program each instance runs beside it, and its companion.
+"""Builds the C reference DLLs with mingw-w64, laid out as a user ships them: process_app.dll
+with the program each instance runs beside it and its companion, and property_store.dll, whose
+private-property control codes are answered by the ResUtil property-table functions.
 
     python3 reference_impls/native/build.py [OUT_DIR]   # default: reference_impls/native/bin
 """
@@ -21,6 +22,9 @@ def build(out: Path) -> Path:
     dll = build_dll([HERE / "process_app.c"], out / "process_app.dll")
     build_program([HERE / "sleeper.c"], out / "sleeper.exe")
     shutil.copy(HERE / "process_app_companion.py", out / "process_app_companion.py")
+    build_dll(
+        [HERE / "property_store.c"], out / "property_store.dll", libraries=["resutils", "clusapi"]
+    )
     return dll
 
 

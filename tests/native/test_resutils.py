@@ -161,4 +161,5 @@ def test_provided_functions_name_resutils_exports() -> None:
     assert "ClusWorkerCreate" in provided["resutils.dll"]
     assert "RescheckAttach" not in provided["resutils.dll"]
     assert "ResUtilFreeParameterBlock" in provided["resutils.dll"]
-    assert "ResUtilGetProperties" not in provided["resutils.dll"]
+    assert "ResUtilGetAllProperties" in provided["resutils.dll"]
+    assert "ResUtilGetPropertySize" not in provided["resutils.dll"]

@@ -12,8 +12,6 @@
 
 #include "internal.h"
 
-#define TABLE_LIMIT 1024
-
 static BOOL is_string(DWORD format) {
     return format == CLUSPROP_FORMAT_SZ || format == CLUSPROP_FORMAT_EXPAND_SZ;
 }

@@ -1,4 +1,5 @@
-/* ResUtilGetDwordValue, ResUtilGetSzValue, ResUtilSetDwordValue, ResUtilSetSzValue (resapi.h):
+/* ResUtilGetDwordValue, ResUtilGetSzValue, ResUtilSetDwordValue, ResUtilSetSzValue (resapi.h),
+ * and read_raw (any value, for the property-list functions):
  * one value of a cluster database key, through rescheck's clusapi.dll (ClusterRegQueryValue,
  * ClusterRegSetValue), so each is also a ClusterDatabaseAccess note. Strings are bounded: at
  * most STRING_LIMIT characters are read or written (a longer one is ERROR_INVALID_PARAMETER). */
@@ -110,4 +111,29 @@ DWORD WINAPI ResUtilSetSzValue(HKEY hkeyClusterKey, LPCWSTR pszValueName, LPCWST
         *ppszOutString = copy;
     }
     return noted(function, status, NULL);
+}
+
+DWORD read_raw(HKEY key, LPCWSTR name, DWORD *type, LPBYTE *out, DWORD *size) {
+    DWORD status = ERROR_SUCCESS;
+    *out = NULL;
+    *size = 0;
+    /* the size, then the value; again if it grew meanwhile (a bounded number of times) */
+    for (int attempt = 0; attempt < 4; attempt++) {
+        DWORD wanted = 0;
+        status = ClusterRegQueryValue(key, name, type, NULL, &wanted);
+        if (status != ERROR_SUCCESS) return status;
+        if (wanted > RAW_LIMIT) return ERROR_INVALID_DATA;
+        LPBYTE data = LocalAlloc(LMEM_ZEROINIT, wanted + 2 * sizeof(WCHAR));
+        if (!data) return ERROR_NOT_ENOUGH_MEMORY;
+        DWORD got = wanted;
+        status = ClusterRegQueryValue(key, name, type, data, &got);
+        if (status == ERROR_SUCCESS && got <= wanted) {
+            *out = data;
+            *size = got;
+            return status;
+        }
+        LocalFree(data);
+        if (status != ERROR_MORE_DATA && status != ERROR_SUCCESS) return status;
+    }
+    return ERROR_MORE_DATA;
 }
