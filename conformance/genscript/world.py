@@ -23,6 +23,7 @@ import dataclasses
 import functools
 import random
 import re
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +32,8 @@ STAND_IN = 0
 #: Programs that are not part of Windows (Unix tools a script may call as if they were; the
 #: Windows Server 2003 Resource Kit had a sleep.exe): a generated world has each or not.
 FOREIGN_PROGRAMS = frozenset({"sleep", "grep", "awk", "sed", "cat", "ls", "head", "tail", "wc"})
+#: Where Windows keeps its own programs: a path there exists on every node.
+SYSTEM_FOLDERS = re.compile(r"^(?:%(?:systemroot|windir)%|(?:[a-z]:)?[\\/]+windows)[\\/]", re.I)
 #: How the entity fails in a world that fails: what the script looks at stopped, or is gone.
 STOPPED, GONE = "stopped", "gone"
 FAILURES = (STOPPED, GONE)
@@ -113,6 +116,9 @@ NUMERIC_NAMES = re.compile(
     re.IGNORECASE,
 )
 PATH_NAMES = re.compile(r"path|dir|folder|file|root", re.IGNORECASE)
+#: ... a GUID, or an identifier (a GUID or a number).
+GUID_NAMES = re.compile(r"guid|uuid", re.IGNORECASE)
+ID_NAMES = re.compile(r"id$", re.IGNORECASE)
 #: Numbers an administrator gives a numeric private property (ports, seconds, milliseconds).
 PROPERTY_NUMBERS = (1, 3, 5, 10, 30, 60, 80, 443, 1000, 5000, 8080)
 _NOT_A_NAME = re.compile(r"[\\/:=.%&'\"]|^\s|\s$")
@@ -181,14 +187,19 @@ class World:
     def property(self, name: str) -> Any:
         """The value this world's administrator gave a private property nobody configured
         for the run (None: unset here too): a number where the script uses it as one or its
-        name says so, a path (``C:\\...``) where the name says that, else a name drawn from
-        the script's literals. Set in four worlds of five, independently by name."""
+        name says so, a GUID or a number for an identifier, a path (``C:\\...``) where the name
+        says that, else a name drawn from the script's literals. Set in four worlds of five,
+        independently by name."""
         if not self.generated:
             return None
         rng = self._draw("property", name)
         if rng.random() >= 0.8:
             return None
         if name.lower() in self.numeric or NUMERIC_NAMES.search(name):
+            return rng.choice(PROPERTY_NUMBERS)
+        if GUID_NAMES.search(name) or (ID_NAMES.search(name) and rng.random() < 0.5):
+            return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+        if ID_NAMES.search(name):
             return rng.choice(PROPERTY_NUMBERS)
         text = rng.choice(self.names() or ("Cluster",))
         return f"C:\\{text}" if PATH_NAMES.search(name) else text
@@ -198,12 +209,22 @@ class World:
         return self._draw("present", path).random() < 0.75
 
     def lacks(self, command: str) -> str | None:
-        """The program ``command`` starts, if this world does not have it (None: it does)."""
-        words = command.strip().split()
-        program = re.sub(r"\.exe$", "", words[0].strip('"').lower()) if words else ""
-        if not self.generated or program not in FOREIGN_PROGRAMS:
+        """The program ``command`` starts, if this world does not have it (None: it does): a
+        Unix tool in half the worlds, a program named by a path outside Windows' own folders
+        (a product's, under Program Files) in a quarter, as on a node it was not installed on."""
+        given = command.strip()
+        quoted = re.match(r'"([^"]*)"', given)
+        first = quoted.group(1) if quoted else (given.split() or [""])[0]
+        program = re.sub(r"\.exe$", "", first.lower())
+        if not self.generated or not program:
             return None
-        return words[0] if self._draw("program", program).random() < 0.5 else None
+        if program in FOREIGN_PROGRAMS:
+            odds = 0.5
+        elif re.search(r"[\\/]", program) and not SYSTEM_FOLDERS.match(program):
+            odds = 0.25
+        else:
+            return None
+        return first if self._draw("program", program).random() < odds else None
 
     def command(self, command: str) -> tuple[int, str, int]:
         """(exit code, what it printed, how many Status reads see it still running)."""

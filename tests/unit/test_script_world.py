@@ -4,6 +4,7 @@ it is asked, with values a real machine could give."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -244,3 +245,15 @@ def test_the_scripts_resource_reads_the_worlds_configuration(tmp_path: Path) -> 
     with pytest.raises(ComError) as error:
         stand_in.get("Missing")
     assert error.value.number == 438
+
+
+def test_identifiers_are_guids_or_numbers_and_products_may_be_missing() -> None:
+    ids = {type(World(s).property("ConfigId")) for s in SEEDS} - {type(None)}
+    assert ids == {str, int}, ids
+    guids = [World(s).property("AgentGuid") for s in SEEDS]
+    assert all(re.fullmatch(r"[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}", g) for g in guids if g)
+    product = '"C:\\Program Files\\Vendor\\agent.exe" probe'
+    missing = [World(s).lacks(product) for s in SEEDS]
+    assert "C:\\Program Files\\Vendor\\agent.exe" in missing and None in missing, missing
+    assert not any(World(s).lacks("%SystemRoot%\\system32\\sc.exe query x") for s in SEEDS)
+    assert not any(World(s).lacks("C:\\Windows\\System32\\net.exe start x") for s in SEEDS)
