@@ -9,12 +9,25 @@ exactly that rule, as ``fixtures/<rule>.py`` does in Python: the suite must repo
 failed, with a message, and no other rule failed or errored. The conforming builds must fail
 nothing: the base, ``-DASYNC_FAILURE`` (Online hands back a failure event; its companion claims
 ``async-failure``), ``-DREPORT_UNKNOWN`` (a first report of ClusterResourceStateUnknown after
-SetLastError) and ``-DPRIVATE_PROPERTIES`` (the Online worker reads its private property,
-Onlines, and stores it counted up, through the Cluster API); between them every rule with a
-variant passes. The breaks of ``Online.reads-properties`` and
-``ClusterDatabase.no-writes-in-entry-points`` build on ``-DPRIVATE_PROPERTIES``. Every build is checked with its
-companion (``fixtures/native/resource_companion.py``, which finds the marker under rescheck's
-Wine prefix), so the rules that need a probe are judged for every variant.
+SetLastError), ``-DPRIVATE_PROPERTIES`` (the Online worker reads its private property,
+Onlines, and stores it counted up, through the Cluster API), ``-DPRIVATE_PROPERTIES
+-DPROPERTY_TABLE`` (with ``property_table.c``, linked with rescheck's clusapi.dll and
+resutils.dll: the private properties Label, Attempts and the read-only Onlines are a
+RESUTIL_PROPERTY_ITEM table, and ResourceControl answers ENUM, GET, GET_RO, FMTS, VALIDATE and
+SET only through the ResUtil property-table functions; Online writes its Label into the marker
+and a SET while online is ERROR_RESOURCE_PROPERTIES_STORED) and ``-DCLUS_WORKERS`` (the
+workers are CLUS_WORKERs of resutils.dll); between them every rule with a variant passes. The
+breaks of ``Online.reads-properties`` and ``ClusterDatabase.no-writes-in-entry-points`` build
+on ``-DPRIVATE_PROPERTIES``, those of the ``ResourceControl`` private-property rules
+(``private-properties``, ``set-private-properties``, ``malformed-input``, ``stored-properties``,
+``declares-read-properties``; most of them in ``property_table.c``, as the Python fixtures
+``fixtures/resourcecontrol_<rule>.py`` break them) on ``-DPROPERTY_TABLE``, and that of
+``ClusWorker.fresh-structure`` (the last worker's CLUS_WORKER passed again, not zeroed; a fresh
+one on the refusal) on ``-DCLUS_WORKERS``. Every build is checked with its companion
+(``fixtures/native/resource_companion.py``, which finds the marker under rescheck's Wine
+prefix; ``resource_property_table_companion.py`` also claims ``private-properties`` and finds
+the marker only when it holds the Label the probe is given), so the rules that need a probe
+are judged for every variant.
 
 Each DLL is built once per test session, when its test first needs it. A native run takes
 5 to 30 s here, so a variant is judged on its own rule and on every rule whose declared
@@ -29,15 +42,13 @@ Rules without a variant, and why:
   accept; only the Python mapping can return something else (the Python fixtures' -1 is
   0xFFFFFFFF in C). ``Online.return-code`` is broken the one way C can break it
   (ERROR_RESOURCE_NOT_AVAILABLE from a type that is not quorum-capable).
-* ``ResourceControl.private-properties``, ``ResourceControl.set-private-properties``,
-  ``ResourceControl.malformed-input``, ``ResourceControl.stored-properties``,
-  ``ResourceControl.declares-read-properties``, ``ResourceTypeControl.private-properties``,
-  ``ResourceTypeControl.set-private-properties``, ``ResourceTypeControl.malformed-input``:
-  the private-property control codes need the ResUtil property-list functions (resutils.dll),
-  which rescheck does not provide to the native host yet (a DLL importing them gets Wine's
-  stubs); ``declares-read-properties`` is judged only for a DLL that answers
-  ENUM_PRIVATE_PROPERTIES itself. A type that answers none of them has them skipped.
-* ``ClusWorker.fresh-structure``: ClusWorkerCreate is in resutils.dll.
+* ``ResourceTypeControl.private-properties``, ``ResourceTypeControl.set-private-properties``,
+  ``ResourceTypeControl.malformed-input``: a type's private properties live under the type's
+  key (``ResourceTypes\\<type>\\Parameters``), and a DLL reaches it with
+  GetClusterResourceTypeKey, or GetClusterKey and ClusterRegOpenKey; rescheck's clusapi.dll
+  exports both only as stubs yet (ERROR_CALL_NOT_IMPLEMENTED), and Open's ResourceKey leads
+  only below the resource's own key. A type that answers none of the type codes has them
+  skipped.
 * ``Arbitrate.exclusive``, ``Arbitrate.takeover``, ``Release.lets-go``,
   ``LostQuorumResource.prompt``, ``Online.not-available``: the quorum rules judge a
   quorum-capable type across several nodes sharing a medium; the fixture is not one.
@@ -82,8 +93,13 @@ NATIVE = Path(__file__).resolve().parents[2] / "fixtures" / "native"
 SOURCE = NATIVE / "resource.c"
 #: Built with every variant: the private property through the Cluster API.
 SOURCES = (SOURCE, NATIVE / "parameters.c")
+#: Built with -DPROPERTY_TABLE only: the private properties through resutils.dll.
+PROPERTY_TABLE_SOURCE = NATIVE / "property_table.c"
+#: Where the BREAK_ macros may be.
+C_SOURCES = (*SOURCES, PROPERTY_TABLE_SOURCE)
 COMPANION = NATIVE / "resource_companion.py"
 ASYNC_COMPANION = NATIVE / "resource_async_companion.py"
+PROPERTY_TABLE_COMPANION = NATIVE / "resource_property_table_companion.py"
 BAD_OUTCOMES = ("failed", "error")
 EVIDENCE_LINES = 20
 
@@ -91,15 +107,9 @@ LEFT_OUT = {
     "Offline.return-code": "a C Offline always returns a DWORD",
     "ResourceControl.return-code": "C returns status and BytesReturned as DWORDs",
     "ResourceTypeControl.return-code": "C returns status and BytesReturned as DWORDs",
-    "ResourceControl.private-properties": "property lists need resutils.dll",
-    "ResourceControl.set-private-properties": "property lists need resutils.dll",
-    "ResourceControl.malformed-input": "property lists need resutils.dll",
-    "ResourceControl.stored-properties": "property lists need resutils.dll",
-    "ResourceControl.declares-read-properties": "property lists need resutils.dll",
-    "ResourceTypeControl.private-properties": "property lists need resutils.dll",
-    "ResourceTypeControl.set-private-properties": "property lists need resutils.dll",
-    "ResourceTypeControl.malformed-input": "property lists need resutils.dll",
-    "ClusWorker.fresh-structure": "ClusWorkerCreate is in resutils.dll",
+    "ResourceTypeControl.private-properties": "clusapi.dll cannot open the type's key yet",
+    "ResourceTypeControl.set-private-properties": "clusapi.dll cannot open the type's key yet",
+    "ResourceTypeControl.malformed-input": "clusapi.dll cannot open the type's key yet",
     "Arbitrate.exclusive": "a quorum rule across nodes",
     "Arbitrate.takeover": "a quorum rule across nodes",
     "Release.lets-go": "a quorum rule across nodes",
@@ -135,38 +145,72 @@ def judged_with(rule: Rule) -> list[str]:
 
 @dataclass(frozen=True)
 class Build:
-    """One DLL from resource.c: its name (the file's stem), defines and companion."""
+    """One DLL from resource.c: its name (the file's stem), defines, companion and the import
+    libraries of rescheck's DLLs it links with."""
 
     name: str
     defines: tuple[str, ...]
     companion: Path = COMPANION
+    libraries: tuple[str, ...] = ()
+
+    @property
+    def sources(self) -> tuple[Path, ...]:
+        return (*SOURCES, PROPERTY_TABLE_SOURCE) if "PROPERTY_TABLE" in self.defines else SOURCES
+
+
+#: The build whose private properties are a property table answered through resutils.dll.
+PROPERTY_TABLE = ("PRIVATE_PROPERTIES", "PROPERTY_TABLE")
+PROPERTY_TABLE_LIBRARIES = ("clusapi", "resutils")
+#: The build whose workers are CLUS_WORKERs of resutils.dll.
+CLUS_WORKERS = ("CLUS_WORKERS",)
 
 
 #: The variants' rules that only a conforming build other than the base judges.
 ASYNC_ONLY = "Online.failure-event"
 UNKNOWN_ONLY = "SetResourceStatus.unknown-last-error"
 PROPERTIES_ONLY = "Online.reads-properties"
+PROPERTY_TABLE_ONLY = (
+    "ResourceControl.private-properties",
+    "ResourceControl.set-private-properties",
+    "ResourceControl.malformed-input",
+    "ResourceControl.stored-properties",
+    "ResourceControl.declares-read-properties",
+)
+CLUS_WORKERS_ONLY = "ClusWorker.fresh-structure"
 #: The rules whose breaks start from the build with a private property.
 ON_PROPERTIES = (PROPERTIES_ONLY, "ClusterDatabase.no-writes-in-entry-points")
 
 
 def variant(rule: Rule) -> Build:
+    name, broken = fixture_name(rule.id), macro(rule.id)
     if rule.id == ASYNC_ONLY:  # it breaks the asynchronous detection, so it starts from it
-        return Build(fixture_name(rule.id), ("ASYNC_FAILURE", macro(rule.id)), ASYNC_COMPANION)
+        return Build(name, ("ASYNC_FAILURE", broken), ASYNC_COMPANION)
     if rule.id in ON_PROPERTIES:  # it breaks how the property is read or written
-        return Build(fixture_name(rule.id), ("PRIVATE_PROPERTIES", macro(rule.id)))
-    return Build(fixture_name(rule.id), (macro(rule.id),))
+        return Build(name, ("PRIVATE_PROPERTIES", broken))
+    if rule.id in PROPERTY_TABLE_ONLY:  # it breaks how the property table is answered
+        return Build(
+            name, (*PROPERTY_TABLE, broken), PROPERTY_TABLE_COMPANION, PROPERTY_TABLE_LIBRARIES
+        )
+    if rule.id == CLUS_WORKERS_ONLY:  # it breaks how a CLUS_WORKER is started
+        return Build(name, (*CLUS_WORKERS, broken), libraries=("resutils",))
+    return Build(name, (broken,))
 
 
 COVERED = [rule for rule in DLL_RULES if rule.id not in LEFT_OUT]
 BASE = Build("resource", ())
+ELSEWHERE = (ASYNC_ONLY, UNKNOWN_ONLY, PROPERTIES_ONLY, *PROPERTY_TABLE_ONLY, CLUS_WORKERS_ONLY)
 CONFORMING = {
-    BASE: [
-        rule.id for rule in COVERED if rule.id not in (ASYNC_ONLY, UNKNOWN_ONLY, PROPERTIES_ONLY)
-    ],
+    BASE: [rule.id for rule in COVERED if rule.id not in ELSEWHERE],
     Build("resource_async", ("ASYNC_FAILURE",), ASYNC_COMPANION): [ASYNC_ONLY],
     Build("resource_unknown", ("REPORT_UNKNOWN",)): [UNKNOWN_ONLY],
     Build("resource_properties", ("PRIVATE_PROPERTIES",)): [PROPERTIES_ONLY],
+    Build(
+        "resource_property_table",
+        PROPERTY_TABLE,
+        PROPERTY_TABLE_COMPANION,
+        PROPERTY_TABLE_LIBRARIES,
+    ): [*PROPERTY_TABLE_ONLY],
+    Build("resource_workers", CLUS_WORKERS, libraries=("resutils",)): [CLUS_WORKERS_ONLY],
 }
 
 
@@ -180,7 +224,7 @@ class Builds:
     def dll(self, build: Build) -> Path:
         if build not in self.built:
             out = self.where / f"{build.name}.dll"
-            self.built[build] = build_dll(SOURCES, out, build.defines)
+            self.built[build] = build_dll(build.sources, out, build.defines, build.libraries)
         return self.built[build]
 
     def check(self, build: Build, select: list[str] | None = None) -> RunResult:
@@ -206,8 +250,8 @@ def describe(checks: Iterable[CheckResult]) -> str:
 
 
 def test_every_dll_rule_has_a_variant_or_a_reason() -> None:
-    """Each rule is broken by a BREAK_ macro that resource.c has, or left out with a reason
-    that the module docstring gives."""
+    """Each rule is broken by a BREAK_ macro that resource.c (or a file built with it) has, or
+    left out with a reason that the module docstring gives."""
     ids = {rule.id for rule in DLL_RULES}
     unknown = sorted(set(LEFT_OUT) - ids)
     assert not unknown, f"LEFT_OUT names rules the catalogue does not have: {unknown}"
@@ -215,20 +259,21 @@ def test_every_dll_rule_has_a_variant_or_a_reason() -> None:
     assert not undocumented, (
         f"the module docstring does not say why these are left out: {undocumented}"
     )
-    source = SOURCE.read_text("utf-8")
+    source = "\n".join(path.read_text("utf-8") for path in C_SOURCES)
     missing = [
         f"{rule.id} -> {macro(rule.id)}"
         for rule in COVERED
         if not re.search(rf"\b{macro(rule.id)}\b", source)
     ]
     assert not missing, (
-        f"expected resource.c to break each of the {len(COVERED)} rules with a BREAK_ macro; "
+        f"expected resource.c and its files to break each of the {len(COVERED)} rules with a "
+        "BREAK_ macro; "
         f"{len(missing)} have none:\n  " + "\n  ".join(missing)
     )
     stale = sorted(
         set(re.findall(r"\bBREAK_[A-Z0-9_]+\b", source)) - {macro(r.id) for r in COVERED}
     )
-    assert not stale, f"resource.c has BREAK_ macros of no covered rule: {stale}"
+    assert not stale, f"resource.c or its files have BREAK_ macros of no covered rule: {stale}"
 
 
 def test_imports_only_kernel32_and_msvcrt(builds: Builds) -> None:
