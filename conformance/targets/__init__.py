@@ -46,7 +46,6 @@ from conformance.resapi import (
 )
 from conformance.targets.native import check_dll, is_native, native_companion
 from conformance.targets.pydll import ModuleRef, load_fresh, resolve
-from conformance.targets.spares import Spares
 
 #: Where the target runs: its own host process (the default, as RHS), or the harness's.
 HOSTINGS = ("isolated", "in-process")
@@ -78,9 +77,6 @@ class Target:
     #: in it once a resource is online ("": it does not).
     world: int = 0
     world_fails: str = ""
-    #: Hosts started ahead of need, for a campaign of fresh host after fresh host (None:
-    #: each host is started when it is needed).
-    spares: Spares | None = field(default=None, compare=False, repr=False)
 
     def new_host(self) -> Host:
         """A host with a fresh copy of the target, as a new Resource Monitor process has."""
@@ -90,11 +86,6 @@ class Target:
             loaded = (start, time.perf_counter())
             give_companion(module, self.companion, self.world, self.world_fails)
             return InProcessHost(module, loaded, self.companion)
-        if self.spares is not None:
-            return self.spares.take((self.world, self.world_fails), self._new_isolated_host)
-        return self._new_isolated_host()
-
-    def _new_isolated_host(self) -> Host:
         if self.dll is not None:
             return IsolatedHost(
                 launch=native_launch(self.dll, (self.resource_type,)), companion=self.companion
