@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -37,10 +37,8 @@ from conformance.fuzz.reproducer import about, write_files
 from conformance.fuzz.stats import Tally, Transition
 from conformance.monitor.policy import Policy
 from conformance.report import write_reports
-from conformance.report.model import FAILED, CheckResult, RunResult
-from conformance.suite.catalogue import applies
+from conformance.report.model import FAILED, PASSED, CheckResult, RunResult
 from conformance.targets import Target
-from conformance.targets.spares import Spares
 
 __all__ = ["ModelBroken", "Progress", "fuzz", "write_reproducer"]
 
@@ -118,21 +116,7 @@ class Progress:
         }
 
 
-def fuzz(target: Target, report_dir: Path, **options: Any) -> RunResult:
-    """Fuzz ``target``; write the reports (``results.json``, ``junit.xml``, ``report.html``),
-    reproducers and traces under ``report_dir`` (`_campaign` says what ``options`` are).
-    Each example gets a fresh host, as a new Resource Monitor would; with isolated hosting
-    the next one is started while an example runs (`conformance.targets.spares`)."""
-    if target.hosting != "isolated":
-        return _campaign(target, report_dir, **options)
-    spares = Spares()
-    try:
-        return _campaign(replace(target, spares=spares), report_dir, **options)
-    finally:
-        spares.close()
-
-
-def _campaign(
+def fuzz(
     target: Target,
     report_dir: Path,
     *,
@@ -145,7 +129,8 @@ def _campaign(
     database: ExampleDatabase | None = None,
     recorder: Recorder | None = None,
 ) -> RunResult:
-    """The campaign of `fuzz`. With ``strict``, a recommended rule broken
+    """Fuzz ``target``; write the reports (``results.json``, ``junit.xml``, ``report.html``),
+    reproducers and traces under ``report_dir``. With ``strict``, a recommended rule broken
     makes the verdict non-compliant, as `rescheck run --strict` does. Ctrl-C ends the
     campaign with the reports of what it found, marked incomplete, and raises `Interrupted`.
     A transition outside the monitor's state model raises `ModelBroken` once the reports
@@ -226,7 +211,6 @@ def _campaign(
         complete=not watch.seen,
     )
     tally = state.total()
-    rules = [rule for rule in TRACE_RULES if applies(rule, target)]  # as `rescheck run` lists
     result.info = {
         "rescheck_version": __version__,
         "mode": "fuzz",
@@ -242,14 +226,19 @@ def _campaign(
             for (before, op, after), count in sorted(tally.transitions.items())
         ],
         "rules_judged": {rule.id: tally.judged[rule.id] for rule in TRACE_RULES},
-        "rules_not_judged": tally.not_judged_of(rules),
     }
     if recorder is not None:
         result.info["worker"] = recorder.id
-    for rule in rules:
+    for rule in TRACE_RULES:
         violation = found.get(rule.id) or state.first.get(rule.id)
         if violation is None:
-            result.checks.append(tally.verdict(rule, f"{tally.examples} examples"))
+            result.checks.append(
+                CheckResult.for_rule(
+                    rule,
+                    PASSED,
+                    f"no sequence of {result.info['examples']} examples broke it",
+                )
+            )
             continue
         files = write_reproducer(target, violation, report_dir, seed_value)
         result.checks.append(
@@ -400,7 +389,7 @@ def _instrumented(
             try:
                 super().teardown()
             finally:
-                state.live.add_sequence(self.transitions, self.outcomes, self.reasons)
+                state.live.add_sequence(self.transitions, self.outcomes)
 
     Counted.__name__ = Counted.__qualname__ = machine.__name__
     return Counted

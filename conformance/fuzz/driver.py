@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from conformance.companion import ProbeContext
-from conformance.fuzz.entity import EntityProbe
 from conformance.fuzz.model import STOPPED
 from conformance.monitor.monitor import MonitorError, Resource, ResourceMonitor
 from conformance.monitor.policy import Policy
@@ -119,13 +118,6 @@ class Driver:
         self.resources: dict[int, Resource] = {}
         self.opened = 0
         self.closed = False
-        #: The companion's probe around Online, Offline and Terminate (None: it has none,
-        #: and the entity rules are not judged, with the reason the run notes).
-        self.probe: EntityProbe | None = None
-        if target.companion.probe is None:
-            self.run.notes["no_probe"] = target.companion.no_probe(target.given)
-        else:
-            self.probe = EntityProbe(self.run, policy)
 
     @property
     def monitor(self) -> ResourceMonitor:
@@ -170,21 +162,6 @@ class Driver:
             self._do(step)
 
     def _do(self, step: Step) -> None:
-        entry = _PROBED.get(step.op)
-        resource = self.resources.get(step.instance)
-        if (
-            entry is None
-            or self.probe is None
-            or resource is None
-            or not resource.opened
-            or self.monitor.wedged is not None
-        ):
-            self._carry_out(step)
-            return
-        with self.probe.around(self.monitor, resource, entry, (len(self.steps), repr(step))):
-            self._carry_out(step)
-
-    def _carry_out(self, step: Step) -> None:
         if step.op == "world":
             if self._monitor is None and self.target.script is not None:
                 self.target = dataclasses.replace(self.target, world=int(step.arg))
@@ -289,9 +266,6 @@ class Driver:
             self._monitor.shutdown()
             self._monitor.host.close()
 
-
-#: The steps the companion's probe is asked around, and the entry point each calls.
-_PROBED = {"online": "Online", "offline": "Offline", "terminate": "Terminate"}
 
 #: States a settled instance is in: nothing pending.
 _SETTLED = (ClusterResourceOnline, ClusterResourceOffline, ClusterResourceFailed)

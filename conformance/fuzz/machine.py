@@ -28,7 +28,7 @@ from hypothesis.stateful import (
 from conformance.fuzz import model
 from conformance.fuzz.driver import INSTANCES, Driver, Step
 from conformance.fuzz.profiles import CONFORMANCE
-from conformance.fuzz.stats import JUDGED, Transition, note_transition, note_verdict
+from conformance.fuzz.stats import Transition, note_transition, note_verdict
 from conformance.genscript.world import STAND_IN
 from conformance.monitor.policy import Policy
 from conformance.report.model import FAILED, CheckResult
@@ -268,8 +268,6 @@ def machine_for(target: Target, policy: Policy | None = None) -> type[Operations
             #: too, read back by `rescheck fuzz`).
             self.transitions: Counter[Transition] = Counter()
             self.outcomes: dict[str, str] = {}
-            #: Why the rules that had nothing to judge in this sequence had nothing.
-            self.reasons: dict[str, str] = {}
             self.judged_at = -1  # how many events the trace held when last judged
             self.ended = False  # a rule broken or a model break ended the sequence
 
@@ -334,9 +332,7 @@ def machine_for(target: Target, policy: Policy | None = None) -> type[Operations
         def note(self, verdicts: list[CheckResult]) -> None:
             for verdict in verdicts:
                 self.outcomes[verdict.id] = verdict.outcome
-                if verdict.outcome not in JUDGED:
-                    self.reasons[verdict.id] = verdict.message
-                note_verdict(verdict.id, verdict.outcome, verdict.message)
+                note_verdict(verdict.id, verdict.outcome)
 
         def broken(self, found: CheckResult) -> NoReturn:
             """Raise the violation: every one is raised from here, as its rule's own type,

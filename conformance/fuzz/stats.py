@@ -14,17 +14,13 @@ from typing import Any
 
 from hypothesis import currently_in_test_context, event
 
-from conformance.report.model import FAILED, PASSED, SKIPPED, CheckResult
-from conformance.rules import Rule
+from conformance.report.model import FAILED, PASSED
 
 #: (state before, step, state after), as `conformance.fuzz.model` names states.
 Transition = tuple[str, str, str]
 
 _TRANSITION = "transition "
 _RULE = "rule "
-_UNJUDGED = "not judged "
-#: How much of a reason for not judging an event keeps.
-_REASON_CHARS = 240
 #: ``transition Offline --online--> Online: 2`` (2: how often in that sequence).
 _TRANSITION_EVENT = re.compile(r"transition (\S+) --(\S+)--> (\S+): (\d+)")
 #: The outcomes that say a rule judged the sequence (the others had nothing to judge).
@@ -42,14 +38,10 @@ def note_transition(transition: Transition, count: int) -> None:
         event(f"{_TRANSITION}{before} --{op}--> {after}", count)
 
 
-def note_verdict(rule_id: str, outcome: str, message: str = "") -> None:
-    """Record how ``rule_id`` judged this sequence (``passed``, ``failed``, ``skipped``...),
-    and, when it had nothing to judge, why (``message``): a campaign lists a rule no sequence
-    judged as not judged, with that reason, never as passed."""
+def note_verdict(rule_id: str, outcome: str) -> None:
+    """Record how ``rule_id`` judged this sequence (``passed``, ``failed``, ``skipped``...)."""
     if currently_in_test_context():
         event(f"{_RULE}{rule_id}", outcome)
-        if outcome not in JUDGED:
-            event(f"{_UNJUDGED}{rule_id}", message[:_REASON_CHARS])
 
 
 @dataclass
@@ -67,8 +59,6 @@ class Tally:
     transitions: Counter[Transition] = field(default_factory=Counter)
     #: For each rule, the sequences it judged (passed or failed, not "nothing to judge").
     judged: Counter[str] = field(default_factory=Counter)
-    #: For each rule, why sequences did not judge it, and how often each reason was given.
-    unjudged: dict[str, Counter[str]] = field(default_factory=dict)
 
     @property
     def steps(self) -> int:
@@ -98,66 +88,23 @@ class Tally:
                 rule_id, _, outcome = text[len(_RULE) :].rpartition(": ")
                 if outcome in JUDGED:
                     self.judged[rule_id] += 1
-            elif text.startswith(_UNJUDGED):
-                rule_id, _, reason = text[len(_UNJUDGED) :].partition(": ")
-                self.unjudged.setdefault(rule_id, Counter())[reason] += 1
 
-    def add_sequence(
-        self,
-        transitions: Mapping[Transition, int],
-        outcomes: Mapping[str, str],
-        reasons: Mapping[str, str],
-    ) -> None:
+    def add_sequence(self, transitions: Mapping[Transition, int], outcomes: Mapping[str, str]):
         """Add a sequence as the machine saw it: for a run hypothesis gave no statistics of
-        (Ctrl-C ends it before), where every sequence is counted as an example. ``reasons``:
-        why the rules it did not judge had nothing to judge."""
+        (Ctrl-C ends it before), where every sequence is counted as an example."""
         self.examples += 1
         self.sequences += 1
         self.generated += 1
         self.transitions.update(transitions)
         self.judged.update(rule for rule, outcome in outcomes.items() if outcome in JUDGED)
-        for rule_id, reason in reasons.items():
-            self.unjudged.setdefault(rule_id, Counter())[reason[:_REASON_CHARS]] += 1
 
     def merged(self, other: Tally) -> Tally:
-        unjudged = {k: Counter(v) for k, v in self.unjudged.items()}
-        for rule_id, reasons in other.unjudged.items():
-            unjudged.setdefault(rule_id, Counter()).update(reasons)
         return Tally(
             self.examples + other.examples,
             self.sequences + other.sequences,
             self.generated + other.generated,
             self.transitions + other.transitions,
             self.judged + other.judged,
-            unjudged,
-        )
-
-    def concerns(self, rule_id: str) -> bool:
-        """Whether ``rule_id`` applies to the campaign's target, as far as its sequences
-        tell (each judges every rule that applies, or says why it could not); before any
-        sequence, every rule may."""
-        return not self.sequences or bool(self.judged[rule_id]) or rule_id in self.unjudged
-
-    def not_judged(self, rule_id: str) -> str | None:
-        """Why no sequence judged ``rule_id`` (the reason given most often), or None when
-        some sequence did."""
-        if self.judged[rule_id]:
-            return None
-        reasons = self.unjudged.get(rule_id)
-        return reasons.most_common(1)[0][0] if reasons else "no sequence gave it anything to judge"
-
-    def not_judged_of(self, rules: Iterable[Rule]) -> dict[str, str]:
-        """The ``rules`` no sequence judged, each with why (results.json ``info``)."""
-        return {r.id: why for r in rules if (why := self.not_judged(r.id)) is not None}
-
-    def verdict(self, rule: Rule, examples: str) -> CheckResult:
-        """``rule``'s result where no sequence of ``examples`` broke it: passed where some
-        sequence judged it, else not judged, with the reason (never passed)."""
-        why = self.not_judged(rule.id)
-        if why is None:  # one message for all (a report folds them; info counts each's)
-            return CheckResult.for_rule(rule, PASSED, f"no sequence of {examples} broke it")
-        return CheckResult.for_rule(
-            rule, SKIPPED, f"not judged: no sequence of {examples} judged it ({why})"
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -168,7 +115,6 @@ class Tally:
             "generated": self.generated,
             "transitions": [[*t, n] for t, n in sorted(self.transitions.items())],
             "judged": dict(sorted(self.judged.items())),
-            "unjudged": {k: dict(v) for k, v in sorted(self.unjudged.items())},
         }
 
     @classmethod
@@ -184,9 +130,4 @@ class Tally:
         judged = data.get("judged")
         if isinstance(judged, Mapping):
             tally.judged.update({str(k): v for k, v in judged.items() if isinstance(v, int)})
-        unjudged = data.get("unjudged")
-        for rule_id, reasons in (unjudged if isinstance(unjudged, Mapping) else {}).items():
-            if isinstance(reasons, Mapping):
-                counted = {str(k): v for k, v in reasons.items() if isinstance(v, int)}
-                tally.unjudged.setdefault(str(rule_id), Counter()).update(counted)
         return tally

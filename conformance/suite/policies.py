@@ -13,13 +13,3 @@ PROBE_POLICY = (
     "Needs the companion's probe (and breaker, for failure detection); without them the check "
     "is skipped with that reason, never passed. The probe is given 2 s to see the change."
 )
-#: How `rescheck fuzz` judges the entity rules on its sequences (`conformance.fuzz.entity`).
-FUZZ_PROBE_POLICY = (
-    " Under rescheck fuzz the probe is asked around each Online, Offline and Terminate the "
-    "fuzzer drives, where the target lives; the entity is still given 2 s to be found running "
-    "after Online and to stop after Offline or Terminate, and the "
-    "1.5 s it must stay stopped are scaled by --time-scale, never under 0.75 s (a DLL's own "
-    "threads do not run on the monitor's scaled clock: watching less can miss a late restart, "
-    "never blame one); the entity is watched only where it was running before the call. "
-    "Without a probe the rule is not judged in fuzzing, never passed."
-)

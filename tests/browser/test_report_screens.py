@@ -152,9 +152,7 @@ def test_a_fuzz_campaign_links_its_reproducer_and_folds_its_passes(
         "[...document.querySelectorAll('tbody.member')].every((b) => b.hidden)"
         " && document.querySelectorAll('tbody.member').length"
     )
-    # 6 rules judged and passed, 3 not judged for one reason (no probe): the other rules
-    # the three sequences never reached are listed as not judged, each with its reason
-    assert folded >= 9, f"expected the campaign's same-message rows folded: {folded}"
+    assert folded >= 20, f"expected the campaign's same-message passes folded: {folded}"
     box = browser.js(
         "(() => { const b = document.getElementById('transitions-box');"
         " return [b.scrollWidth, b.clientWidth, b.getBoundingClientRect().right]; })()"

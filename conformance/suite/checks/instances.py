@@ -7,12 +7,11 @@ from conformance.monitor.usage import Usage
 from conformance.resapi import BOOL_is_TRUE
 from conformance.rules import NOT_FOR_SCRIPTS, OPTIONAL, REQUIRED, WORLD
 from conformance.runtime.trace import CALL, MONITOR, Trace, TraceEvent, short_repr
-from conformance.suite.checks.entity_trace import starts_entity_in, stayed_stopped, stops_entity_in
 from conformance.suite.checks.entry_points import ALL
 from conformance.suite.checks.sharing import isolated_in, same, true
 from conformance.suite.context import NotApplicable, RunContext, ScenarioRun, Violation
 from conformance.suite.entity import ENTITY_WAIT_S, SETTLE_S
-from conformance.suite.policies import FUZZ_PROBE_POLICY, PROBE_POLICY
+from conformance.suite.policies import PROBE_POLICY
 from conformance.suite.registry import check
 from conformance.suite.scenarios import LEAK_CYCLES
 
@@ -189,15 +188,12 @@ def open_entity_offline(ctx: RunContext) -> str:
     ),
     doc="W:implementing-online",
     contract=("ON-9",),
-    policy=PROBE_POLICY + FUZZ_PROBE_POLICY,
+    policy=PROBE_POLICY,
     script_class=WORLD,
     scenarios=("entity",),
-    trace_only=True,
 )
 def starts_entity(ctx: RunContext) -> str:
     run, trace = _entity_run(ctx, "cannot see the entity")
-    if run.name == "fuzz":  # a fuzzed sequence: the probe's answers in its trace
-        return starts_entity_in(run)
     if "started" not in run.notes:
         raise ctx.nothing_to_judge("the instance did not come online", [run])
     online, up = run.notes["started"]
@@ -302,11 +298,9 @@ def close_stops_entity(ctx: RunContext) -> str:
         "ClusterResourceOffline (or returns ERROR_SUCCESS) the probe must find the entity stopped "
         "within 2 s, and still stopped 1.5 s later (a worker left behind that starts it again "
         "fails). Required: OF-1 has ERROR_SUCCESS mean offline."
-    )
-    + FUZZ_PROBE_POLICY,
+    ),
     script_class=WORLD,
     scenarios=("entity",),
-    trace_only=True,
 )
 @check(
     "Terminate.stops-entity",
@@ -324,22 +318,18 @@ def close_stops_entity(ctx: RunContext) -> str:
         "probe must find the entity stopped within 2 s, and still stopped 1.5 s later, so an "
         "Online worker that outlives Terminate and starts the entity again fails even when it "
         "makes no status report."
-    )
-    + FUZZ_PROBE_POLICY,
+    ),
     script_class=WORLD,
     scenarios=("entity",),
-    trace_only=True,
 )
 def stops_entity(ctx: RunContext, entry: str) -> str:
     run, trace = _entity_run(ctx, "cannot see the entity")
-    if run.name == "fuzz":  # a fuzzed sequence: the probe's answers in its trace
-        return stops_entity_in(run, entry)
     if f"after {entry}" not in run.notes:
         why = run.notes.get(f"not after {entry}", "the scenario did not get that far")
         raise ctx.nothing_to_judge(
             f"no {entry} of an instance whose entity the probe found running: {why}", [run]
         )
-    stayed_stopped(trace, entry, *run.notes[f"after {entry}"])
+    _stayed_stopped(trace, entry, *run.notes[f"after {entry}"])
     return f"{entry} stopped the entity, and it stayed stopped for {SETTLE_S} s"
 
 
@@ -367,12 +357,31 @@ def cancels_pending_online(ctx: RunContext) -> str:
     if "during pending" not in run.notes:
         why = run.notes.get("not during pending", "the scenario did not get that far")
         raise ctx.nothing_to_judge(f"no Terminate of a pending Online: {why}", [run])
-    stayed_stopped(
+    _stayed_stopped(
         trace, "Terminate (called while Online was pending)", *run.notes["during pending"]
     )
     return (
         f"Terminate of a pending Online stopped the entity, and it stayed stopped for {SETTLE_S} s"
     )
+
+
+def _stayed_stopped(trace: Trace, what: str, call: TraceEvent, stopped: bool, stayed: bool) -> None:
+    """A violation unless the entity was stopped after ``call`` and stayed so."""
+    if not stopped:
+        raise Violation(
+            f"{what} left the entity running: the probe still finds it "
+            f"{ENTITY_WAIT_S:.0f} s after {call.name} returned",
+            trace,
+            [call],
+        )
+    if not stayed:
+        raise Violation(
+            f"the entity came back after {what}: the probe found it stopped, then running "
+            f"again within {SETTLE_S} s with no Online asked (a thread of the DLL started "
+            "it again)",
+            trace,
+            [call],
+        )
 
 
 @check(
